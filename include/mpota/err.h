@@ -1,0 +1,133 @@
+// mpota error codes and diagnostics.
+//
+// Every function that can fail returns 0 (MPOTA_OK) or a negative enum mpota_err;
+// a positive return, where a function documents one, carries a size. Codes are
+// grouped in ranges by domain so a code alone tells where it came from. The
+// details of a failure (offset, the numbers involved, a label) go in a
+// struct mpota_diag; mpota_diag_format() is the one place that turns it into
+// text, and every front end prints that text unchanged.
+#ifndef MPOTA_ERR_H
+#define MPOTA_ERR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum mpota_err {
+    MPOTA_OK = 0,
+
+    // Arguments and state: -1 .. -19
+    MPOTA_ERR_INVALID_ARG = -1,     // a caller passed something out of range
+    MPOTA_ERR_BAD_STATE = -2,       // call not allowed in the object's current state
+    MPOTA_ERR_NOT_FOUND = -3,       // no such partition / entry
+    MPOTA_ERR_NO_SPACE = -4,        // an output buffer is too small
+    MPOTA_ERR_ABORTED = -5,         // the caller aborted
+
+    // Flash access: -20 .. -39
+    MPOTA_ERR_FLASH_IO = -20,        // the backend reported a failure
+    MPOTA_ERR_FLASH_BOUNDS = -21,    // access outside the area or the chip
+    MPOTA_ERR_FLASH_ALIGN = -22,     // erase not sector-aligned, program not prog_align-aligned
+    MPOTA_ERR_FLASH_PROTECTED = -23, // write to a read-only area (e.g. the running slot)
+    MPOTA_ERR_FLASH_VERIFY = -24,    // what was read back differs from what was written
+    MPOTA_ERR_FLASH_NOT_ERASED = -25, // strict emulation: a program needs a 0->1 bit change
+
+    // Partition table: -40 .. -69
+    MPOTA_ERR_TABLE_MAGIC = -40,       // a row is neither an entry, the MD5 row nor the end marker
+    MPOTA_ERR_TABLE_MD5 = -41,         // MD5 row does not match the entries
+    MPOTA_ERR_TABLE_NO_END = -42,      // no end marker within 0xC00 bytes
+    MPOTA_ERR_TABLE_EMPTY = -43,       // end marker on the first row
+    MPOTA_ERR_TABLE_OVERLAP = -44,     // two partitions overlap
+    MPOTA_ERR_TABLE_ALIGN = -45,       // offset/size not aligned for its type
+    MPOTA_ERR_TABLE_BEYOND_FLASH = -46, // partition ends past the flash size
+    MPOTA_ERR_TABLE_DUPLICATE = -47,   // two partitions share a name
+    MPOTA_ERR_TABLE_TOO_MANY = -48,    // more rows than fit in 0xC00 bytes
+    MPOTA_ERR_TABLE_OTADATA = -49,     // otadata missing where needed, duplicated, or not 0x2000
+    MPOTA_ERR_TABLE_TWO_MD5 = -50,     // more than one MD5 row
+    MPOTA_ERR_TABLE_LENGTH = -51,      // binary input not a multiple of 32 bytes / too short
+    MPOTA_ERR_TABLE_BELOW_START = -52, // partition below table offset + 0x1000
+    MPOTA_ERR_CSV_SYNTAX = -53,        // a CSV line cannot be read (column count, empty name)
+    MPOTA_ERR_CSV_TYPE = -54,          // unknown type keyword
+    MPOTA_ERR_CSV_SUBTYPE = -55,       // unknown subtype keyword / missing app subtype
+    MPOTA_ERR_CSV_NUMBER = -56,        // a number does not parse
+    MPOTA_ERR_CSV_FLAG = -57,          // unknown flag name
+    MPOTA_ERR_CSV_SIZE = -58,          // size missing or not positive
+    MPOTA_ERR_LAYOUT_NO_ROOM = -59,    // requested layout does not fit the flash
+    MPOTA_ERR_LAYOUT_APP_TOO_BIG = -60, // app does not fit the slot (expected = slot, actual = app)
+    MPOTA_ERR_TABLE_READONLY = -61,    // readonly flag not allowed on this partition / nvs too small
+
+    // otadata and boot selection: -70 .. -89
+    MPOTA_ERR_OTADATA_MISSING = -70,    // the table has no otadata partition
+    MPOTA_ERR_OTADATA_SIZE = -71,       // otadata smaller than two sectors
+    MPOTA_ERR_OTADATA_NO_ACTIVE = -72,  // no valid entry: the device runs factory or ota_0 by default
+    MPOTA_ERR_ROLLBACK_IMPOSSIBLE = -73, // no other valid app to roll back to
+    MPOTA_ERR_NOT_OTA_SLOT = -74,       // the partition is not an ota_N app partition
+    MPOTA_ERR_NO_OTA_SLOTS = -75,       // the table has no ota_N partitions
+    MPOTA_ERR_NO_BOOTABLE_APP = -76,    // bootloader found no app that loads
+    MPOTA_ERR_PENDING_VERIFY = -77,     // running app not confirmed yet: confirm or roll back first
+    MPOTA_ERR_SLOT_IS_RUNNING = -78,    // the target slot is the running one
+
+    // App images: -90 .. -119
+    MPOTA_ERR_IMAGE_MAGIC = -90,          // first byte not 0xE9
+    MPOTA_ERR_IMAGE_IS_COMBINED = -91,    // bootloader + table + app: a full flash image
+    MPOTA_ERR_IMAGE_IS_BOOTLOADER = -92,  // a 2nd-stage bootloader image
+    MPOTA_ERR_IMAGE_IS_TABLE = -93,       // a partition table
+    MPOTA_ERR_IMAGE_CHIP = -94,           // chip id differs (expected, actual)
+    MPOTA_ERR_IMAGE_SEGMENT_COUNT = -95,  // 0 or more than 16 segments
+    MPOTA_ERR_IMAGE_SEGMENT_LEN = -96,    // length not a multiple of 4 or >= 16 MiB
+    MPOTA_ERR_IMAGE_SEGMENT_MAP = -97,    // mapped segment misaligned vs its load address (SPEC 4.9)
+    MPOTA_ERR_IMAGE_CHECKSUM = -98,       // checksum byte mismatch (expected, actual)
+    MPOTA_ERR_IMAGE_HASH = -99,           // appended SHA-256 mismatch
+    MPOTA_ERR_IMAGE_HASH_FLAG = -100,     // hash_appended byte not 0 or 1
+    MPOTA_ERR_IMAGE_TRUNCATED = -101,     // image ends before its segments/checksum/hash
+    MPOTA_ERR_IMAGE_NO_APP_DESC = -102,   // required app description missing
+    MPOTA_ERR_IMAGE_CHIP_REV = -103,      // chip revision range excludes the chip
+    MPOTA_ERR_IMAGE_TOO_BIG = -104,       // image larger than the slot (expected = slot, actual)
+    MPOTA_ERR_IMAGE_IS_OTADATA = -105,    // an otadata dump
+    MPOTA_ERR_IMAGE_UNKNOWN = -106,       // not any recognised kind
+    MPOTA_ERR_IMAGE_SEGMENT_PAD = -107,   // padding before checksum not zero (warning-level)
+    MPOTA_ERR_IMAGE_WRAP = -108,          // segment end address wraps
+
+    // Update policy: -120 .. -139
+    MPOTA_ERR_POLICY_PROJECT = -120,   // project name differs from the running app's
+    MPOTA_ERR_POLICY_DOWNGRADE = -121, // older version than the running app
+    MPOTA_ERR_POLICY_SECURE_VERSION = -122, // secure_version lower than the running app's
+
+    // Expectations supplied by the caller: -140 .. -159
+    MPOTA_ERR_EXPECT_SHA256 = -140,   // SHA-256 of the data differs from the expected one
+    MPOTA_ERR_EXPECT_MD5 = -141,      // MD5 differs
+    MPOTA_ERR_EXPECT_LENGTH = -142,   // byte count differs (expected, actual)
+    MPOTA_ERR_SLOT_TOO_SMALL = -143,  // declared size larger than the slot (expected = slot, actual)
+
+    // Transport (host front ends): -160 .. -179
+    MPOTA_ERR_NET = -160,         // connection failed / dropped and retries exhausted
+    MPOTA_ERR_HTTP_STATUS = -161, // server answered with an error status (actual = status)
+    MPOTA_ERR_FILE = -162,        // a local file cannot be read / written
+    MPOTA_ERR_MANIFEST = -163,    // manifest JSON missing keys or malformed
+};
+
+// Why something failed, with the numbers a person needs to act on it.
+// Fields that a code does not use stay 0 / empty.
+struct mpota_diag {
+    int err;             // enum mpota_err
+    uint32_t offset;     // byte offset in the input (image, table, file) where it was found
+    uint32_t expected;   // the number that was required (size, checksum, chip id, ...)
+    uint32_t actual;     // the number that was found
+    char label[17];      // a partition label or short name involved, NUL-terminated
+};
+
+// Records err/offset/expected/actual in d (if d is not NULL) and returns err,
+// so callers can write `return mpota_diag_set(d, MPOTA_ERR_X, off, exp, act);`.
+int mpota_diag_set(struct mpota_diag *d, int err, uint32_t offset, uint32_t expected,
+                   uint32_t actual);
+
+// Copies a label (at most 16 bytes, need not be NUL-terminated) into d->label.
+void mpota_diag_label(struct mpota_diag *d, const char *label, size_t max_len);
+
+// Writes a one-paragraph explanation of d into buf (always NUL-terminated when
+// buf_len > 0): what is wrong, with its numbers, and what to do next.
+// Returns the length of the full text (like snprintf), which may exceed buf_len - 1.
+size_t mpota_diag_format(const struct mpota_diag *d, char *buf, size_t buf_len);
+
+// The short symbolic name of a code, e.g. "MPOTA_ERR_IMAGE_CHECKSUM".
+const char *mpota_err_name(int err);
+
+#endif

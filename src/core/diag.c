@@ -1,0 +1,261 @@
+// The one catalogue that turns a struct mpota_diag into text (err.h).
+//
+// Each entry is a template with placeholders filled from the diag:
+//   {off}   offset, hex            {label}  the label
+//   {exp}   expected, decimal with thousands separators ("1,572,864")
+//   {act}   actual, likewise       {exph} {acth}  the same numbers in hex
+//   {expchip} {actchip}  expected/actual as chip names ("ESP32-S3 (chip id 9)")
+// The text says what is wrong and then what to do. No stdio: the core formats
+// its own numbers so it runs where printf does not.
+#include <string.h>
+
+#include "mpota/err.h"
+#include "mpota/image.h"
+
+struct diag_entry {
+    int err;
+    const char *name;
+    const char *text;
+};
+
+#define E(code, text) {code, #code, text}
+
+static const struct diag_entry catalogue[] = {
+    E(MPOTA_OK, "no error"),
+    E(MPOTA_ERR_INVALID_ARG, "invalid argument"),
+    E(MPOTA_ERR_BAD_STATE, "this call is not allowed now: the operation already failed or finished; abort and start again"),
+    E(MPOTA_ERR_NOT_FOUND, "not found: {label}"),
+    E(MPOTA_ERR_NO_SPACE, "output buffer too small: {act} B needed, {exp} B available"),
+    E(MPOTA_ERR_ABORTED, "aborted by the caller; the target slot was left unbootable and otadata untouched"),
+
+    E(MPOTA_ERR_FLASH_IO, "flash operation failed at {offh}"),
+    E(MPOTA_ERR_FLASH_BOUNDS, "flash access at {off} is outside the area ({exp} B)"),
+    E(MPOTA_ERR_FLASH_ALIGN, "flash access at {off} is not aligned"),
+    E(MPOTA_ERR_FLASH_PROTECTED, "refused to write {label}: it is read-only (the running app is never written)"),
+    E(MPOTA_ERR_FLASH_VERIFY, "flash read-back differs from what was written at {off}; the flash may be worn or the power unstable, retry the update"),
+    E(MPOTA_ERR_FLASH_NOT_ERASED, "flash program at {off} needs bits set to 1 but the area was not erased"),
+
+    E(MPOTA_ERR_TABLE_MAGIC, "partition table row at {off} has an invalid magic {acth} (expected 0x50AA entry, 0xEBEB MD5 row or an all-0xFF end marker); this is not a partition table or it is corrupt"),
+    E(MPOTA_ERR_TABLE_MD5, "partition table MD5 row at {off} does not match the entries before it; the table is corrupt, regenerate it with `mpota part convert`"),
+    E(MPOTA_ERR_TABLE_NO_END, "partition table has no end marker within 0xC00 bytes"),
+    E(MPOTA_ERR_TABLE_EMPTY, "partition table is empty (end marker on the first row)"),
+    E(MPOTA_ERR_TABLE_OVERLAP, "partition {label} at {off} overlaps the previous partition, which ends at {exph}; move it to {exph} or later"),
+    E(MPOTA_ERR_TABLE_ALIGN, "partition {label} offset {off} is not aligned to {exph} bytes (app partitions need 0x10000, others 0x1000)"),
+    E(MPOTA_ERR_TABLE_BEYOND_FLASH, "partition {label} ends at {acth} ({act} B), beyond the flash size of {exp} B; use a larger flash or a smaller table"),
+    E(MPOTA_ERR_TABLE_DUPLICATE, "partition name {label} is used twice"),
+    E(MPOTA_ERR_TABLE_TOO_MANY, "partition table has {act} entries; at most {exp} fit in 0xC00 bytes"),
+    E(MPOTA_ERR_TABLE_OTADATA, "otadata partition {label} is invalid: there must be exactly one and it must be 0x2000 bytes (found {acth})"),
+    E(MPOTA_ERR_TABLE_TWO_MD5, "partition table has a second MD5 row at {off}"),
+    E(MPOTA_ERR_TABLE_LENGTH, "partition table input is {act} B; a binary table is a multiple of 32 bytes, at most 3072"),
+    E(MPOTA_ERR_TABLE_BELOW_START, "partition {label} at {off} is below the first usable offset {exph} (table offset + 0x1000)"),
+    E(MPOTA_ERR_CSV_SYNTAX, "partition CSV line {act}: cannot read it (need Name, Type, SubType, Offset, Size, Flags)"),
+    E(MPOTA_ERR_CSV_TYPE, "partition CSV line {act}: unknown partition type for {label} (use app, data, bootloader, partition_table or a number)"),
+    E(MPOTA_ERR_CSV_SUBTYPE, "partition CSV line {act}: unknown or missing subtype for {label}"),
+    E(MPOTA_ERR_CSV_NUMBER, "partition CSV line {act}: a number for {label} does not parse (use decimal, 0x hex, with optional K or M)"),
+    E(MPOTA_ERR_CSV_FLAG, "partition CSV line {act}: unknown flag for {label} (use encrypted, readonly)"),
+    E(MPOTA_ERR_CSV_SIZE, "partition CSV line {act}: size of {label} is missing or not positive"),
+    E(MPOTA_ERR_LAYOUT_NO_ROOM, "the layout needs {act} B but the flash holds {exp} B; choose a larger --flash-size or smaller --app-size/--fs-size"),
+    E(MPOTA_ERR_LAYOUT_APP_TOO_BIG, "app is {act} B but {label} holds {exp} B; make a table with a larger --app-size (or --fit IMAGE)"),
+    E(MPOTA_ERR_TABLE_READONLY, "partition {label} cannot have the readonly flag, or is nvs smaller than 0x3000 without it"),
+
+    E(MPOTA_ERR_OTADATA_MISSING, "the partition table has no otadata partition, so OTA boot selection is not available; flash a table with otadata (e.g. `mpota part make --layout ota`)"),
+    E(MPOTA_ERR_OTADATA_SIZE, "otadata partition is {act} B; it must be at least 8,192 B (two sectors)"),
+    E(MPOTA_ERR_OTADATA_NO_ACTIVE, "otadata has no valid entry: the device runs its default app (factory or ota_0), which has no rollback state"),
+    E(MPOTA_ERR_ROLLBACK_IMPOSSIBLE, "no rollback possible: no other valid app to return to"),
+    E(MPOTA_ERR_NOT_OTA_SLOT, "partition {label} is not an OTA app slot (ota_0..ota_15)"),
+    E(MPOTA_ERR_NO_OTA_SLOTS, "the partition table has no OTA app slots (ota_0..ota_15)"),
+    E(MPOTA_ERR_NO_BOOTABLE_APP, "no bootable app: every app partition failed to load; the device would reset forever; write a valid app with `mpota flash write-slot`"),
+    E(MPOTA_ERR_PENDING_VERIFY, "the running app is still pending verification; confirm it (mark valid) or roll back before starting an update"),
+    E(MPOTA_ERR_SLOT_IS_RUNNING, "refused to write {label}: it is the running app"),
+
+    E(MPOTA_ERR_IMAGE_MAGIC, "not an ESP app image: byte {off} is {acth}, expected 0xE9"),
+    E(MPOTA_ERR_IMAGE_IS_COMBINED, "this is a full flash image (bootloader + partition table + app); use the app image at offset {exph}, or `mpota image extract-app`"),
+    E(MPOTA_ERR_IMAGE_IS_BOOTLOADER, "this is a bootloader image, not an app; OTA updates replace the app only: use the application .bin (e.g. micropython.bin)"),
+    E(MPOTA_ERR_IMAGE_IS_TABLE, "this is a partition table, not an app image"),
+    E(MPOTA_ERR_IMAGE_CHIP, "image is built for {actchip} but the device is {expchip}; use firmware built for {expchip}"),
+    E(MPOTA_ERR_IMAGE_SEGMENT_COUNT, "image header declares {act} segments; an app has 1 to 16"),
+    E(MPOTA_ERR_IMAGE_SEGMENT_LEN, "segment at {off} has length {acth}: not a multiple of 4, or 16 MiB or more; the image is corrupt"),
+    E(MPOTA_ERR_IMAGE_SEGMENT_MAP, "mapped segment at {off} loads at {acth} but its flash address is {exph} modulo 64 KiB; the image was not laid out by elf2image"),
+    E(MPOTA_ERR_IMAGE_CHECKSUM, "image checksum at {off} is {acth} but the segments give {exph}; the image is corrupt: download it again"),
+    E(MPOTA_ERR_IMAGE_HASH, "appended SHA-256 at {off} does not match the image; the image is corrupt: download it again"),
+    E(MPOTA_ERR_IMAGE_HASH_FLAG, "image header hash_appended byte is {act}; it must be 0 or 1"),
+    E(MPOTA_ERR_IMAGE_TRUNCATED, "image is truncated: it ends at {act} B but its segments, checksum and hash need {exp} B; download it again"),
+    E(MPOTA_ERR_IMAGE_NO_APP_DESC, "image has no app description at offset 0x20 (magic 0xABCD5432)"),
+    E(MPOTA_ERR_IMAGE_CHIP_REV, "image needs chip revision v{act} .. but the chip does not qualify"),
+    E(MPOTA_ERR_IMAGE_TOO_BIG, "image is {act} B but {label} holds {exp} B; use a partition table with larger app slots (`mpota part make --fit IMAGE`)"),
+    E(MPOTA_ERR_IMAGE_IS_OTADATA, "this is an otadata dump, not an app image"),
+    E(MPOTA_ERR_IMAGE_UNKNOWN, "not an app image, bootloader, partition table or flash image"),
+    E(MPOTA_ERR_IMAGE_SEGMENT_PAD, "image padding before the checksum at {off} is not zero"),
+    E(MPOTA_ERR_IMAGE_WRAP, "segment at {off} wraps past the end of the address space"),
+
+    E(MPOTA_ERR_POLICY_PROJECT, "image project is {label}, not the running app's project; pass the matching firmware or turn the same-project policy off"),
+    E(MPOTA_ERR_POLICY_DOWNGRADE, "image version is older than the running app's ({label}); downgrades are refused by policy"),
+    E(MPOTA_ERR_POLICY_SECURE_VERSION, "image secure_version {act} is lower than the running app's {exp}; the bootloader would refuse it"),
+
+    E(MPOTA_ERR_EXPECT_SHA256, "SHA-256 of the received data does not match the expected one; the download is corrupt or the hash is for another file"),
+    E(MPOTA_ERR_EXPECT_MD5, "MD5 of the received data does not match the expected one; the download is corrupt or the hash is for another file"),
+    E(MPOTA_ERR_EXPECT_LENGTH, "received {act} B but {exp} B were expected; the download is incomplete or the length is wrong"),
+    E(MPOTA_ERR_SLOT_TOO_SMALL, "image is {act} B but {label} holds {exp} B; use a partition table with larger app slots (`mpota part make --fit IMAGE`)"),
+
+    E(MPOTA_ERR_NET, "network transfer failed and retries are exhausted; check the server and the connection, then run the update again (it resumes)"),
+    E(MPOTA_ERR_HTTP_STATUS, "the server answered HTTP {act}; check the URL"),
+    E(MPOTA_ERR_FILE, "cannot read or write the file {label}"),
+    E(MPOTA_ERR_MANIFEST, "the manifest is not valid: it needs \"firmware\" (and \"sha\", \"length\" if known)"),
+};
+
+#undef E
+
+static const struct diag_entry *lookup(int err)
+{
+    for (size_t i = 0; i < sizeof(catalogue) / sizeof(catalogue[0]); i++) {
+        if (catalogue[i].err == err) {
+            return &catalogue[i];
+        }
+    }
+    return NULL;
+}
+
+int mpota_diag_set(struct mpota_diag *d, int err, uint32_t offset, uint32_t expected,
+                   uint32_t actual)
+{
+    if (d) {
+        d->err = err;
+        d->offset = offset;
+        d->expected = expected;
+        d->actual = actual;
+    }
+    return err;
+}
+
+void mpota_diag_label(struct mpota_diag *d, const char *label, size_t max_len)
+{
+    if (!d) {
+        return;
+    }
+    size_t n = 0;
+    if (max_len > sizeof(d->label) - 1) {
+        max_len = sizeof(d->label) - 1;
+    }
+    while (label && n < max_len && label[n]) {
+        d->label[n] = label[n];
+        n++;
+    }
+    d->label[n] = '\0';
+}
+
+const char *mpota_err_name(int err)
+{
+    const struct diag_entry *e = lookup(err);
+    return e ? e->name : "MPOTA_ERR_UNKNOWN";
+}
+
+// An append-only text sink that counts what would have been written.
+struct sink {
+    char *buf;
+    size_t cap;
+    size_t len;
+};
+
+static void put_char(struct sink *s, char c)
+{
+    if (s->len + 1 < s->cap) {
+        s->buf[s->len] = c;
+    }
+    s->len++;
+}
+
+static void put_str(struct sink *s, const char *str)
+{
+    while (*str) {
+        put_char(s, *str++);
+    }
+}
+
+static void put_dec(struct sink *s, uint32_t v)
+{
+    char digits[16];
+    int n = 0;
+    do {
+        if (n == 3 || n == 7 || n == 11) {
+            digits[n++] = ',';
+        }
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n) {
+        put_char(s, digits[--n]);
+    }
+}
+
+static void put_hex(struct sink *s, uint32_t v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    put_str(s, "0x");
+    int shift = 28;
+    while (shift > 0 && ((v >> shift) & 0xF) == 0) {
+        shift -= 4;
+    }
+    for (; shift >= 0; shift -= 4) {
+        put_char(s, hex[(v >> shift) & 0xF]);
+    }
+}
+
+static void put_chip(struct sink *s, uint32_t id)
+{
+    const char *name = mpota_chip_name((uint16_t)id);
+    put_str(s, name ? name : "an unknown chip");
+    put_str(s, " (chip id ");
+    put_dec(s, id);
+    put_char(s, ')');
+}
+
+// Expands one {name} placeholder; returns false if the name is unknown.
+static bool put_field(struct sink *s, const struct mpota_diag *d, const char *name, size_t n)
+{
+#define IS(lit) (n == sizeof(lit) - 1 && memcmp(name, lit, n) == 0)
+    if (IS("off") || IS("offh")) {
+        put_hex(s, d->offset);
+    } else if (IS("exp")) {
+        put_dec(s, d->expected);
+    } else if (IS("act")) {
+        put_dec(s, d->actual);
+    } else if (IS("exph")) {
+        put_hex(s, d->expected);
+    } else if (IS("acth")) {
+        put_hex(s, d->actual);
+    } else if (IS("label")) {
+        put_str(s, d->label[0] ? d->label : "(unnamed)");
+    } else if (IS("expchip")) {
+        put_chip(s, d->expected);
+    } else if (IS("actchip")) {
+        put_chip(s, d->actual);
+    } else {
+        return false;
+    }
+    return true;
+#undef IS
+}
+
+size_t mpota_diag_format(const struct mpota_diag *d, char *buf, size_t buf_len)
+{
+    struct sink s = {buf, buf_len, 0};
+    const struct diag_entry *e = lookup(d->err);
+    if (!e) {
+        put_str(&s, "error ");
+        put_char(&s, '-');
+        put_dec(&s, (uint32_t)(-(int64_t)d->err));
+    } else {
+        for (const char *t = e->text; *t; t++) {
+            const char *close = *t == '{' ? strchr(t, '}') : NULL;
+            if (close && put_field(&s, d, t + 1, (size_t)(close - t - 1))) {
+                t = close;
+            } else {
+                put_char(&s, *t);
+            }
+        }
+    }
+    if (buf_len) {
+        buf[s.len < buf_len ? s.len : buf_len - 1] = '\0';
+    }
+    return s.len;
+}
