@@ -36,27 +36,32 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_FLASH_NOT_ERASED, "flash program at {off} needs bits set to 1 but the area was not erased"),
 
     E(MPOTA_ERR_TABLE_MAGIC, "partition table row at {off} has an invalid magic {acth} (expected 0x50AA entry, 0xEBEB MD5 row or an all-0xFF end marker); this is not a partition table or it is corrupt"),
-    E(MPOTA_ERR_TABLE_MD5, "partition table MD5 row at {off} does not match the entries before it; the table is corrupt, regenerate it with `mpota part convert`"),
+    E(MPOTA_ERR_TABLE_MD5, "partition table MD5 row at {off} is damaged or does not match the entries before it; the table is corrupt: regenerate it with `mpota part convert`"),
     E(MPOTA_ERR_TABLE_NO_END, "partition table has no end marker within 0xC00 bytes"),
-    E(MPOTA_ERR_TABLE_EMPTY, "partition table is empty (end marker on the first row)"),
-    E(MPOTA_ERR_TABLE_OVERLAP, "partition {label} at {off} overlaps the previous partition, which ends at {exph}; move it to {exph} or later"),
-    E(MPOTA_ERR_TABLE_ALIGN, "partition {label} offset {off} is not aligned to {exph} bytes (app partitions need 0x10000, others 0x1000)"),
+    E(MPOTA_ERR_TABLE_EMPTY, "partition table is empty (no partition before the end marker)"),
+    E(MPOTA_ERR_TABLE_OVERLAP, "partition {label} at {acth} overlaps the previous partition, which ends at {exph}; move it to {exph} or later"),
+    E(MPOTA_ERR_TABLE_ALIGN, "partition {label}: {acth} is not a multiple of {exph} (app partitions start on 0x10000 and are whole 0x1000 sectors, 0x10000 with secure boot v1; others start on 0x1000)"),
     E(MPOTA_ERR_TABLE_BEYOND_FLASH, "partition {label} ends at {acth} ({act} B), beyond the flash size of {exp} B; use a larger flash or a smaller table"),
     E(MPOTA_ERR_TABLE_DUPLICATE, "partition name {label} is used twice"),
     E(MPOTA_ERR_TABLE_TOO_MANY, "partition table has {act} entries; at most {exp} fit in 0xC00 bytes"),
-    E(MPOTA_ERR_TABLE_OTADATA, "otadata partition {label} is invalid: there must be exactly one and it must be 0x2000 bytes (found {acth})"),
+    E(MPOTA_ERR_TABLE_OTADATA, "otadata partition {label} is invalid: a table has at most one data/ota (and one data/tee_ota) partition, of exactly 0x2000 bytes; this one is {acth} B"),
     E(MPOTA_ERR_TABLE_TWO_MD5, "partition table has a second MD5 row at {off}"),
-    E(MPOTA_ERR_TABLE_LENGTH, "partition table input is {act} B; a binary table is a multiple of 32 bytes, at most 3072"),
-    E(MPOTA_ERR_TABLE_BELOW_START, "partition {label} at {off} is below the first usable offset {exph} (table offset + 0x1000)"),
+    E(MPOTA_ERR_TABLE_LENGTH, "partition table input is {act} B; a binary table is a whole number of 32-byte rows"),
+    E(MPOTA_ERR_TABLE_BELOW_START, "partition {label} at {acth} is below the first usable offset {exph} (table offset + 0x1000)"),
     E(MPOTA_ERR_CSV_SYNTAX, "partition CSV line {act}: cannot read it (need Name, Type, SubType, Offset, Size, Flags)"),
     E(MPOTA_ERR_CSV_TYPE, "partition CSV line {act}: unknown partition type for {label} (use app, data, bootloader, partition_table or a number)"),
     E(MPOTA_ERR_CSV_SUBTYPE, "partition CSV line {act}: unknown or missing subtype for {label}"),
-    E(MPOTA_ERR_CSV_NUMBER, "partition CSV line {act}: a number for {label} does not parse (use decimal, 0x hex, with optional K or M)"),
+    E(MPOTA_ERR_CSV_NUMBER, "partition CSV line {act}: a number for {label} does not parse or is out of range (use decimal, 0x hex, 0o or 0b, with optional K or M; type and subtype 0..255, offsets and sizes below 4 GiB)"),
     E(MPOTA_ERR_CSV_FLAG, "partition CSV line {act}: unknown flag for {label} (use encrypted, readonly)"),
-    E(MPOTA_ERR_CSV_SIZE, "partition CSV line {act}: size of {label} is missing or not positive"),
+    E(MPOTA_ERR_CSV_SIZE, "partition CSV line {act}: size of {label} is missing or negative (a negative size -X means \"ends at X\", so X must not lie before the offset)"),
     E(MPOTA_ERR_LAYOUT_NO_ROOM, "the layout needs {act} B but the flash holds {exp} B; choose a larger --flash-size or smaller --app-size/--fs-size"),
     E(MPOTA_ERR_LAYOUT_APP_TOO_BIG, "app is {act} B but {label} holds {exp} B; make a table with a larger --app-size (or --fit IMAGE)"),
     E(MPOTA_ERR_TABLE_READONLY, "partition {label} cannot have the readonly flag, or is nvs smaller than 0x3000 without it"),
+    E(MPOTA_ERR_TABLE_AFTER_MD5, "partition table row at {off} follows the MD5 row; ESP-IDF's app loader stops at the MD5 row and would not see it: regenerate the table"),
+    E(MPOTA_ERR_CSV_VARIABLE, "partition CSV line {act}: ${label} is not set in the environment"),
+    E(MPOTA_ERR_CSV_ENCODING, "partition CSV line {act}: the text is not valid UTF-8 (or UTF-16/32 after a byte-order mark), or contains a NUL character"),
+    E(MPOTA_ERR_CSV_BOOTLOADER, "partition CSV line {act}: bootloader partition {label} needs the primary (or recovery) bootloader offset option, as with gen_esp32part --primary-bootloader-offset"),
+    E(MPOTA_ERR_LAYOUT_OPTION, "layout option {label} = {acth} is out of range: flash size a power of two from 2 MiB to 32 MiB, app size a multiple of 64 KiB and at least 1 MiB, fs size a multiple of 4 KiB"),
 
     E(MPOTA_ERR_OTADATA_MISSING, "the partition table has no otadata partition, so OTA boot selection is not available; flash a table with otadata (e.g. `mpota part make --layout ota`)"),
     E(MPOTA_ERR_OTADATA_SIZE, "otadata partition is {act} B; it must be at least 8,192 B (two sectors)"),
@@ -67,6 +72,7 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_NO_BOOTABLE_APP, "no bootable app: every app partition failed to load; the device would reset forever; write a valid app with `mpota flash write-slot`"),
     E(MPOTA_ERR_PENDING_VERIFY, "the running app is still pending verification; confirm it (mark valid) or roll back before starting an update"),
     E(MPOTA_ERR_SLOT_IS_RUNNING, "refused to write {label}: it is the running app"),
+    E(MPOTA_ERR_OTADATA_SEQ_WRAP, "otadata sequence number {acth} is too close to 0xFFFFFFFF for another switch to {label}; erase otadata (`set_boot` to factory, or erase the otadata partition) and select the app again"),
 
     E(MPOTA_ERR_IMAGE_MAGIC, "not an ESP app image: byte {off} is {acth}, expected 0xE9"),
     E(MPOTA_ERR_IMAGE_IS_COMBINED, "this is a full flash image (bootloader + partition table + app); use the app image at offset {exph}, or `mpota image extract-app`"),
@@ -171,12 +177,13 @@ static void put_str(struct sink *s, const char *str)
     }
 }
 
-static void put_dec(struct sink *s, uint32_t v)
+// Decimal; grouped in thousands ("1,572,864") for sizes people read.
+static void put_num(struct sink *s, uint32_t v, bool grouped)
 {
     char digits[16];
     int n = 0;
     do {
-        if (n == 3 || n == 7 || n == 11) {
+        if (grouped && (n == 3 || n == 7 || n == 11)) {
             digits[n++] = ',';
         }
         digits[n++] = (char)('0' + v % 10);
@@ -185,6 +192,11 @@ static void put_dec(struct sink *s, uint32_t v)
     while (n) {
         put_char(s, digits[--n]);
     }
+}
+
+static void put_dec(struct sink *s, uint32_t v)
+{
+    put_num(s, v, true);
 }
 
 static void put_hex(struct sink *s, uint32_t v)
@@ -205,7 +217,7 @@ static void put_chip(struct sink *s, uint32_t id)
     const char *name = mpota_chip_name((uint16_t)id);
     put_str(s, name ? name : "an unknown chip");
     put_str(s, " (chip id ");
-    put_dec(s, id);
+    put_num(s, id, false);
     put_char(s, ')');
 }
 
@@ -243,7 +255,7 @@ size_t mpota_diag_format(const struct mpota_diag *d, char *buf, size_t buf_len)
     if (!e) {
         put_str(&s, "error ");
         put_char(&s, '-');
-        put_dec(&s, (uint32_t)(-(int64_t)d->err));
+        put_num(&s, (uint32_t)(-(int64_t)d->err), false);
     } else {
         for (const char *t = e->text; *t; t++) {
             const char *close = *t == '{' ? strchr(t, '}') : NULL;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs each libFuzzer target for a bounded time, seeded from shared/testdata.
+#   scripts/fuzz.sh BUILD_DIR SECONDS
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${1:-build-fuzz}; secs=${2:-20}
+targets=("$dir"/tests/fuzz_*)
+[ -e "${targets[0]}" ] || { echo "no fuzz targets in $dir/tests"; exit 1; }
+for t in "${targets[@]}"; do
+  name=$(basename "$t")
+  corpus="$dir/corpus/$name"; mkdir -p "$corpus"
+  if [ -d ../shared/testdata ]; then
+    case "$name" in
+      *part_csv*) cp ../shared/testdata/partition-tables/*/*.csv "$corpus/" 2>/dev/null || true ;;
+      *part*)     find ../shared/testdata/partition-tables -name '*.bin' -exec cp {} "$corpus/" \; ;;
+      *otadata*)  cp ../shared/testdata/otadata/*.bin "$corpus/" ;;
+      *image*)    cp ../shared/testdata/images/*.bin "$corpus/" ;;
+    esac
+  fi
+  echo "fuzz: $name for ${secs}s"
+  "$t" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 "$corpus" 2>"$dir/$name.log" ||
+    { tail -50 "$dir/$name.log"; echo "fuzz: $name FOUND A CRASH"; exit 1; }
+  grep -E 'stat::number_of_executed_units' "$dir/$name.log" | sed "s/^/  $name /"
+done

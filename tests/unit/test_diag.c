@@ -1,0 +1,93 @@
+// The diag catalogue: every code has a name and text, numbers are formatted as
+// users read them, and truncation behaves like snprintf.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mpota/err.h"
+
+static void test_numbers_and_label(void **state)
+{
+    (void)state;
+    struct mpota_diag d = {0};
+    mpota_diag_set(&d, MPOTA_ERR_SLOT_TOO_SMALL, 0, 1572864, 1672800);
+    mpota_diag_label(&d, "ota_0", 16);
+    char text[256];
+    mpota_diag_format(&d, text, sizeof(text));
+    assert_non_null(strstr(text, "image is 1,672,800 B but ota_0 holds 1,572,864 B"));
+}
+
+static void test_hex_and_chip_names(void **state)
+{
+    (void)state;
+    struct mpota_diag d = {0};
+    mpota_diag_set(&d, MPOTA_ERR_IMAGE_CHIP, 12, 0, 9);
+    char text[256];
+    mpota_diag_format(&d, text, sizeof(text));
+    assert_non_null(strstr(text, "built for ESP32-S3 (chip id 9) but the device is ESP32 (chip id 0)"));
+
+    mpota_diag_set(&d, MPOTA_ERR_IMAGE_CHECKSUM, 0x1001F, 0x60, 0x61);
+    mpota_diag_format(&d, text, sizeof(text));
+    assert_non_null(strstr(text, "at 0x1001F is 0x61 but the segments give 0x60"));
+}
+
+static void test_label_is_truncated_to_16(void **state)
+{
+    (void)state;
+    struct mpota_diag d = {0};
+    mpota_diag_label(&d, "a_label_of_twenty_chars", 100);
+    assert_int_equal(strlen(d.label), 16);
+    mpota_diag_label(&d, "abcdefghijklmnopq", 5);
+    assert_string_equal(d.label, "abcde");
+}
+
+static void test_truncation_like_snprintf(void **state)
+{
+    (void)state;
+    struct mpota_diag d = {0};
+    mpota_diag_set(&d, MPOTA_ERR_EXPECT_LENGTH, 0, 2000000, 1000);
+    char full[256], small[8];
+    size_t n = mpota_diag_format(&d, full, sizeof(full));
+    assert_int_equal(n, strlen(full));
+    assert_int_equal(mpota_diag_format(&d, small, sizeof(small)), n);
+    assert_int_equal(strlen(small), sizeof(small) - 1);
+    assert_memory_equal(small, full, sizeof(small) - 1);
+    assert_int_equal(mpota_diag_format(&d, NULL, 0), n);
+}
+
+static void test_every_code_has_name_and_text(void **state)
+{
+    (void)state;
+    for (int err = 0; err >= -200; err--) {
+        const char *name = mpota_err_name(err);
+        if (strcmp(name, "MPOTA_ERR_UNKNOWN") == 0) {
+            continue;
+        }
+        struct mpota_diag d = {0};
+        mpota_diag_set(&d, err, 0, 0, 0);
+        char text[512];
+        assert_true(mpota_diag_format(&d, text, sizeof(text)) > 5);
+        assert_null(strchr(text, '{'));  // every placeholder was known
+    }
+    assert_string_equal(mpota_err_name(-9999), "MPOTA_ERR_UNKNOWN");
+    struct mpota_diag d = {.err = -9999};
+    char text[64];
+    mpota_diag_format(&d, text, sizeof(text));
+    assert_string_equal(text, "error -9999");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_numbers_and_label),
+        cmocka_unit_test(test_hex_and_chip_names),
+        cmocka_unit_test(test_label_is_truncated_to_16),
+        cmocka_unit_test(test_truncation_like_snprintf),
+        cmocka_unit_test(test_every_code_has_name_and_text),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

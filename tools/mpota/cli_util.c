@@ -1,0 +1,197 @@
+// Option and number parsing, error printing (cli.h).
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "host_file.h"
+#include "mpota/image.h"
+
+bool cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **pos, int min_pos,
+               int max_pos, const char *usage)
+{
+    int npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] == '-' && a[1] != '\0') {
+            const struct cli_opt *o = opts;
+            while (o && o->name && strcmp(o->name, a) != 0) {
+                o++;
+            }
+            if (!o || !o->name) {
+                fprintf(stderr, "mpota: unknown option %s\nusage: %s\n", a, usage);
+                return false;
+            }
+            if (o->flag) {
+                *o->flag = true;
+            } else if (i + 1 < argc) {
+                *o->value = argv[++i];
+            } else {
+                fprintf(stderr, "mpota: option %s needs a value\nusage: %s\n", a, usage);
+                return false;
+            }
+        } else if (npos < max_pos) {
+            pos[npos++] = a;
+        } else {
+            fprintf(stderr, "mpota: unexpected argument '%s'\nusage: %s\n", a, usage);
+            return false;
+        }
+    }
+    if (npos < min_pos) {
+        fprintf(stderr, "usage: %s\n", usage);
+        return false;
+    }
+    return true;
+}
+
+int cli_fail_diag(const struct mpota_diag *d)
+{
+    char text[512];
+    mpota_diag_format(d, text, sizeof(text));
+    fprintf(stderr, "mpota: %s\n", text);
+    return CLI_REFUSED;
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mpota: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_REFUSED;
+}
+
+int cli_usage(const char *usage)
+{
+    fprintf(stderr, "usage: %s\n", usage);
+    return CLI_USAGE;
+}
+
+bool cli_parse_size(const char *s, uint32_t *out)
+{
+    if (!s || !*s) {
+        return false;
+    }
+    char *end;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (end == s) {
+        return false;
+    }
+    if (*end == 'k' || *end == 'K') {
+        v *= 1024;
+        end++;
+    } else if (*end == 'm' || *end == 'M') {
+        v *= 1024 * 1024;
+        end++;
+    }
+    if (*end != '\0' || v > UINT32_MAX) {
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = (char)tolower((unsigned char)c);
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+bool cli_parse_hex(const char *s, uint8_t *out, size_t n)
+{
+    if (!s || strlen(s) != 2 * n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            return false;
+        }
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
+void cli_hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0xF];
+    }
+    out[2 * n] = '\0';
+}
+
+bool cli_parse_chip(const char *s, uint16_t *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 0);
+    if (end != s && *end == '\0' && v < 0xFFFF && mpota_chip_name((uint16_t)v)) {
+        *out = (uint16_t)v;
+        return true;
+    }
+    uint16_t id = mpota_chip_from_name(s);
+    if (id == MPOTA_CHIP_ANY) {
+        return false;
+    }
+    *out = id;
+    return true;
+}
+
+uint8_t *cli_read_file(const char *path, size_t *len)
+{
+    uint8_t *buf = mpota_host_read_file(path, len);
+    if (!buf) {
+        fprintf(stderr, "mpota: cannot read %s: %s\n", path, strerror(errno));
+    }
+    return buf;
+}
+
+bool cli_write_file(const char *path, const void *data, size_t len)
+{
+    if (mpota_host_write_file(path, data, len) != 0) {
+        fprintf(stderr, "mpota: cannot write %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool cli_has_ext(const char *path, const char *ext)
+{
+    size_t n = strlen(path), e = strlen(ext);
+    if (n < e) {
+        return false;
+    }
+    for (size_t i = 0; i < e; i++) {
+        if (tolower((unsigned char)path[n - e + i]) != tolower((unsigned char)ext[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+const char *cli_group(uint64_t v, char buf[32])
+{
+    char digits[32];
+    int n = 0;
+    do {
+        if (n % 4 == 3) {
+            digits[n++] = ',';
+        }
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++) {
+        buf[i] = digits[n - 1 - i];
+    }
+    buf[n] = '\0';
+    return buf;
+}

@@ -1,0 +1,566 @@
+// mpota flash new | status | boot | set-boot | confirm | rollback | write-slot:
+// an emulated ESP32 flash file driven the way a device and esptool drive one.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "device.h"
+#include "flash_emu.h"
+#include "mpota/boot.h"
+#include "mpota/flash.h"
+#include "mpota/image.h"
+#include "mpota/otadata.h"
+#include "mpota/part.h"
+#include "part_csv.h"
+
+// The device is opened once per command; every command closes it.
+static struct mpota_device dev;
+
+static int open_device(const char *path)
+{
+    if (access(path, F_OK) != 0) {
+        return cli_fail("%s does not exist; make one with `mpota flash new`", path);
+    }
+    int rc = mpota_device_open(&dev, path);
+    if (rc) {
+        return cli_fail("cannot open %s as an emulated flash (%s)", path, mpota_err_name(rc));
+    }
+    if (dev.table_err) {
+        mpota_device_close(&dev);
+        return cli_fail_diag(&dev.table_diag);
+    }
+    return CLI_OK;
+}
+
+static int finish(int status)
+{
+    mpota_device_close(&dev);
+    return status;
+}
+
+// Finds an app partition by label, or explains what is wrong with it.
+static const struct mpota_partition *find_slot(const char *label, struct mpota_diag *d)
+{
+    const struct mpota_partition *p = mpota_part_find_label(&dev.table, label);
+    if (!p) {
+        mpota_diag_set(d, MPOTA_ERR_NOT_FOUND, 0, 0, 0);
+        mpota_diag_label(d, label, MPOTA_PART_LABEL_LEN);
+    } else if (p->type != MPOTA_PART_TYPE_APP) {
+        mpota_diag_set(d, MPOTA_ERR_NOT_OTA_SLOT, 0, 0, 0);
+        mpota_diag_label(d, label, MPOTA_PART_LABEL_LEN);
+        return NULL;
+    }
+    return p;
+}
+
+// Checks that buf is an app image for the device that fits slot p. A full
+// firmware, a bootloader, a table or a foreign chip is named as such.
+static int check_app_for_slot(const uint8_t *buf, size_t len, const struct mpota_partition *p,
+                              struct mpota_diag *d)
+{
+    int rc = mpota_image_check_head(buf, len, dev.chip, d);
+    static struct mpota_image_info info;
+    if (!rc) {
+        rc = mpota_image_parse(buf, len, dev.chip, &info, d);
+    }
+    if (!rc) {
+        rc = mpota_image_check_app(&info, d);
+    }
+    if (!rc && len > p->size) {
+        rc = mpota_diag_set(d, MPOTA_ERR_SLOT_TOO_SMALL, 0, p->size, (uint32_t)len);
+        mpota_diag_label(d, p->label, MPOTA_PART_LABEL_LEN);
+    }
+    return rc;
+}
+
+// Writes data at the start of partition p as esptool write_flash would:
+// erase what it covers, then program. Goes through the counted, fault-
+// injectable flash path so power cuts apply here too.
+static int write_partition(const struct mpota_partition *p, const uint8_t *data, size_t len)
+{
+    struct mpota_area a;
+    int rc = mpota_area_init(&a, &dev.emu.flash, p->offset, p->size, false);
+    uint32_t erase_len = ((uint32_t)len + MPOTA_SECTOR_SIZE - 1) & ~(MPOTA_SECTOR_SIZE - 1);
+    if (!rc) {
+        rc = mpota_area_erase(&a, 0, erase_len);
+    }
+    if (!rc) {
+        rc = mpota_area_prog(&a, 0, data, (uint32_t)len);
+    }
+    return rc;
+}
+
+static const char new_usage[] =
+    "mpota flash new FLASH --size 4M --table T.csv|T.bin [--app IMAGE [--slot LABEL]]";
+
+static int flash_new(int argc, char **argv)
+{
+    const char *pos[1] = {0}, *size_arg = NULL, *table_path = NULL, *app_path = NULL,
+               *slot_label = NULL;
+    const struct cli_opt opts[] = {{"--size", &size_arg, NULL},
+                                   {"--table", &table_path, NULL},
+                                   {"--app", &app_path, NULL},
+                                   {"--slot", &slot_label, NULL},
+                                   {0}};
+    uint32_t size;
+    if (!cli_parse(argc, argv, opts, pos, 1, 1, new_usage) || !size_arg || !table_path ||
+        !cli_parse_size(size_arg, &size) || (slot_label && !app_path)) {
+        return cli_usage(new_usage);
+    }
+    if (size < MPOTA_FLASH_EMU_MIN_SIZE || size > MPOTA_FLASH_EMU_MAX_SIZE ||
+        (size & (size - 1)) != 0) {
+        return cli_fail("flash size %s is not one of 2M, 4M, 8M, 16M, 32M", size_arg);
+    }
+    // Check every input before the file is made, so a refusal leaves nothing.
+    size_t table_len, app_len = 0;
+    uint8_t *table_buf = cli_read_file(table_path, &table_len);
+    if (!table_buf) {
+        return CLI_REFUSED;
+    }
+    struct mpota_part_csv_opts copts = {.flash_size = size};
+    struct mpota_diag d = {0};
+    int rc = mpota_part_csv_load(table_buf, table_len, &copts, &dev.table, NULL, &d);
+    free(table_buf);
+    if (rc) {
+        return cli_fail_diag(&d);
+    }
+    uint8_t *app = NULL;
+    const struct mpota_partition *slot = NULL;
+    if (app_path) {
+        slot = slot_label ? mpota_part_find_label(&dev.table, slot_label)
+                          : mpota_part_find(&dev.table, MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_ANY);
+        if (!slot || slot->type != MPOTA_PART_TYPE_APP) {
+            return cli_fail("%s has no app partition %s", table_path, slot_label ? slot_label : "");
+        }
+        app = cli_read_file(app_path, &app_len);
+        if (!app) {
+            return CLI_REFUSED;
+        }
+        dev.chip = MPOTA_CHIP_ANY;
+        rc = check_app_for_slot(app, app_len, slot, &d);
+        if (rc) {
+            free(app);
+            return cli_fail_diag(&d);
+        }
+    }
+    uint8_t bin[MPOTA_PART_TABLE_MAX_LEN];
+    rc = mpota_part_table_write(&dev.table, true, bin);
+    if (!rc) {
+        rc = mpota_flash_emu_create_file(pos[0], size);
+    }
+    struct mpota_flash_emu emu = {0};
+    if (!rc) {
+        rc = mpota_flash_emu_open_file(&emu, pos[0]);
+    }
+    // esptool write_flash: bytes land as given, bootloader region and otadata
+    // stay erased (a blank otadata boots the first app slot).
+    if (!rc) {
+        rc = mpota_flash_emu_load(&emu, MPOTA_PART_TABLE_OFFSET, bin, sizeof(bin));
+    }
+    if (!rc && app) {
+        rc = mpota_flash_emu_load(&emu, slot->offset, app, (uint32_t)app_len);
+    }
+    mpota_flash_emu_close(&emu);
+    free(app);
+    if (rc) {
+        unlink(pos[0]);
+        return cli_fail("cannot create %s (%s)", pos[0], mpota_err_name(rc));
+    }
+    // A new device has booted nothing yet: drop any sidecar of an older file.
+    char state[4096];
+    snprintf(state, sizeof(state), "%s.state", pos[0]);
+    unlink(state);
+    char sz[32];
+    printf("%s: %s B flash, table at 0x8000 (%u partitions)", pos[0], cli_group(size, sz),
+           dev.table.count);
+    if (slot) {
+        printf(", %s in %s", app_path, slot->label);
+    }
+    printf("\n");
+    return CLI_OK;
+}
+
+// State name of an OTA slot from otadata, or NULL.
+static const char *slot_state(const struct mpota_boot_ctx *ctx, const struct mpota_partition *p)
+{
+    uint32_t state;
+    if (!mpota_part_is_ota_app(p) || mpota_boot_get_state(ctx, p, &state) != 0) {
+        return NULL;
+    }
+    const char *name = mpota_otadata_state_name(state);
+    return name ? name : "UNKNOWN";
+}
+
+// The app partitions in table order, each verified as the bootloader would.
+struct slot_view {
+    const struct mpota_partition *part;
+    bool valid;
+    struct mpota_image_info info;
+    struct mpota_diag diag;
+    const char *state;
+};
+
+static unsigned collect_slots(const struct mpota_boot_ctx *ctx, struct slot_view *out,
+                              unsigned max)
+{
+    unsigned n = 0;
+    for (uint32_t i = 0; i < dev.table.count && n < max; i++) {
+        const struct mpota_partition *p = &dev.table.parts[i];
+        if (p->type != MPOTA_PART_TYPE_APP) {
+            continue;
+        }
+        struct slot_view *s = &out[n++];
+        memset(s, 0, sizeof(*s));
+        s->part = p;
+        struct mpota_area a;
+        s->valid = mpota_area_init(&a, &dev.emu.flash, p->offset, p->size, true) == 0 &&
+                   mpota_image_verify_area(&a, dev.chip, &s->info, &s->diag) == 0;
+        s->state = slot_state(ctx, p);
+    }
+    return n;
+}
+
+static const char status_usage[] = "mpota flash status FLASH [--json]";
+
+static int flash_status(int argc, char **argv)
+{
+    const char *pos[1] = {0};
+    bool json = false;
+    const struct cli_opt opts[] = {{"--json", NULL, &json}, {0}};
+    if (!cli_parse(argc, argv, opts, pos, 1, 1, status_usage)) {
+        return CLI_USAGE;
+    }
+    int status = open_device(pos[0]);
+    if (status) {
+        return status;
+    }
+    struct mpota_boot_ctx ctx;
+    mpota_device_ctx(&dev, &ctx);
+    const struct mpota_partition *boot = NULL, *next = NULL, *running;
+    mpota_boot_get_boot_partition(&ctx, &boot);
+    running = mpota_device_running_partition(&dev);
+    // Before the first boot nothing runs; the next update then goes to the
+    // slot after the one that will boot, as it will once that has booted.
+    mpota_boot_get_next_update(&ctx, running ? running : boot, &next);
+
+    struct mpota_otadata_entry entries[2];
+    const struct mpota_partition *otadata_part =
+        mpota_part_find(&dev.table, MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA);
+    bool have_otadata = false;
+    if (otadata_part) {
+        struct mpota_area a;
+        have_otadata = mpota_area_init(&a, &dev.emu.flash, otadata_part->offset,
+                                       otadata_part->size, true) == 0 &&
+                       mpota_otadata_read(&a, entries) == 0;
+    }
+    static struct slot_view slots[MPOTA_PART_MAX];
+    unsigned n_slots = collect_slots(&ctx, slots, MPOTA_PART_MAX);
+
+    if (json) {
+        cJSON *root = cJSON_CreateObject();
+        if (running) {
+            cJSON_AddStringToObject(root, "running", running->label);
+        } else {
+            cJSON_AddNullToObject(root, "running");
+        }
+        if (boot) {
+            cJSON_AddStringToObject(root, "boot", boot->label);
+        } else {
+            cJSON_AddNullToObject(root, "boot");
+        }
+        if (next) {
+            cJSON_AddStringToObject(root, "next_update", next->label);
+        } else {
+            cJSON_AddNullToObject(root, "next_update");
+        }
+        cJSON *ota = cJSON_AddArrayToObject(root, "otadata");
+        for (int i = 0; have_otadata && i < 2; i++) {
+            const char *state = mpota_otadata_state_name(entries[i].ota_state);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "seq", entries[i].ota_seq);
+            cJSON_AddStringToObject(o, "state", state ? state : "UNKNOWN");
+            cJSON_AddBoolToObject(o, "crc_valid", mpota_otadata_crc_ok(&entries[i]));
+            cJSON_AddItemToArray(ota, o);
+        }
+        cJSON *arr = cJSON_AddArrayToObject(root, "slots");
+        for (unsigned i = 0; i < n_slots; i++) {
+            const struct slot_view *s = &slots[i];
+            bool desc = s->valid && s->info.app_desc_present;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "label", s->part->label);
+            cJSON_AddBoolToObject(o, "valid", s->valid);
+            if (desc) {
+                cJSON_AddStringToObject(o, "version", s->info.app_desc.version);
+                cJSON_AddStringToObject(o, "project_name", s->info.app_desc.project_name);
+            } else {
+                cJSON_AddNullToObject(o, "version");
+                cJSON_AddNullToObject(o, "project_name");
+            }
+            if (s->state) {
+                cJSON_AddStringToObject(o, "state", s->state);
+            } else {
+                cJSON_AddNullToObject(o, "state");
+            }
+            cJSON_AddItemToArray(arr, o);
+        }
+        char *text = cJSON_Print(root);
+        puts(text);
+        free(text);
+        cJSON_Delete(root);
+        return finish(CLI_OK);
+    }
+
+    printf("Running: %s\n", running ? running->label : "nothing (not booted yet)");
+    printf("Next boot: %s\n", boot ? boot->label : "no bootable partition");
+    printf("Next update slot: %s\n", next ? next->label : "none (no OTA slots)");
+    printf("App slots:\n");
+    for (unsigned i = 0; i < n_slots; i++) {
+        const struct slot_view *s = &slots[i];
+        char size[32];
+        printf("  %-10s at 0x%06X, %9s B: ", s->part->label, s->part->offset,
+               cli_group(s->part->size, size));
+        if (s->valid && s->info.app_desc_present) {
+            printf("%s %s (IDF %s, %s B)", s->info.app_desc.project_name,
+                   s->info.app_desc.version, s->info.app_desc.idf_ver,
+                   cli_group(s->info.image_len, size));
+        } else if (s->valid) {
+            printf("valid app without description (%s B)", cli_group(s->info.image_len, size));
+        } else if (s->diag.err == MPOTA_ERR_IMAGE_MAGIC && s->diag.actual == 0xFF) {
+            printf("empty");
+        } else {
+            printf("invalid (%s)", mpota_err_name(s->diag.err));
+        }
+        printf("%s%s\n", s->state ? ", state " : "", s->state ? s->state : "");
+    }
+    if (otadata_part) {
+        printf("otadata at 0x%X:\n", otadata_part->offset);
+        for (int i = 0; have_otadata && i < 2; i++) {
+            const struct mpota_otadata_entry *e = &entries[i];
+            if (e->ota_seq == MPOTA_OTADATA_SEQ_EMPTY && e->crc == 0xFFFFFFFFu) {
+                printf("  entry %d: empty\n", i);
+                continue;
+            }
+            const char *state = mpota_otadata_state_name(e->ota_state);
+            printf("  entry %d: seq %u, state %s, crc 0x%08X (%s)\n", i, e->ota_seq,
+                   state ? state : "UNKNOWN", e->crc,
+                   mpota_otadata_crc_ok(e) ? "valid" : "INVALID");
+        }
+    } else {
+        printf("No otadata partition: the device always boots its factory app.\n");
+    }
+    return finish(CLI_OK);
+}
+
+static const char *write_kind_name(uint8_t kind)
+{
+    switch (kind) {
+    case MPOTA_BOOT_WROTE_ABORTED:
+        return "ABORTED";
+    case MPOTA_BOOT_WROTE_PENDING:
+        return "PENDING_VERIFY";
+    case MPOTA_BOOT_WROTE_INITIAL:
+        return "INITIAL";
+    default:
+        return "?";
+    }
+}
+
+static const char boot_usage[] = "mpota flash boot FLASH [--json]";
+
+static int flash_boot(int argc, char **argv)
+{
+    const char *pos[1] = {0};
+    bool json = false;
+    const struct cli_opt opts[] = {{"--json", NULL, &json}, {0}};
+    if (!cli_parse(argc, argv, opts, pos, 1, 1, boot_usage)) {
+        return CLI_USAGE;
+    }
+    int status = open_device(pos[0]);
+    if (status) {
+        return status;
+    }
+    struct mpota_boot_report r;
+    int rc = mpota_device_boot(&dev, &r);
+    if (json) {
+        cJSON *root = cJSON_CreateObject();
+        if (r.booted) {
+            cJSON_AddStringToObject(root, "booted", r.booted->label);
+        } else {
+            cJSON_AddNullToObject(root, "booted");
+        }
+        cJSON *writes = cJSON_AddArrayToObject(root, "otadata_writes");
+        for (unsigned i = 0; i < r.n_writes; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "kind", write_kind_name(r.writes[i].kind));
+            cJSON_AddNumberToObject(o, "sector", r.writes[i].sector);
+            cJSON_AddNumberToObject(o, "seq", r.writes[i].entry.ota_seq);
+            cJSON_AddItemToArray(writes, o);
+        }
+        char *text = cJSON_Print(root);
+        puts(text);
+        free(text);
+        cJSON_Delete(root);
+    } else {
+        for (unsigned i = 0; i < r.n_writes; i++) {
+            const char *state = mpota_otadata_state_name(r.writes[i].entry.ota_state);
+            printf("bootloader: otadata entry %u := seq %u, %s (%s)\n", r.writes[i].sector,
+                   r.writes[i].entry.ota_seq, state ? state : "?",
+                   write_kind_name(r.writes[i].kind));
+        }
+        if (r.booted) {
+            printf("booted %s\n", r.booted->label);
+        }
+    }
+    if (rc) {
+        struct mpota_diag d = {0};
+        mpota_diag_set(&d, rc, 0, 0, 0);
+        return finish(cli_fail_diag(&d));
+    }
+    return finish(CLI_OK);
+}
+
+static const char set_boot_usage[] = "mpota flash set-boot FLASH LABEL";
+
+static int flash_set_boot(int argc, char **argv)
+{
+    const char *pos[2] = {0};
+    if (!cli_parse(argc, argv, NULL, pos, 2, 2, set_boot_usage)) {
+        return CLI_USAGE;
+    }
+    int status = open_device(pos[0]);
+    if (status) {
+        return status;
+    }
+    struct mpota_diag d = {0};
+    const struct mpota_partition *p = find_slot(pos[1], &d);
+    if (!p) {
+        return finish(cli_fail_diag(&d));
+    }
+    struct mpota_boot_ctx ctx;
+    mpota_device_ctx(&dev, &ctx);
+    if (mpota_boot_set_boot(&ctx, p, &d) != 0) {
+        return finish(cli_fail_diag(&d));
+    }
+    printf("next boot: %s\n", p->label);
+    return finish(CLI_OK);
+}
+
+// confirm and rollback: one otadata operation on the running app.
+static int flash_mark(int argc, char **argv, bool valid)
+{
+    const char *usage = valid ? "mpota flash confirm FLASH" : "mpota flash rollback FLASH";
+    const char *pos[1] = {0};
+    if (!cli_parse(argc, argv, NULL, pos, 1, 1, usage)) {
+        return CLI_USAGE;
+    }
+    int status = open_device(pos[0]);
+    if (status) {
+        return status;
+    }
+    struct mpota_boot_ctx ctx;
+    mpota_device_ctx(&dev, &ctx);
+    int rc = valid ? mpota_boot_mark_valid(&ctx) : mpota_boot_mark_invalid(&ctx);
+    if (rc) {
+        struct mpota_diag d = {0};
+        mpota_diag_set(&d, rc, 0, 0, 0);
+        return finish(cli_fail_diag(&d));
+    }
+    const char *running = mpota_device_running(&dev);
+    if (valid) {
+        printf("%s confirmed: marked VALID, rollback cancelled\n", running ? running : "app");
+    } else {
+        printf("%s marked INVALID: the next boot rolls back\n", running ? running : "app");
+    }
+    return finish(CLI_OK);
+}
+
+static const char write_slot_usage[] = "mpota flash write-slot FLASH LABEL IMAGE [--force]";
+
+static int flash_write_slot(int argc, char **argv)
+{
+    const char *pos[3] = {0};
+    bool force = false;
+    const struct cli_opt opts[] = {{"--force", NULL, &force}, {0}};
+    if (!cli_parse(argc, argv, opts, pos, 3, 3, write_slot_usage)) {
+        return CLI_USAGE;
+    }
+    int status = open_device(pos[0]);
+    if (status) {
+        return status;
+    }
+    struct mpota_diag d = {0};
+    const struct mpota_partition *p = find_slot(pos[1], &d);
+    if (!p) {
+        return finish(cli_fail_diag(&d));
+    }
+    size_t len;
+    uint8_t *img = cli_read_file(pos[2], &len);
+    if (!img) {
+        return finish(CLI_REFUSED);
+    }
+    // --force writes anything that fits (to test the bootloader's fallback);
+    // otherwise only an app image for this device, and never the running app.
+    const struct mpota_partition *running = mpota_device_running_partition(&dev);
+    int rc = 0;
+    if (!force && running == p) {
+        rc = mpota_diag_set(&d, MPOTA_ERR_SLOT_IS_RUNNING, 0, 0, 0);
+        mpota_diag_label(&d, p->label, MPOTA_PART_LABEL_LEN);
+    } else if (!force) {
+        rc = check_app_for_slot(img, len, p, &d);
+    } else if (len > p->size) {
+        rc = mpota_diag_set(&d, MPOTA_ERR_SLOT_TOO_SMALL, 0, p->size, (uint32_t)len);
+        mpota_diag_label(&d, p->label, MPOTA_PART_LABEL_LEN);
+    }
+    if (!rc) {
+        rc = write_partition(p, img, len);
+        if (rc) {
+            mpota_diag_set(&d, rc, 0, 0, 0);
+        }
+    }
+    free(img);
+    if (rc) {
+        return finish(cli_fail_diag(&d));
+    }
+    char size[32];
+    printf("%s: wrote %s B to %s at 0x%X\n", pos[0], cli_group(len, size), p->label, p->offset);
+    return finish(CLI_OK);
+}
+
+int cmd_flash(int argc, char **argv)
+{
+    static const char usage[] =
+        "mpota flash new|status|boot|set-boot|confirm|rollback|write-slot ...";
+    if (argc < 1) {
+        return cli_usage(usage);
+    }
+    const char *c = argv[0];
+    argc--;
+    argv++;
+    if (!strcmp(c, "new")) {
+        return flash_new(argc, argv);
+    }
+    if (!strcmp(c, "status")) {
+        return flash_status(argc, argv);
+    }
+    if (!strcmp(c, "boot")) {
+        return flash_boot(argc, argv);
+    }
+    if (!strcmp(c, "set-boot")) {
+        return flash_set_boot(argc, argv);
+    }
+    if (!strcmp(c, "confirm")) {
+        return flash_mark(argc, argv, true);
+    }
+    if (!strcmp(c, "rollback")) {
+        return flash_mark(argc, argv, false);
+    }
+    if (!strcmp(c, "write-slot")) {
+        return flash_write_slot(argc, argv);
+    }
+    fprintf(stderr, "mpota: unknown flash command '%s'\n", c);
+    return cli_usage(usage);
+}

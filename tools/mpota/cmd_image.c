@@ -1,0 +1,373 @@
+// mpota image info | verify | extract-app | build: firmware files.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "digest.h"
+#include "image_build.h"
+#include "image_report.h"
+#include "mpota/image.h"
+#include "mpota/part.h"
+
+// A file read whole and what it is.
+struct image_file {
+    uint8_t *buf;
+    size_t len;
+    struct mpota_image_ident id;
+};
+
+static bool open_image_file(const char *path, struct image_file *f)
+{
+    f->buf = cli_read_file(path, &f->len);
+    if (!f->buf) {
+        return false;
+    }
+    mpota_image_identify(f->buf, f->len, &f->id);
+    return true;
+}
+
+// Offset of the image `image info` describes: the app inside a combined image
+// or flash dump, else the file itself. NO_OFFSET for tables and otadata.
+static uint32_t described_offset(const struct mpota_image_ident *id)
+{
+    switch (id->kind) {
+    case MPOTA_IMAGE_KIND_APP:
+    case MPOTA_IMAGE_KIND_BOOTLOADER:
+        return 0;
+    case MPOTA_IMAGE_KIND_COMBINED:
+    case MPOTA_IMAGE_KIND_FLASH_DUMP:
+        return id->app_offset;
+    default:
+        return MPOTA_IMAGE_NO_OFFSET;
+    }
+}
+
+static cJSON *app_json(const struct mpota_image_info *info)
+{
+    if (!info->app_desc_present) {
+        return cJSON_CreateNull();
+    }
+    const struct mpota_app_desc *a = &info->app_desc;
+    char elf[2 * sizeof(a->app_elf_sha256) + 1];
+    cli_hex(a->app_elf_sha256, sizeof(a->app_elf_sha256), elf);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "project_name", a->project_name);
+    cJSON_AddStringToObject(o, "version", a->version);
+    cJSON_AddStringToObject(o, "idf_ver", a->idf_ver);
+    cJSON_AddStringToObject(o, "date", a->date);
+    cJSON_AddStringToObject(o, "time", a->time);
+    cJSON_AddNumberToObject(o, "secure_version", a->secure_version);
+    cJSON_AddStringToObject(o, "elf_sha256", elf);
+    return o;
+}
+
+static void print_info_json(const struct image_file *f, uint32_t off,
+                            const struct mpota_image_info *info, int rc,
+                            const struct mpota_diag *d)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "kind", mpota_image_kind_name(f->id.kind));
+    cJSON_AddNumberToObject(root, "file_size", (double)f->len);
+    if (off == MPOTA_IMAGE_NO_OFFSET) {
+        cJSON_AddNullToObject(root, "app_offset");
+        cJSON_AddNullToObject(root, "chip");
+    } else {
+        const struct mpota_image_header *h = &info->header;
+        const char *chip = mpota_chip_name(h->chip_id);
+        cJSON_AddNumberToObject(root, "app_offset", off);
+        if (chip) {
+            cJSON_AddStringToObject(root, "chip", chip);
+        } else {
+            cJSON_AddNullToObject(root, "chip");
+        }
+        cJSON_AddNumberToObject(root, "chip_id", h->chip_id);
+        cJSON_AddNumberToObject(root, "entry", h->entry_addr);
+        cJSON *segs = cJSON_AddArrayToObject(root, "segments");
+        for (unsigned i = 0; i < info->segments_seen; i++) {
+            const struct mpota_image_segment *s = &info->segments[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "load_addr", s->load_addr);
+            cJSON_AddNumberToObject(o, "length", s->data_len);
+            cJSON_AddNumberToObject(o, "file_offset", s->file_off);
+            const char *names[8];
+            size_t n = mpota_chip_memory_types(h->chip_id, s->load_addr, names, 8);
+            cJSON *mem = cJSON_AddArrayToObject(o, "memory");
+            for (size_t k = 0; k < n && k < 8; k++) {
+                cJSON_AddItemToArray(mem, cJSON_CreateString(names[k]));
+            }
+            cJSON_AddItemToArray(segs, o);
+        }
+        char sha[2 * MPOTA_IMAGE_HASH_LEN + 1];
+        cli_hex(info->hash_calc, MPOTA_IMAGE_HASH_LEN, sha);
+        cJSON_AddBoolToObject(root, "checksum_valid",
+                              info->complete && info->checksum_stored == info->checksum_calc);
+        cJSON_AddBoolToObject(root, "hash_appended", h->hash_appended == 1);
+        cJSON_AddStringToObject(root, "sha256", sha);
+        cJSON_AddBoolToObject(root, "sha256_valid",
+                              info->complete && h->hash_appended == 1 &&
+                                  memcmp(info->hash_stored, info->hash_calc,
+                                         MPOTA_IMAGE_HASH_LEN) == 0);
+        cJSON_AddNumberToObject(root, "size", info->image_len);
+        cJSON_AddItemToObject(root, "app", app_json(info));
+    }
+    cJSON_AddBoolToObject(root, "valid", rc == 0);
+    if (rc) {
+        char text[512];
+        mpota_diag_format(d, text, sizeof(text));
+        cJSON_AddStringToObject(root, "error", text);
+    } else {
+        cJSON_AddNullToObject(root, "error");
+    }
+    char *out = cJSON_Print(root);
+    puts(out);
+    free(out);
+    cJSON_Delete(root);
+}
+
+static const char info_usage[] = "mpota image info FILE [--json]";
+
+static int image_info(int argc, char **argv)
+{
+    const char *pos[1] = {0};
+    bool json = false;
+    const struct cli_opt opts[] = {{"--json", NULL, &json}, {0}};
+    if (!cli_parse(argc, argv, opts, pos, 1, 1, info_usage)) {
+        return CLI_USAGE;
+    }
+    struct image_file f;
+    if (!open_image_file(pos[0], &f)) {
+        return CLI_REFUSED;
+    }
+    uint32_t off = described_offset(&f.id);
+    static struct mpota_image_info info;
+    struct mpota_diag d = {0};
+    int rc = 0;
+    if (off != MPOTA_IMAGE_NO_OFFSET) {
+        rc = mpota_image_parse(f.buf + off, f.len - off, MPOTA_CHIP_ANY, &info, &d);
+    } else if (f.id.kind == MPOTA_IMAGE_KIND_UNKNOWN) {
+        mpota_image_check_head(f.buf, f.len, MPOTA_CHIP_ANY, &d);
+        rc = d.err ? d.err : mpota_diag_set(&d, MPOTA_ERR_IMAGE_UNKNOWN, 0, 0, 0);
+    }
+    if (json) {
+        print_info_json(&f, off, &info, rc, &d);
+    } else {
+        printf("File %s: %s (%zu bytes)\n", pos[0], mpota_image_kind_name(f.id.kind), f.len);
+        if (f.id.kind == MPOTA_IMAGE_KIND_COMBINED || f.id.kind == MPOTA_IMAGE_KIND_FLASH_DUMP) {
+            printf("Bootloader at 0x%X, partition table at 0x%X, app at 0x%X; the app:\n",
+                   f.id.bootloader_offset, f.id.table_offset, f.id.app_offset);
+        } else if (f.id.kind == MPOTA_IMAGE_KIND_PART_TABLE) {
+            printf("Show it with: mpota part show %s\n", pos[0]);
+        } else if (f.id.kind == MPOTA_IMAGE_KIND_OTADATA) {
+            printf("An otadata partition (two boot-selection records).\n");
+        }
+        if (off != MPOTA_IMAGE_NO_OFFSET) {
+            mpota_image_report_print(stdout, &info);
+        }
+    }
+    free(f.buf);
+    if (rc) {
+        return cli_fail_diag(&d);
+    }
+    return CLI_OK;
+}
+
+static const char verify_usage[] =
+    "mpota image verify FILE [--sha256 HEX] [--md5 HEX] [--length N] [--chip NAME]";
+
+static int image_verify(int argc, char **argv)
+{
+    const char *pos[1] = {0}, *sha = NULL, *md5 = NULL, *length = NULL, *chip_name = NULL;
+    const struct cli_opt opts[] = {{"--sha256", &sha, NULL},
+                                   {"--md5", &md5, NULL},
+                                   {"--length", &length, NULL},
+                                   {"--chip", &chip_name, NULL},
+                                   {0}};
+    if (!cli_parse(argc, argv, opts, pos, 1, 1, verify_usage)) {
+        return CLI_USAGE;
+    }
+    uint8_t want_sha[MPOTA_SHA256_LEN], want_md5[MPOTA_MD5_LEN];
+    uint32_t want_len = 0;
+    uint16_t chip = MPOTA_CHIP_ANY;
+    if ((sha && !cli_parse_hex(sha, want_sha, sizeof(want_sha))) ||
+        (md5 && !cli_parse_hex(md5, want_md5, sizeof(want_md5))) ||
+        (length && !cli_parse_size(length, &want_len)) ||
+        (chip_name && !cli_parse_chip(chip_name, &chip))) {
+        return cli_usage(verify_usage);
+    }
+    struct image_file f;
+    if (!open_image_file(pos[0], &f)) {
+        return CLI_REFUSED;
+    }
+    struct mpota_diag d = {0};
+    int rc = 0;
+    // What the file is comes first: a combined firmware with the right hash
+    // is still the wrong file for an OTA update.
+    if (f.id.kind != MPOTA_IMAGE_KIND_APP) {
+        rc = mpota_image_check_head(f.buf, f.len, chip, &d);
+        if (!rc) {
+            rc = mpota_diag_set(&d, MPOTA_ERR_IMAGE_UNKNOWN, 0, 0, 0);
+        }
+    }
+    if (!rc && length && f.len != want_len) {
+        rc = mpota_diag_set(&d, MPOTA_ERR_EXPECT_LENGTH, 0, want_len, (uint32_t)f.len);
+    }
+    if (!rc && sha) {
+        mpota_sha256_t h;
+        uint8_t got[MPOTA_SHA256_LEN];
+        mpota_sha256_start(&h);
+        mpota_sha256_update(&h, f.buf, f.len);
+        mpota_sha256_finish(&h, got);
+        if (memcmp(got, want_sha, sizeof(got)) != 0) {
+            rc = mpota_diag_set(&d, MPOTA_ERR_EXPECT_SHA256, 0, 0, 0);
+        }
+    }
+    if (!rc && md5) {
+        mpota_md5_t h;
+        uint8_t got[MPOTA_MD5_LEN];
+        mpota_md5_start(&h);
+        mpota_md5_update(&h, f.buf, f.len);
+        mpota_md5_finish(&h, got);
+        if (memcmp(got, want_md5, sizeof(got)) != 0) {
+            rc = mpota_diag_set(&d, MPOTA_ERR_EXPECT_MD5, 0, 0, 0);
+        }
+    }
+    static struct mpota_image_info info;
+    if (!rc) {
+        rc = mpota_image_parse(f.buf, f.len, chip, &info, &d);
+    }
+    if (!rc) {
+        rc = mpota_image_check_app(&info, &d);
+    }
+    free(f.buf);
+    if (rc) {
+        return cli_fail_diag(&d);
+    }
+    char size[32];
+    printf("%s: valid %s app image, %s B", pos[0], mpota_chip_name(info.header.chip_id),
+           cli_group(info.image_len, size));
+    if (info.app_desc_present) {
+        printf(", %s %s", info.app_desc.project_name, info.app_desc.version);
+    }
+    printf("\n");
+    return CLI_OK;
+}
+
+static const char extract_usage[] = "mpota image extract-app FILE -o OUT";
+
+static int image_extract_app(int argc, char **argv)
+{
+    const char *pos[1] = {0}, *out = NULL;
+    const struct cli_opt opts[] = {{"-o", &out, NULL}, {0}};
+    if (!cli_parse(argc, argv, opts, pos, 1, 1, extract_usage) || !out) {
+        return cli_usage(extract_usage);
+    }
+    struct image_file f;
+    if (!open_image_file(pos[0], &f)) {
+        return CLI_REFUSED;
+    }
+    int status = CLI_OK;
+    if (f.id.kind == MPOTA_IMAGE_KIND_APP) {
+        status = cli_fail("%s is already an app image; use it as it is", pos[0]);
+    } else if ((f.id.kind != MPOTA_IMAGE_KIND_COMBINED &&
+                f.id.kind != MPOTA_IMAGE_KIND_FLASH_DUMP) ||
+               f.id.app_offset == MPOTA_IMAGE_NO_OFFSET) {
+        status = cli_fail("%s is a %s, not a combined firmware or flash image with an app in it",
+                          pos[0], mpota_image_kind_name(f.id.kind));
+    } else {
+        static struct mpota_image_info info;
+        struct mpota_diag d = {0};
+        if (mpota_image_parse(f.buf + f.id.app_offset, f.len - f.id.app_offset, MPOTA_CHIP_ANY,
+                              &info, &d) != 0) {
+            status = cli_fail_diag(&d);
+        } else if (!cli_write_file(out, f.buf + f.id.app_offset, info.image_len)) {
+            status = CLI_REFUSED;
+        } else {
+            char size[32];
+            printf("%s: app image of %s B from offset 0x%X\n", out,
+                   cli_group(info.image_len, size), f.id.app_offset);
+        }
+    }
+    free(f.buf);
+    return status;
+}
+
+static const char build_usage[] =
+    "mpota image build -o OUT [--size N] [--chip NAME] [--version V] [--project P]\n"
+    "                  [--idf V] [--secure-version N] [--seed N] [--no-app-desc] [--bootloader]";
+
+// Makes test firmware with the project's image builder (real firmware is not
+// ours to ship): an app of an exact size, or a bootloader-like image.
+static int image_build(int argc, char **argv)
+{
+    const char *out = NULL, *size = NULL, *chip_name = NULL, *version = NULL, *project = NULL,
+               *idf = NULL, *secure = NULL, *seed = NULL;
+    bool no_desc = false, bootloader = false;
+    const struct cli_opt opts[] = {{"-o", &out, NULL},
+                                   {"--size", &size, NULL},
+                                   {"--chip", &chip_name, NULL},
+                                   {"--version", &version, NULL},
+                                   {"--project", &project, NULL},
+                                   {"--idf", &idf, NULL},
+                                   {"--secure-version", &secure, NULL},
+                                   {"--seed", &seed, NULL},
+                                   {"--no-app-desc", NULL, &no_desc},
+                                   {"--bootloader", NULL, &bootloader},
+                                   {0}};
+    if (!cli_parse(argc, argv, opts, NULL, 0, 0, build_usage) || !out) {
+        return cli_usage(build_usage);
+    }
+    uint32_t total = 0x10000, secure_version = 0, seed_value = 1;
+    uint16_t chip = MPOTA_CHIP_ESP32;
+    if ((size && !cli_parse_size(size, &total)) ||
+        (chip_name && !cli_parse_chip(chip_name, &chip)) ||
+        (secure && !cli_parse_size(secure, &secure_version)) ||
+        (seed && !cli_parse_size(seed, &seed_value))) {
+        return cli_usage(build_usage);
+    }
+    uint8_t *img = NULL;
+    size_t len = 0;
+    struct mpota_diag d = {0};
+    int rc;
+    if (bootloader) {
+        struct mpota_bootloader_spec s = {.chip_id = chip, .size = size ? total : 0,
+                                          .idf_ver = idf, .seed = seed_value};
+        rc = mpota_image_build_bootloader(&s, &img, &len, &d);
+    } else {
+        struct mpota_app_spec s = {.chip_id = chip, .total_size = total, .version = version,
+                                   .project_name = project, .idf_ver = idf,
+                                   .secure_version = secure_version, .seed = seed_value,
+                                   .no_app_desc = no_desc};
+        rc = mpota_image_build_app(&s, &img, &len, &d);
+    }
+    if (rc) {
+        return cli_fail_diag(&d);
+    }
+    int status = cli_write_file(out, img, len) ? CLI_OK : CLI_REFUSED;
+    free(img);
+    return status;
+}
+
+int cmd_image(int argc, char **argv)
+{
+    static const char usage[] = "mpota image info|verify|extract-app|build ...";
+    if (argc < 1) {
+        return cli_usage(usage);
+    }
+    if (!strcmp(argv[0], "info")) {
+        return image_info(argc - 1, argv + 1);
+    }
+    if (!strcmp(argv[0], "verify")) {
+        return image_verify(argc - 1, argv + 1);
+    }
+    if (!strcmp(argv[0], "extract-app")) {
+        return image_extract_app(argc - 1, argv + 1);
+    }
+    if (!strcmp(argv[0], "build")) {
+        return image_build(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "mpota: unknown image command '%s'\n", argv[0]);
+    return cli_usage(usage);
+}
