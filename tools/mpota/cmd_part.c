@@ -170,18 +170,23 @@ static int write_table(const struct mpota_table *t, const char *path)
 }
 
 static const char convert_usage[] =
-    "mpota part convert IN OUT [--flash-size SIZE] [--offset ADDR]\n"
-    "  IN: .csv, binary table, combined image or flash file; OUT: .csv, else binary";
+    "mpota part convert IN OUT [--flash-size SIZE] [--offset ADDR] [--keep-bom]\n"
+    "  IN: .csv, binary table, combined image or flash file; OUT: .csv, else binary\n"
+    "  --keep-bom: keep a UTF-8 byte-order mark in the first name, as gen_esp32part.py\n"
+    "              before ESP-IDF v5.4.2 did (newer versions skip it)";
 
 static int part_convert(int argc, char **argv)
 {
     const char *pos[2] = {0}, *flash_size = NULL, *offset = NULL;
-    const struct cli_opt opts[] = {
-        {"--flash-size", &flash_size, NULL}, {"--offset", &offset, NULL}, {0}};
+    bool keep_bom = false;
+    const struct cli_opt opts[] = {{"--flash-size", &flash_size, NULL},
+                                   {"--offset", &offset, NULL},
+                                   {"--keep-bom", NULL, &keep_bom},
+                                   {0}};
     if (!cli_parse(argc, argv, opts, pos, 2, 2, convert_usage)) {
         return CLI_USAGE;
     }
-    struct mpota_part_csv_opts copts = {0};
+    struct mpota_part_csv_opts copts = {.keep_bom = keep_bom};
     if ((flash_size && !cli_parse_size(flash_size, &copts.flash_size)) ||
         (offset && !cli_parse_size(offset, &copts.table_offset))) {
         return cli_usage(convert_usage);
