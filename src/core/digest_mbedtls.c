@@ -1,6 +1,6 @@
 // digest.h on mbedTLS. The *_ret variants exist in mbedTLS 2.x (Debian 12,
 // ESP-IDF 4.x); mbedTLS 3 renamed them to the plain names.
-#include "digest.h"
+#include "mpota/hash.h"
 
 #include <mbedtls/version.h>
 

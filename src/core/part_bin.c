@@ -2,7 +2,7 @@
 // Documentation of the public functions is in include/mpota/part.h.
 #include <string.h>
 
-#include "digest.h"
+#include "mpota/hash.h"
 #include "mpota/part.h"
 
 #define ROW MPOTA_PART_ROW_SIZE

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "digest.h"
+#include "mpota/hash.h"
 #include "host_file.h"
 #include "mpota/part.h"
 #include "testutil.h"

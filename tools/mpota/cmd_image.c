@@ -6,7 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "digest.h"
+#include "mpota/hash.h"
 #include "image_build.h"
 #include "image_report.h"
 #include "mpota/image.h"

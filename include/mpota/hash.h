@@ -1,8 +1,10 @@
-// Private: the hashes the core needs, behind one small interface so a port can
-// swap the implementation (ESP32 hardware SHA via ESP-IDF's mbedTLS) without
-// touching the callers. Contexts are plain structs owned by the caller.
-#ifndef MPOTA_DIGEST_H
-#define MPOTA_DIGEST_H
+// The hashes the core needs, behind one small interface so a port can swap the
+// implementation (ESP32 hardware SHA via ESP-IDF's mbedTLS) without touching
+// the callers. Public because caller-owned structs (the image parser, the
+// update session) embed the contexts and callers must know their size.
+// Contexts are plain structs owned by the caller; nothing to free.
+#ifndef MPOTA_HASH_H
+#define MPOTA_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>
