@@ -53,6 +53,11 @@ enum mpota_err {
     MPOTA_ERR_LAYOUT_NO_ROOM = -59,    // requested layout does not fit the flash
     MPOTA_ERR_LAYOUT_APP_TOO_BIG = -60, // app does not fit the slot (expected = slot, actual = app)
     MPOTA_ERR_TABLE_READONLY = -61,    // readonly flag not allowed on this partition / nvs too small
+    MPOTA_ERR_TABLE_AFTER_MD5 = -62,   // an entry follows the MD5 row (the app's loader stops there)
+    MPOTA_ERR_CSV_VARIABLE = -63,      // $NAME at the start of a line names no environment variable
+    MPOTA_ERR_CSV_ENCODING = -64,      // text not valid UTF-8/16/32, or a NUL in a partition name
+    MPOTA_ERR_CSV_BOOTLOADER = -65,    // bootloader row needs the bootloader offset option
+    MPOTA_ERR_LAYOUT_OPTION = -66,     // a layout option is out of range (label = option name)
 
     // otadata and boot selection: -70 .. -89
     MPOTA_ERR_OTADATA_MISSING = -70,    // the table has no otadata partition
@@ -64,6 +69,7 @@ enum mpota_err {
     MPOTA_ERR_NO_BOOTABLE_APP = -76,    // bootloader found no app that loads
     MPOTA_ERR_PENDING_VERIFY = -77,     // running app not confirmed yet: confirm or roll back first
     MPOTA_ERR_SLOT_IS_RUNNING = -78,    // the target slot is the running one
+    MPOTA_ERR_OTADATA_SEQ_WRAP = -79,   // no next otadata seq selects the slot (0xFFFFFFFF / wrap / corrupt 0)
 
     // App images: -90 .. -119
     MPOTA_ERR_IMAGE_MAGIC = -90,          // first byte not 0xE9
@@ -102,6 +108,10 @@ enum mpota_err {
     MPOTA_ERR_HTTP_STATUS = -161, // server answered with an error status (actual = status)
     MPOTA_ERR_FILE = -162,        // a local file cannot be read / written
     MPOTA_ERR_MANIFEST = -163,    // manifest JSON missing keys or malformed
+    MPOTA_ERR_TLS = -164,           // server certificate not verified / TLS handshake failed
+    MPOTA_ERR_HTTP_RANGE = -165,    // 416, or a resume the server or sink cannot honour (offset = start, actual = length)
+    MPOTA_ERR_HTTP_REDIRECT = -166, // too many redirects (expected = limit), or https -> http refused
+    MPOTA_ERR_HTTP_TOO_LARGE = -167, // small file over the limit (expected = limit, actual = stated length or 0)
 };
 
 // Why something failed, with the numbers a person needs to act on it.

@@ -93,6 +93,14 @@ expect_status 1 "$MPOTA" flash write-slot dev.flash ota_1 "$IMG/app-v2.0.0-ota.b
 expect_err 'running app'
 same_bytes dev.flash before.flash
 
+# The device is an ESP32 (the chip of its first app): an ESP32-S3 app is refused.
+expect_status 0 "$MPOTA" flash status dev.flash --json
+expect_json 'j["chip"]' ESP32
+"$MPOTA" image build -o s3.bin --size 200000 --chip esp32s3 >/dev/null
+expect_status 1 "$MPOTA" flash write-slot dev.flash ota_0 s3.bin
+expect_err 'built for ESP32-S3'
+same_bytes dev.flash before.flash
+
 # A fresh device whose only app is running cannot roll back.
 expect_status 0 "$MPOTA" flash new solo.flash --size 4M --table "$PT/micropython/partitions-4MiB-ota.bin" --app "$IMG/app-v2.0.0-ota.bin"
 expect_status 0 "$MPOTA" flash boot solo.flash

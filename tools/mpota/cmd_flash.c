@@ -95,20 +95,24 @@ static int write_partition(const struct mpota_partition *p, const uint8_t *data,
 }
 
 static const char new_usage[] =
-    "mpota flash new FLASH --size 4M --table T.csv|T.bin [--app IMAGE [--slot LABEL]]";
+    "mpota flash new FLASH --size 4M --table T.csv|T.bin [--app IMAGE [--slot LABEL]] [--chip NAME]\n"
+    "  --chip: the chip the device is (default: the app's chip, else ESP32)";
 
 static int flash_new(int argc, char **argv)
 {
     const char *pos[1] = {0}, *size_arg = NULL, *table_path = NULL, *app_path = NULL,
-               *slot_label = NULL;
+               *slot_label = NULL, *chip_name = NULL;
     const struct cli_opt opts[] = {{"--size", &size_arg, NULL},
                                    {"--table", &table_path, NULL},
                                    {"--app", &app_path, NULL},
                                    {"--slot", &slot_label, NULL},
+                                   {"--chip", &chip_name, NULL},
                                    {0}};
     uint32_t size;
+    uint16_t chip = MPOTA_CHIP_ANY;
     if (!cli_parse(argc, argv, opts, pos, 1, 1, new_usage) || !size_arg || !table_path ||
-        !cli_parse_size(size_arg, &size) || (slot_label && !app_path)) {
+        !cli_parse_size(size_arg, &size) || (slot_label && !app_path) ||
+        (chip_name && !cli_parse_chip(chip_name, &chip))) {
         return cli_usage(new_usage);
     }
     if (size < MPOTA_FLASH_EMU_MIN_SIZE || size > MPOTA_FLASH_EMU_MAX_SIZE ||
@@ -140,12 +144,18 @@ static int flash_new(int argc, char **argv)
         if (!app) {
             return CLI_REFUSED;
         }
-        dev.chip = MPOTA_CHIP_ANY;
+        dev.chip = chip;
         rc = check_app_for_slot(app, app_len, slot, &d);
         if (rc) {
             free(app);
             return cli_fail_diag(&d);
         }
+        if (chip == MPOTA_CHIP_ANY) {
+            chip = (uint16_t)(app[12] | app[13] << 8);  // the header's chip_id (SPEC §4.2)
+        }
+    }
+    if (chip == MPOTA_CHIP_ANY) {
+        chip = MPOTA_CHIP_ESP32;
     }
     uint8_t bin[MPOTA_PART_TABLE_MAX_LEN];
     rc = mpota_part_table_write(&dev.table, true, bin);
@@ -170,13 +180,23 @@ static int flash_new(int argc, char **argv)
         unlink(pos[0]);
         return cli_fail("cannot create %s (%s)", pos[0], mpota_err_name(rc));
     }
-    // A new device has booted nothing yet: drop any sidecar of an older file.
+    // A new device has booted nothing yet: drop any sidecar of an older file,
+    // then record the chip.
     char state[4096];
     snprintf(state, sizeof(state), "%s.state", pos[0]);
     unlink(state);
+    uint32_t count = dev.table.count;
+    rc = mpota_device_open(&dev, pos[0]);
+    if (!rc) {
+        rc = mpota_device_set_chip(&dev, chip);
+        mpota_device_close(&dev);
+    }
+    if (rc) {
+        return cli_fail("cannot write %s (%s)", state, mpota_err_name(rc));
+    }
     char sz[32];
-    printf("%s: %s B flash, table at 0x8000 (%u partitions)", pos[0], cli_group(size, sz),
-           dev.table.count);
+    printf("%s: %s %s B flash, table at 0x8000 (%u partitions)", pos[0], mpota_chip_name(chip),
+           cli_group(size, sz), count);
     if (slot) {
         printf(", %s in %s", app_path, slot->label);
     }
@@ -262,6 +282,12 @@ static int flash_status(int argc, char **argv)
 
     if (json) {
         cJSON *root = cJSON_CreateObject();
+        const char *chip = mpota_chip_name(dev.chip);
+        if (chip) {
+            cJSON_AddStringToObject(root, "chip", chip);
+        } else {
+            cJSON_AddNullToObject(root, "chip");
+        }
         if (running) {
             cJSON_AddStringToObject(root, "running", running->label);
         } else {
@@ -314,6 +340,8 @@ static int flash_status(int argc, char **argv)
         return finish(CLI_OK);
     }
 
+    printf("Device: %s, %u B flash\n", mpota_chip_name(dev.chip) ? mpota_chip_name(dev.chip) : "any chip",
+           dev.emu.size);
     printf("Running: %s\n", running ? running->label : "nothing (not booted yet)");
     printf("Next boot: %s\n", boot ? boot->label : "no bootable partition");
     printf("Next update slot: %s\n", next ? next->label : "none (no OTA slots)");
@@ -355,15 +383,16 @@ static int flash_status(int argc, char **argv)
     return finish(CLI_OK);
 }
 
-static const char *write_kind_name(uint8_t kind)
+// JSON name and human explanation of a bootloader otadata write.
+static const char *write_kind_name(uint8_t kind, bool human)
 {
     switch (kind) {
     case MPOTA_BOOT_WROTE_ABORTED:
-        return "ABORTED";
+        return human ? "the app was never confirmed: rolled back" : "ABORTED";
     case MPOTA_BOOT_WROTE_PENDING:
-        return "PENDING_VERIFY";
+        return human ? "first boot of a new app: it must confirm itself" : "PENDING_VERIFY";
     case MPOTA_BOOT_WROTE_INITIAL:
-        return "INITIAL";
+        return human ? "first boot on blank otadata" : "INITIAL";
     default:
         return "?";
     }
@@ -395,7 +424,7 @@ static int flash_boot(int argc, char **argv)
         cJSON *writes = cJSON_AddArrayToObject(root, "otadata_writes");
         for (unsigned i = 0; i < r.n_writes; i++) {
             cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "kind", write_kind_name(r.writes[i].kind));
+            cJSON_AddStringToObject(o, "kind", write_kind_name(r.writes[i].kind, false));
             cJSON_AddNumberToObject(o, "sector", r.writes[i].sector);
             cJSON_AddNumberToObject(o, "seq", r.writes[i].entry.ota_seq);
             cJSON_AddItemToArray(writes, o);
@@ -409,7 +438,7 @@ static int flash_boot(int argc, char **argv)
             const char *state = mpota_otadata_state_name(r.writes[i].entry.ota_state);
             printf("bootloader: otadata entry %u := seq %u, %s (%s)\n", r.writes[i].sector,
                    r.writes[i].entry.ota_seq, state ? state : "?",
-                   write_kind_name(r.writes[i].kind));
+                   write_kind_name(r.writes[i].kind, true));
         }
         if (r.booted) {
             printf("booted %s\n", r.booted->label);
@@ -533,7 +562,7 @@ static int flash_write_slot(int argc, char **argv)
 int cmd_flash(int argc, char **argv)
 {
     static const char usage[] =
-        "mpota flash new|status|boot|set-boot|confirm|rollback|write-slot ...";
+        "mpota flash new|status|boot|set-boot|confirm|rollback|write-slot|update ...";
     if (argc < 1) {
         return cli_usage(usage);
     }
@@ -560,6 +589,9 @@ int cmd_flash(int argc, char **argv)
     }
     if (!strcmp(c, "write-slot")) {
         return flash_write_slot(argc, argv);
+    }
+    if (!strcmp(c, "update")) {
+        return cmd_update(argc, argv);
     }
     fprintf(stderr, "mpota: unknown flash command '%s'\n", c);
     return cli_usage(usage);

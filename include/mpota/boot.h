@@ -1,0 +1,207 @@
+// Boot selection and the app-side OTA operations (SPEC §3.7-3.11).
+//
+// Two halves, one context:
+// * mpota_boot_select() is what the ESP-IDF 2nd-stage bootloader does at every
+//   reset: rollback state changes in otadata, choice of the slot, load attempts
+//   with fallback, the initial otadata write. The emulated device runs it on
+//   "boot"; tests run it to check what a real chip would start.
+// * mpota_boot_set_boot(), _mark_valid(), ... are esp_ota_ops.c as ESP-IDF
+//   <= v5.5 defines them (what MicroPython builds use), byte for byte: the
+//   otadata they write is what ESP-IDF writes in the same situation.
+//
+// Everything is caller-owned and explicit (littlefs/BearSSL style): the flash,
+// the partition table and the build options come in a struct mpota_boot_ctx;
+// where ESP-IDF calls esp_ota_get_running_partition(), the caller passes the
+// running partition. Nothing here allocates or keeps state between calls.
+// Partition pointers returned point into ctx->table.
+//
+// Return rule: 0 (MPOTA_OK) or a negative enum mpota_err; flash errors pass
+// through unchanged. Each function lists its ESP-IDF error equivalent, which
+// is what a MicroPython binding raises (SPEC §7.6).
+//
+// Power failure: every otadata write is "erase one 4 KiB sector, then program
+// 32 bytes" (mpota_otadata_write). The comments in boot_select.c and
+// ota_ops.c, and docs in the function comments below, say what boots when
+// power fails between those two operations.
+#ifndef MPOTA_BOOT_H
+#define MPOTA_BOOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mpota/otadata.h"
+
+struct mpota_flash;
+struct mpota_table;
+struct mpota_partition;
+struct mpota_diag;
+
+// Boot indices as the bootloader numbers them (bootloader_config.h):
+// 0..15 = ota_N, and these.
+#define MPOTA_BOOT_INDEX_FACTORY (-1)
+#define MPOTA_BOOT_INDEX_TEST (-2)
+#define MPOTA_BOOT_INDEX_NONE (-99)  // INVALID_INDEX: nothing chosen / nothing loaded
+#define MPOTA_BOOT_MAX_OTA_SLOTS 16
+
+struct mpota_boot_ctx {
+    // The whole chip. otadata and app slots are reached through areas over it.
+    const struct mpota_flash *flash;
+    // The partition table in effect (what the bootloader reads at 0x8000).
+    const struct mpota_table *table;
+    // Chip id every app image must be built for (MPOTA_CHIP_*), or
+    // MPOTA_CHIP_ANY for no check. Used by every image verification.
+    uint16_t chip;
+    // CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE, for both the bootloader and the
+    // app. MicroPython sets it (sdkconfig.base); ESP-IDF's default is off.
+    // Off: set_boot writes state UNDEFINED and the bootloader never writes.
+    bool rollback_enabled;
+};
+
+// What the bootloader wrote to otadata during one mpota_boot_select().
+enum mpota_boot_write_kind {
+    MPOTA_BOOT_WROTE_ABORTED = 1,  // an entry in PENDING_VERIFY became ABORTED (rollback)
+    MPOTA_BOOT_WROTE_PENDING = 2,  // the active entry in NEW became PENDING_VERIFY
+    MPOTA_BOOT_WROTE_INITIAL = 3,  // set_actual_ota_seq: {seq index+1, VALID} into sector 0
+};
+
+struct mpota_boot_write {
+    uint8_t kind;    // enum mpota_boot_write_kind
+    uint8_t sector;  // 0 or 1
+    int err;         // result of the write; the bootloader logs a failure and goes on
+    struct mpota_otadata_entry entry;  // the 32 bytes written
+};
+
+#define MPOTA_BOOT_MAX_WRITES 3  // two ABORTED + INITIAL, or ABORTED + PENDING
+
+struct mpota_boot_report {
+    int selected_index;  // what selection chose: 0..15, _FACTORY, or _NONE on error
+    int booted_index;    // the index that loaded: 0..15, _FACTORY, _TEST, or _NONE
+    const struct mpota_partition *booted;  // that partition; NULL if none loaded
+    unsigned n_writes;
+    struct mpota_boot_write writes[MPOTA_BOOT_MAX_WRITES];  // in the order done
+};
+
+/// Bootloader ///
+
+// One reset of an ESP32 (bootloader_utility.c, SPEC §3.7), without the
+// anti-rollback and GPIO options:
+// 1. No otadata partition: start at factory.
+// 2. Read both entries; otadata smaller than two sectors -> the bootloader
+//    resets: MPOTA_ERR_OTADATA_SIZE.
+// 3. rollback_enabled: every entry in PENDING_VERIFY (whatever its CRC) is
+//    rewritten as ABORTED.
+// 4. Both entries invalid (seq empty, INVALID, ABORTED), or no ota_N apps:
+//    factory if present, else ota_0 -- and if both entries are blank or have
+//    a bad CRC, remember to write the initial record. Otherwise the active
+//    (max valid seq, tie -> entry 0) entry picks slot (seq-1) % app_count
+//    (app_count = every app/ota_N partition); with rollback, state NEW there
+//    is rewritten as PENDING_VERIFY. No valid entry: factory, and try all.
+// 5. Load: the chosen index, then lower indices down to factory, then higher
+//    ones, then the test app. An app "loads" when
+//    mpota_image_verify_area(slot, ctx->chip, NULL, NULL) == 0. When an OTA
+//    slot loads and step 4 asked for it, sector 0 = {seq index+1, VALID}.
+// Fills *out (always) and returns 0 with out->booted set, or
+// MPOTA_ERR_NO_BOOTABLE_APP (the chip would reset for ever), or an error.
+// The table must hold at least the rows the bootloader uses.
+int mpota_boot_select(const struct mpota_boot_ctx *ctx, struct mpota_boot_report *out);
+
+/// App side (esp_ota_ops.c, ESP-IDF <= v5.5) ///
+
+// esp_ota_set_boot_partition (SPEC §3.9). Order of checks as in ESP-IDF:
+// p NULL -> MPOTA_ERR_INVALID_ARG; the image in p must verify (chip, hashes)
+// -> else that image error (ESP_ERR_OTA_VALIDATE_FAILED), otadata untouched;
+// p not an app -> MPOTA_ERR_INVALID_ARG; factory -> erase all of otadata
+// (no otadata: MPOTA_ERR_OTADATA_MISSING = ESP_ERR_NOT_FOUND); ota_N with
+// N >= the contiguous ota count -> MPOTA_ERR_INVALID_ARG (d->label = p's).
+// Otherwise one otadata write: with an active entry, the OTHER sector gets
+// seq = smallest (N+1)%count + i*count >= active seq (so the same seq again
+// when N is already active), state NEW (rollback) or UNDEFINED, its seq_label
+// kept as read; with no active entry, sector 0 gets seq N+1.
+// Deviations from ESP-IDF, both refusals that write nothing:
+// * the test app or an unknown app subtype -> MPOTA_ERR_NOT_OTA_SLOT (ESP-IDF
+//   would select slot subtype & 0xF, an app that was never verified);
+// * a new seq that would not select N -> MPOTA_ERR_OTADATA_SEQ_WRAP: one that
+//   reaches 0xFFFFFFFF (= empty; ESP-IDF would write an empty record or loop),
+//   or 0 after a corrupt active seq 0 when count does not divide 2^32.
+// d (optional) gets the details of a failure.
+// Hazard (ESP-IDF <= v5.5, reproduced): set_boot of the slot that runs in
+// PENDING_VERIFY writes the other sector -- the rollback target's -- with
+// the same seq; unconfirmed, both entries then end ABORTED and the device
+// falls back to factory / ota_0, not to the previous app. Callers must not
+// do that (ESP-IDF's esp_ota_begin refuses while PENDING_VERIFY).
+// Power cut during the write: the active entry is untouched, so the app that
+// boots now still boots. Factory: the inactive sector is erased first, then
+// the active one; a cut in between leaves the current choice in place, a cut
+// during the second erase leaves no valid entry -> factory.
+int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_partition *p,
+                        struct mpota_diag *d);
+
+// esp_ota_mark_app_valid_cancel_rollback (SPEC §3.10): the ACTIVE entry (not
+// "the running partition") becomes VALID, rewritten in place with the same
+// seq; already VALID -> 0 with no write. No otadata -> MPOTA_ERR_OTADATA_MISSING
+// (ESP_ERR_NOT_FOUND); no valid entry or no ota_N apps ->
+// MPOTA_ERR_OTADATA_NO_ACTIVE (ESP_FAIL: "running firmware is factory").
+// Power cut between erase and program: the active entry is gone, the other
+// entry (the previous app, normally VALID) boots -- an unwanted rollback,
+// exactly as on ESP-IDF; redo the update.
+int mpota_boot_mark_valid(const struct mpota_boot_ctx *ctx);
+
+// esp_ota_mark_app_invalid_rollback (without the reboot): needs
+// mpota_boot_rollback_possible() (else MPOTA_ERR_ROLLBACK_IMPOSSIBLE =
+// ESP_ERR_OTA_ROLLBACK_FAILED), then the active entry becomes INVALID in
+// place. Other errors as mark_valid. The caller reboots.
+// Power cut between erase and program: the active entry is gone, which boots
+// the same rollback target as a completed write.
+int mpota_boot_mark_invalid(const struct mpota_boot_ctx *ctx);
+
+// esp_ota_check_rollback_is_possible: 1 if the entry that is not active is
+// valid and its slot holds an app that verifies, or (not valid) a factory app
+// that verifies; 0 otherwise, including no otadata / no ota_N / no active
+// entry. Negative only for a flash error.
+int mpota_boot_rollback_possible(const struct mpota_boot_ctx *ctx);
+
+// esp_ota_get_last_invalid_partition: among entries with seq not empty, good
+// CRC and state INVALID or ABORTED, the one with the smaller seq (tie ->
+// entry 0); *out = its slot's partition if that exists and verifies, else
+// NULL. Returns 0 (also when *out is NULL), MPOTA_ERR_OTADATA_MISSING, or a
+// flash error.
+int mpota_boot_last_invalid(const struct mpota_boot_ctx *ctx,
+                            const struct mpota_partition **out);
+
+// esp_ota_get_boot_partition (SPEC §3.8): what the bootloader will choose
+// (without trying to load it). Both entries invalid or no ota_N: factory,
+// else the lowest ota_N, else test. Otherwise the active entry's slot
+// (counted over contiguous ota_0, ota_1, ...). Returns 0 and *out, or
+// MPOTA_ERR_OTADATA_MISSING, MPOTA_ERR_NOT_FOUND (the slot or any app
+// missing; ESP-IDF returns NULL), or a flash error.
+int mpota_boot_get_boot_partition(const struct mpota_boot_ctx *ctx,
+                                  const struct mpota_partition **out);
+
+// esp_ota_get_next_update_partition(start): over ota_0..ota_15 in subtype
+// order, the first OTA partition after `start`; the first OTA partition if
+// start is the last one or not an OTA partition. Pass the running partition
+// as start for ESP-IDF's start = NULL. Needs no flash access. Returns 0 and
+// *out, or MPOTA_ERR_NO_OTA_SLOTS.
+int mpota_boot_get_next_update(const struct mpota_boot_ctx *ctx,
+                               const struct mpota_partition *start,
+                               const struct mpota_partition **out);
+
+// esp_ota_get_state_partition: the state of the first entry (0, then 1) with a
+// correct CRC whose (seq-1) % count is p's slot. p not ota_N ->
+// MPOTA_ERR_NOT_OTA_SLOT (ESP_ERR_NOT_SUPPORTED); no otadata ->
+// MPOTA_ERR_OTADATA_MISSING, no ota_N -> MPOTA_ERR_NO_OTA_SLOTS, no such
+// entry -> MPOTA_ERR_NOT_FOUND (all three ESP_ERR_NOT_FOUND).
+int mpota_boot_get_state(const struct mpota_boot_ctx *ctx, const struct mpota_partition *p,
+                         uint32_t *state);
+
+// esp_ota_invalidate_inactive_ota_data_slot (ESP-IDF 5.5+): erases the otadata
+// sector that is not active, so its app can no longer be selected. Needs an
+// active entry (MPOTA_ERR_OTADATA_NO_ACTIVE) and ota_N apps
+// (MPOTA_ERR_NO_OTA_SLOTS); the inactive entry must have a seq and a good CRC
+// and name an existing slot (else MPOTA_ERR_NOT_FOUND) that is not `running`
+// (MPOTA_ERR_SLOT_IS_RUNNING). ESP-IDF returns ESP_FAIL for all of these.
+// One erase, of a sector nothing relies on: a cut leaves the boot unchanged.
+int mpota_boot_invalidate_inactive(const struct mpota_boot_ctx *ctx,
+                                   const struct mpota_partition *running);
+
+#endif

@@ -1,0 +1,62 @@
+// The emulated device: a flash file (flash_emu.h) plus a sidecar file beside
+// it, "<flash>.state": line 1 the label of the app that runs (set by a boot;
+// empty or absent = nothing booted yet, or the last boot found no app), line 2
+// "chip <name>", the chip the device is (absent = any). Boot =
+// mpota_boot_select() on the flash with the table at 0x8000.
+#ifndef MPOTA_DEVICE_H
+#define MPOTA_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "flash_emu.h"
+#include "mpota/boot.h"
+#include "mpota/err.h"
+#include "mpota/part.h"
+
+struct mpota_device {
+    struct mpota_flash_emu emu;  // the flash; emu.flash is what the core gets
+    struct mpota_table table;    // valid when table_err == 0
+    int table_err;               // result of parsing the table at 0x8000
+    struct mpota_diag table_diag;  // ... and its details
+    char running[MPOTA_PART_LABEL_LEN + 1];  // "" = nothing runs
+    uint16_t chip;               // image chip check for boot/set_boot; default MPOTA_CHIP_ANY
+    bool rollback_enabled;       // default true, as MicroPython builds
+    char *state_path;            // "<flash>.state" (heap)
+};
+
+// Opens the flash file (MPOTA_FLASH_FAIL_AFTER applies, see flash_emu.h),
+// reads the sidecar and parses the partition table at 0x8000. A table that
+// does not parse is not an open error (a blank flash has none yet): it is
+// kept in table_err / table_diag and returned by the calls that need it.
+// Returns 0, or the flash_emu error (the device is then closed).
+int mpota_device_open(struct mpota_device *dev, const char *flash_path);
+
+// Sets the device's chip (MPOTA_CHIP_* or MPOTA_CHIP_ANY) and stores it in
+// the sidecar. Images for another chip are then refused and do not boot.
+int mpota_device_set_chip(struct mpota_device *dev, uint16_t chip);
+
+// Parses the table at 0x8000 again (after something wrote one). Returns the
+// new table_err.
+int mpota_device_reload_table(struct mpota_device *dev);
+
+// The boot context for the core calls (set_boot, mark_valid, ...).
+void mpota_device_ctx(const struct mpota_device *dev, struct mpota_boot_ctx *ctx);
+
+// A reset: clears the running label in the sidecar, runs the bootloader's
+// selection (which may write otadata), then stores the label of the app that
+// loaded. report may be NULL. Returns 0, table_err, MPOTA_ERR_NO_BOOTABLE_APP
+// (nothing runs then), MPOTA_ERR_FILE (sidecar), or a boot error.
+int mpota_device_boot(struct mpota_device *dev, struct mpota_boot_report *report);
+
+// Label of the running app, or NULL if nothing has booted.
+const char *mpota_device_running(const struct mpota_device *dev);
+
+// The running app's partition in the table, or NULL (nothing booted, or the
+// label is not in the current table).
+const struct mpota_partition *mpota_device_running_partition(const struct mpota_device *dev);
+
+// Unmaps the flash and frees. Safe on a closed device.
+void mpota_device_close(struct mpota_device *dev);
+
+#endif
