@@ -1,0 +1,524 @@
+// The update session (session.h). All state transitions are in this file;
+// the erase strategy is in erase_plan.c.
+#include <string.h>
+
+#include "core_internal.h"
+#include "mpota/session.h"
+
+static int fail(mpota_session_t *s, int err)
+{
+    if (s->diag.err != err) {
+        mpota_diag_set(&s->diag, err, 0, 0, 0);
+    }
+    s->state = MPOTA_SESSION_FAILED;
+    return err;
+}
+
+// Fails with details already in s->diag (filled by a callee).
+static int fail_diag(mpota_session_t *s, int err)
+{
+    s->diag.err = err;
+    s->state = MPOTA_SESSION_FAILED;
+    return err;
+}
+
+// The target slot as a writable area. Built per call rather than stored: the
+// session state stays within its budget.
+static struct mpota_area slot(const mpota_session_t *s)
+{
+    struct mpota_area a = {s->ctx->flash, s->target->offset, s->target->size, false};
+    return a;
+}
+
+static int fail_numbers(mpota_session_t *s, int err, uint32_t off, uint32_t exp, uint32_t act)
+{
+    mpota_diag_set(&s->diag, err, off, exp, act);
+    return fail_diag(s, err);
+}
+
+static int slot_too_small(mpota_session_t *s, uint32_t need)
+{
+    mpota_diag_set(&s->diag, MPOTA_ERR_SLOT_TOO_SMALL, 0, s->target->size, need);
+    mpota_diag_label(&s->diag, s->target->label, MPOTA_PART_LABEL_LEN);
+    return fail_diag(s, MPOTA_ERR_SLOT_TOO_SMALL);
+}
+
+static void copy_diag_out(const mpota_session_t *s, struct mpota_diag *d)
+{
+    if (d) {
+        *d = s->diag;
+    }
+}
+
+int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
+                        const struct mpota_partition *running,
+                        const struct mpota_partition *target,
+                        const struct mpota_update_opts *opts, struct mpota_diag *d)
+{
+    static const struct mpota_update_opts defaults;
+    memset(s, 0, sizeof(*s));
+    s->ctx = ctx;
+    s->opts = opts ? opts : &defaults;
+    if (!running) {
+        // Nothing known about what runs: take what the bootloader would boot.
+        (void)mpota_boot_get_boot_partition(ctx, &running);
+    }
+    if (!target) {
+        int rc = mpota_boot_get_next_update(ctx, running, &target);
+        if (rc) {
+            fail(s, rc);
+            copy_diag_out(s, d);
+            return rc;
+        }
+    }
+    s->target = target;
+    mpota_diag_label(&s->diag, target->label, MPOTA_PART_LABEL_LEN);
+    if (!mpota_part_is_ota_app(target)) {
+        fail_diag(s, MPOTA_ERR_NOT_OTA_SLOT);
+    } else if (running && running->offset == target->offset) {
+        fail_diag(s, MPOTA_ERR_SLOT_IS_RUNNING);
+    } else if (target->offset > ctx->flash->size ||
+               target->size > ctx->flash->size - target->offset) {
+        fail_diag(s, MPOTA_ERR_FLASH_BOUNDS);
+    } else if (s->opts->expected_size > target->size) {
+        slot_too_small(s, s->opts->expected_size);
+    } else if (ctx->rollback_enabled && running && mpota_part_is_ota_app(running)) {
+        // esp_ota_begin refuses while the running app is unconfirmed: if it
+        // is rolled back later, the slot we are about to fill is the one the
+        // bootloader would return to.
+        uint32_t state;
+        if (mpota_boot_get_state(ctx, running, &state) == 0 &&
+            state == MPOTA_OTA_STATE_PENDING_VERIFY) {
+            mpota_diag_label(&s->diag, running->label, MPOTA_PART_LABEL_LEN);
+            fail_diag(s, MPOTA_ERR_PENDING_VERIFY);
+        }
+    }
+    if (s->state == MPOTA_SESSION_FAILED) {
+        copy_diag_out(s, d);
+        return s->diag.err;
+    }
+    s->state = MPOTA_SESSION_HEAD;
+    mpota_sha256_start(&s->sha);
+    if (s->opts->has_md5) {
+        mpota_md5_start(&s->md5);
+    }
+    mpota_image_parser_init(&s->parser, ctx->chip, target->offset, NULL);
+    mpota_diag_set(&s->diag, MPOTA_OK, 0, 0, 0);
+    return MPOTA_OK;
+}
+
+// Feeds in-order bytes to the hashes and the parser; fails on the first image
+// problem so no more garbage is written after it.
+static int absorb(mpota_session_t *s, const uint8_t *data, uint32_t len)
+{
+    mpota_sha256_update(&s->sha, data, len);
+    if (s->opts->has_md5) {
+        mpota_md5_update(&s->md5, data, len);
+    }
+    int rc = mpota_image_parser_push(&s->parser, data, len, &s->diag);
+    if (rc) {
+        return fail_diag(s, rc);
+    }
+    s->contig += len;
+    // Once the segment headers tell the image length, an image bigger than
+    // the slot is refused before more of it is written.
+    uint32_t need = mpota_image_parser_min_len(&s->parser);
+    if (need > s->target->size) {
+        return slot_too_small(s, need);
+    }
+    return MPOTA_OK;
+}
+
+// Policies on the new app's description against the running one.
+static int check_policies(mpota_session_t *s, const struct mpota_app_desc *new_desc,
+                          bool present)
+{
+    const struct mpota_update_opts *o = s->opts;
+    const struct mpota_app_desc *run = o->running_desc;
+    if (!o->policy || !run) {
+        return MPOTA_OK;
+    }
+    if (!present) {
+        // Nothing to compare: refuse rather than guess.
+        return fail(s, (o->policy & MPOTA_POLICY_SAME_PROJECT) ? MPOTA_ERR_POLICY_PROJECT
+                                                               : MPOTA_ERR_POLICY_DOWNGRADE);
+    }
+    if ((o->policy & MPOTA_POLICY_SAME_PROJECT) &&
+        strcmp(new_desc->project_name, run->project_name) != 0) {
+        mpota_diag_set(&s->diag, MPOTA_ERR_POLICY_PROJECT, 0x50, 0, 0);
+        mpota_diag_label(&s->diag, new_desc->project_name, 16);
+        return fail_diag(s, MPOTA_ERR_POLICY_PROJECT);
+    }
+    if ((o->policy & MPOTA_POLICY_NO_DOWNGRADE) &&
+        mpota_version_compare(new_desc->version, run->version) < 0) {
+        mpota_diag_set(&s->diag, MPOTA_ERR_POLICY_DOWNGRADE, 0x30, 0, 0);
+        mpota_diag_label(&s->diag, run->version, 16);
+        return fail_diag(s, MPOTA_ERR_POLICY_DOWNGRADE);
+    }
+    if ((o->policy & MPOTA_POLICY_SECURE_VERSION) &&
+        new_desc->secure_version < run->secure_version) {
+        return fail_numbers(s, MPOTA_ERR_POLICY_SECURE_VERSION, 0x24, run->secure_version,
+                            new_desc->secure_version);
+    }
+    return MPOTA_OK;
+}
+
+// Programs in-order bytes at s->contig after erasing ahead of them.
+static int program(mpota_session_t *s, uint32_t off, const uint8_t *data, uint32_t len)
+{
+    struct mpota_area a = slot(s);
+    if (off > a.size || len > a.size - off) {
+        uint32_t need = off + len;
+        uint32_t min = mpota_image_parser_min_len(&s->parser);
+        return slot_too_small(s, need > min ? need : min);
+    }
+    int rc = mpota_erase_ahead(s, &a, off + len);
+    if (!rc) {
+        rc = mpota_area_prog(&a, off, data, len);
+    }
+    if (rc) {
+        return fail_numbers(s, rc, a.off + off, 0, 0);
+    }
+    if (off + len > s->max_end) {
+        s->max_end = off + len;
+    }
+    return MPOTA_OK;
+}
+
+// The pre-flight on the first bytes in head[]: what the file is, the chip,
+// the header, the app description and the policies.
+static int preflight(mpota_session_t *s)
+{
+    int rc = mpota_image_check_head(s->head, s->head_len, s->ctx->chip, &s->diag);
+    if (rc) {
+        return fail_diag(s, rc);
+    }
+    uint32_t declared = s->opts->expected_size;
+    rc = absorb(s, s->head, s->head_len);
+    if (rc) {
+        return rc;
+    }
+    bool present = false;
+    struct mpota_app_desc desc = {0};
+    (void)mpota_image_parser_app_desc_known(&s->parser, &present);
+    if (present) {
+        (void)mpota_app_desc_decode(s->head + 0x20, s->head_len - 0x20u, &desc);
+    }
+    rc = check_policies(s, &desc, present);
+    if (rc) {
+        return rc;
+    }
+    if (declared && mpota_image_parser_min_len(&s->parser) > declared) {
+        // The image says it is longer than the declared download.
+        return fail_numbers(s, MPOTA_ERR_EXPECT_LENGTH, 0, declared,
+                            mpota_image_parser_min_len(&s->parser));
+    }
+    return MPOTA_OK;
+}
+
+// The pre-flight, then the first erase and write.
+static int preflight_and_flush_head(mpota_session_t *s)
+{
+    int rc = preflight(s);
+    if (rc) {
+        return rc;
+    }
+    s->state = MPOTA_SESSION_WRITING;
+    return program(s, 0, s->head, s->head_len);
+}
+
+// Hashes and parses bytes already on flash: [from, to) of the slot.
+static int absorb_from_flash(mpota_session_t *s, uint32_t from, uint32_t to)
+{
+    struct mpota_area a = slot(s);
+    uint8_t buf[256];
+    while (from < to) {
+        uint32_t n = to - from < sizeof(buf) ? to - from : (uint32_t)sizeof(buf);
+        int rc = mpota_area_read(&a, from, buf, n);
+        if (rc) {
+            return fail_numbers(s, rc, a.off + from, 0, 0);
+        }
+        rc = absorb(s, buf, n);
+        if (rc) {
+            return rc;
+        }
+        from += n;
+    }
+    return MPOTA_OK;
+}
+
+int mpota_session_resume(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
+                         const struct mpota_partition *running,
+                         const struct mpota_partition *target,
+                         const struct mpota_update_opts *opts, uint32_t written,
+                         struct mpota_diag *d)
+{
+    int rc = mpota_session_begin(s, ctx, running, target, opts, d);
+    if (rc || written < sizeof(s->head)) {
+        // Less than the pre-flight window: simply start again from 0.
+        return rc;
+    }
+    struct mpota_area a = slot(s);
+    if (written > a.size) {
+        rc = slot_too_small(s, written);
+    }
+    uint32_t head = (uint32_t)sizeof(s->head);
+    if (!rc && (rc = mpota_area_read(&a, 0, s->head, head)) != 0) {
+        rc = fail(s, rc);
+    }
+    if (!rc) {
+        s->head_len = (uint16_t)head;
+        rc = preflight(s);
+    }
+    if (!rc) {
+        // Everything up to the end of the sector holding `written` was erased
+        // before those bytes were programmed.
+        uint32_t sector = a.flash->sector_size;
+        s->erased_end = (written + sector - 1) / sector * sector;
+        s->max_end = written;
+        s->state = MPOTA_SESSION_WRITING;
+        rc = absorb_from_flash(s, head, written);
+    }
+    copy_diag_out(s, d);
+    return rc;
+}
+
+int mpota_session_write_at(mpota_session_t *s, uint32_t off, const void *data, uint32_t len)
+{
+    const uint8_t *p = data;
+    if (s->state == MPOTA_SESSION_FAILED) {
+        return s->diag.err;
+    }
+    if (s->state != MPOTA_SESSION_HEAD && s->state != MPOTA_SESSION_WRITING) {
+        return fail(s, MPOTA_ERR_BAD_STATE);
+    }
+    if (len == 0) {
+        return MPOTA_OK;
+    }
+    if (s->state == MPOTA_SESSION_HEAD) {
+        // The first bytes are held until the pre-flight has seen them.
+        if (off != s->head_len) {
+            return fail(s, MPOTA_ERR_BAD_STATE);
+        }
+        uint32_t take = (uint32_t)sizeof(s->head) - s->head_len;
+        take = take < len ? take : len;
+        memcpy(s->head + s->head_len, p, take);
+        s->head_len = (uint16_t)(s->head_len + take);
+        p += take;
+        len -= take;
+        off += take;
+        if (s->head_len < sizeof(s->head)) {
+            return MPOTA_OK;
+        }
+        int rc = preflight_and_flush_head(s);
+        if (rc || len == 0) {
+            return rc;
+        }
+    }
+    int rc = program(s, off, p, len);
+    if (rc) {
+        return rc;
+    }
+    if (off == s->contig && !s->out_of_order) {
+        return absorb(s, p, len);
+    }
+    if (off > s->contig) {
+        s->out_of_order = true;
+    }
+    return MPOTA_OK;
+}
+
+int mpota_session_write(mpota_session_t *s, const void *data, uint32_t len)
+{
+    uint32_t off = s->state == MPOTA_SESSION_HEAD ? s->head_len : s->contig;
+    if (s->out_of_order) {
+        off = s->max_end;
+    }
+    return mpota_session_write_at(s, off, data, len);
+}
+
+uint32_t mpota_session_offset(const mpota_session_t *s)
+{
+    if (s->state == MPOTA_SESSION_HEAD) {
+        return s->head_len;
+    }
+    return s->out_of_order ? s->max_end : s->contig;
+}
+
+int mpota_session_restart(mpota_session_t *s)
+{
+    if (s->state != MPOTA_SESSION_HEAD && s->state != MPOTA_SESSION_WRITING) {
+        return s->state == MPOTA_SESSION_FAILED ? s->diag.err : fail(s, MPOTA_ERR_BAD_STATE);
+    }
+    const struct mpota_boot_ctx *ctx = s->ctx;
+    const struct mpota_update_opts *opts = s->opts;
+    const struct mpota_partition *target = s->target;
+    // What was written must be erased again before new data lands on it:
+    // erased_end = 0 makes the erase planner start over (blank regions are
+    // still skipped by its read check).
+    memset(s, 0, sizeof(*s));
+    s->ctx = ctx;
+    s->opts = opts;
+    s->target = target;
+    s->state = MPOTA_SESSION_HEAD;
+    mpota_sha256_start(&s->sha);
+    if (opts->has_md5) {
+        mpota_md5_start(&s->md5);
+    }
+    mpota_image_parser_init(&s->parser, ctx->chip, target->offset, NULL);
+    return MPOTA_OK;
+}
+
+// Reads the slot back: what is on flash must hash to what was received and
+// parse as the bootloader parses it.
+static int verify_readback(mpota_session_t *s, const uint8_t digest[32],
+                           struct mpota_image_info *info)
+{
+    struct mpota_area a = slot(s);
+    mpota_sha256_start(&s->sha);
+    mpota_image_parser_init(&s->parser, s->ctx->chip, s->target->offset, info);
+    uint8_t buf[256];
+    for (uint32_t off = 0; off < s->contig;) {
+        uint32_t n = s->contig - off < sizeof(buf) ? s->contig - off : (uint32_t)sizeof(buf);
+        int rc = mpota_area_read(&a, off, buf, n);
+        if (rc) {
+            return fail_numbers(s, rc, a.off + off, 0, 0);
+        }
+        mpota_sha256_update(&s->sha, buf, n);
+        (void)mpota_image_parser_push(&s->parser, buf, n, NULL);
+        off += n;
+    }
+    uint8_t flash_digest[32];
+    mpota_sha256_finish(&s->sha, flash_digest);
+    struct mpota_diag d = {0};
+    if (memcmp(flash_digest, digest, sizeof(flash_digest)) != 0 ||
+        mpota_image_parser_finish(&s->parser, &d) != 0) {
+        return fail_numbers(s, MPOTA_ERR_FLASH_VERIFY, a.off, 0, 0);
+    }
+    return MPOTA_OK;
+}
+
+int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info)
+{
+    if (s->state == MPOTA_SESSION_FAILED) {
+        return s->diag.err;
+    }
+    if (s->state == MPOTA_SESSION_HEAD) {
+        // Shorter than the pre-flight window: check what there is (a tiny
+        // ESP32 image without an app description can be complete).
+        if (s->head_len == 0) {
+            return fail_numbers(s, MPOTA_ERR_IMAGE_TRUNCATED, 0, MPOTA_IMAGE_HEADER_LEN, 0);
+        }
+        int rc = preflight_and_flush_head(s);
+        if (rc) {
+            return rc;
+        }
+    }
+    if (s->state != MPOTA_SESSION_WRITING) {
+        return fail(s, MPOTA_ERR_BAD_STATE);
+    }
+    if (s->out_of_order) {
+        // Data came out of order: hash the rest from flash, in order.
+        s->out_of_order = false;
+        int rc = absorb_from_flash(s, s->contig, s->max_end);
+        if (rc) {
+            return rc;
+        }
+    }
+    int rc = mpota_image_parser_finish(&s->parser, &s->diag);
+    if (rc) {
+        return fail_diag(s, rc);
+    }
+    const struct mpota_update_opts *o = s->opts;
+    if (o->expected_size && s->contig != o->expected_size) {
+        return fail_numbers(s, MPOTA_ERR_EXPECT_LENGTH, 0, o->expected_size, s->contig);
+    }
+    uint8_t digest[32];
+    mpota_sha256_finish(&s->sha, digest);
+    if (o->has_sha256 && memcmp(digest, o->sha256, sizeof(digest)) != 0) {
+        return fail(s, MPOTA_ERR_EXPECT_SHA256);
+    }
+    if (o->has_md5) {
+        uint8_t md5[16];
+        mpota_md5_finish(&s->md5, md5);
+        if (memcmp(md5, o->md5, sizeof(md5)) != 0) {
+            return fail(s, MPOTA_ERR_EXPECT_MD5);
+        }
+    }
+    if (info) {
+        memset(info, 0, sizeof(*info));
+    }
+    if (!o->no_verify) {
+        rc = verify_readback(s, digest, info);
+        if (rc) {
+            return rc;
+        }
+        if (info && (rc = mpota_image_check_app(info, &s->diag)) != 0) {
+            return fail_diag(s, rc);
+        }
+    } else if (info) {
+        info->app_desc_present =
+            mpota_app_desc_decode(s->head + 0x20, s->head_len - 0x20, &info->app_desc) == 0;
+        info->image_len = s->contig;
+    }
+    memcpy(s->sha256, digest, sizeof(s->sha256));  // head[] is not needed any more
+    s->state = MPOTA_SESSION_DONE;
+    return MPOTA_OK;
+}
+
+int mpota_session_set_boot(mpota_session_t *s)
+{
+    if (s->state == MPOTA_SESSION_FAILED) {
+        return s->diag.err;
+    }
+    if (s->state != MPOTA_SESSION_DONE) {
+        return fail(s, MPOTA_ERR_BAD_STATE);
+    }
+    int rc = mpota_boot_set_boot(s->ctx, s->target, &s->diag);
+    if (rc) {
+        return fail_diag(s, rc);
+    }
+    s->state = MPOTA_SESSION_SWITCHED;
+    return MPOTA_OK;
+}
+
+int mpota_session_abort(mpota_session_t *s)
+{
+    int rc = MPOTA_OK;
+    bool wrote = s->max_end > 0 && s->state != MPOTA_SESSION_SWITCHED &&
+                 s->state != MPOTA_SESSION_IDLE && s->target;
+    if (wrote) {
+        // Erasing the first sector makes the slot read as empty: its header
+        // is gone, so nothing (status, set_boot, the bootloader) can take the
+        // partial image for an app.
+        struct mpota_area a = slot(s);
+        rc = mpota_area_erase(&a, 0, a.flash->sector_size);
+    }
+    s->state = MPOTA_SESSION_IDLE;
+    s->diag.err = 0;
+    return rc;
+}
+
+int mpota_session_sha256(const mpota_session_t *s, uint8_t out[32])
+{
+    if (s->state != MPOTA_SESSION_DONE && s->state != MPOTA_SESSION_SWITCHED) {
+        return MPOTA_ERR_BAD_STATE;
+    }
+    memcpy(out, s->sha256, sizeof(s->sha256));
+    return MPOTA_OK;
+}
+
+enum mpota_session_state mpota_session_state(const mpota_session_t *s)
+{
+    return (enum mpota_session_state)s->state;
+}
+
+const struct mpota_diag *mpota_session_diag(const mpota_session_t *s)
+{
+    return &s->diag;
+}
+
+const struct mpota_partition *mpota_session_target(const mpota_session_t *s)
+{
+    return s->target;
+}
