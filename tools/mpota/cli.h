@@ -67,5 +67,7 @@ const char *cli_group(uint64_t v, char buf[32]);
 int cmd_image(int argc, char **argv);
 int cmd_part(int argc, char **argv);
 int cmd_flash(int argc, char **argv);
+int cmd_update(int argc, char **argv);  // mpota flash update
+int cmd_manifest(int argc, char **argv);
 
 #endif

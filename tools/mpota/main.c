@@ -19,7 +19,10 @@ static const char usage[] =
     "  mpota flash set-boot FLASH LABEL\n"
     "  mpota flash confirm FLASH\n"
     "  mpota flash rollback FLASH\n"
-    "  mpota flash write-slot FLASH LABEL IMAGE\n"
+    "  mpota flash write-slot FLASH LABEL IMAGE [--force]\n"
+    "  mpota flash update FLASH FILE|URL|MANIFEST.json [--sha256 HEX] [--md5 HEX] [--length N]\n"
+    "        [--sidecar] [--no-verify] [--reboot [--confirm]] [--json] [--cacert PEM] [--insecure]\n"
+    "  mpota manifest make IMAGE [--url URL] -o manifest.json\n"
     "exit status: 0 success, 1 refused or invalid input, 2 usage\n";
 
 int main(int argc, char **argv)
@@ -37,6 +40,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "flash")) {
         return cmd_flash(argc - 2, argv + 2);
+    }
+    if (!strcmp(argv[1], "manifest")) {
+        return cmd_manifest(argc - 2, argv + 2);
     }
     fprintf(stderr, "mpota: unknown command group '%s'\n", argv[1]);
     fputs(usage, stderr);

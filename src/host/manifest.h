@@ -1,0 +1,58 @@
+// Update manifests and hash side files.
+//
+// Manifest: glenn20's format, a JSON object {"firmware": URL-or-path,
+// "sha": hex SHA-256, "length": bytes}, with the optional keys "version",
+// "project", "chip", "secure_version" that `mpota manifest make` adds and an
+// update checks when present. "firmware" is relative to the manifest's own
+// location unless it is an absolute URL or path.
+//
+// Side files: a sha256sum-format ".sha" file ("<64 hex>  <name>", as iot49's
+// ota32 publishes) and loboris' ".md5" file (32 hex digits, optionally followed
+// by a name).
+#ifndef MPOTA_MANIFEST_H
+#define MPOTA_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpota/err.h"
+#include "mpota/image.h"
+
+struct mpota_manifest {
+    char *firmware;              // malloc'd; as written in the manifest
+    bool has_sha256;
+    uint8_t sha256[32];
+    uint32_t length;             // 0 = not given
+    char version[33];            // "" = not given
+    char project[33];
+    uint16_t chip;               // MPOTA_CHIP_ANY = not given
+    bool has_secure_version;
+    uint32_t secure_version;
+};
+
+// Parses manifest JSON. Errors: MPOTA_ERR_MANIFEST (not JSON, no "firmware",
+// a key of the wrong type, "sha" not 64 hex digits, unknown chip name).
+int mpota_manifest_parse(const char *json, size_t len, struct mpota_manifest *m,
+                         struct mpota_diag *d);
+
+void mpota_manifest_free(struct mpota_manifest *m);
+
+// JSON text (malloc'd, caller frees) describing the app image `img` as a
+// manifest: firmware (url, or the given name), sha, length, version, project,
+// chip, idf, secure_version.
+char *mpota_manifest_make(const char *firmware, const uint8_t *img, size_t len,
+                          const struct mpota_image_info *info);
+
+// A path relative to a manifest file's directory: `ref` as it is if it is
+// absolute, else dirname(manifest_path)/ref. malloc'd. (URLs are resolved by
+// libcurl, see http_curl.h.)
+char *mpota_manifest_resolve_path(const char *manifest_path, const char *ref);
+
+// Reads a hash from a side file's text: the first 64 (SHA-256) or 32 (MD5) hex
+// digits at the start of the text, after optional white space. false if the
+// text does not start with one.
+bool mpota_sidecar_sha256(const char *text, uint8_t out[32]);
+bool mpota_sidecar_md5(const char *text, uint8_t out[16]);
+
+#endif
