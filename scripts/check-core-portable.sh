@@ -10,4 +10,12 @@ bad=$(nm -u "$lib" | awk '{print $2}' | sort -u |
 if [ -n "$bad" ]; then
   echo "core uses host-only symbols:"; echo "$bad"; exit 1
 fi
-echo "core undefined symbols: $(nm -u "$lib" | awk '{print $2}' | sort -u | grep -v '^mbedtls_' | tr '\n' ' ')"
+# What the core needs from outside itself: only libc's memory/string routines
+# and mbedTLS (behind digest.h).
+defined=$(nm --defined-only "$lib" | awk 'NF==3 {print $3}' | sort -u)
+external=$(nm -u "$lib" | awk '{print $2}' | sort -u | comm -23 - <(echo "$defined"))
+echo "core external symbols: $(echo "$external" | tr '\n' ' ')"
+unexpected=$(echo "$external" | grep -vE '^(mem(cmp|cpy|move|set)|str(chr|len|ncmp|cmp)|mbedtls_.*)$' || true)
+if [ -n "$unexpected" ]; then
+  echo "core uses symbols outside libc's string routines and mbedTLS:"; echo "$unexpected"; exit 1
+fi

@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-build=$(scripts/build.sh plain)
-mpota="$PWD/$build/mpota"
+build=${MPOTA_BUILD_DIR:-$(scripts/build.sh plain)}
+case "$build" in /*) mpota="$build/mpota" ;; *) mpota="$PWD/$build/mpota" ;; esac
 work=$(mktemp -d /tmp/mpota-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 

@@ -12,6 +12,7 @@ packages=(
   zlib1g-dev
   clang libclang-rt-14-dev                   # libFuzzer targets
   nginx-light                                # real HTTP server for integration tests (127.0.0.1 only)
+  openssl                                    # test certificates and htpasswd for the nginx rig
   gcc-xtensa-lx106 gcc-arm-none-eabi         # code size of the portable core on embedded targets
   python3
 )
