@@ -63,6 +63,10 @@ bool cli_has_ext(const char *path, const char *ext);
 // write sizes. Returns buf.
 const char *cli_group(uint64_t v, char buf[32]);
 
+struct cJSON;
+// Prints a JSON document on stdout and frees it.
+void cli_print_json(struct cJSON *root);
+
 // Command groups.
 int cmd_image(int argc, char **argv);
 int cmd_part(int argc, char **argv);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "host_file.h"
 #include "mpota/image.h"
@@ -194,4 +196,14 @@ const char *cli_group(uint64_t v, char buf[32])
     }
     buf[n] = '\0';
     return buf;
+}
+
+void cli_print_json(cJSON *root)
+{
+    char *text = cJSON_Print(root);
+    if (text) {
+        puts(text);
+    }
+    free(text);
+    cJSON_Delete(root);
 }

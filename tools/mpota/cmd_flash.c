@@ -36,6 +36,18 @@ static int open_device(const char *path)
     return CLI_OK;
 }
 
+// Parses "FLASH [--json]" and opens the device. Returns CLI_OK or the status
+// to exit with.
+static int open_with_json_flag(int argc, char **argv, const char *usage, bool *json)
+{
+    const char *pos[1] = {0};
+    const struct cli_opt opts[] = {{"--json", NULL, json}, {0}};
+    if (!cli_parse(argc, argv, opts, pos, 1, 1, usage)) {
+        return CLI_USAGE;
+    }
+    return open_device(pos[0]);
+}
+
 static int finish(int status)
 {
     mpota_device_close(&dev);
@@ -248,13 +260,8 @@ static const char status_usage[] = "mpota flash status FLASH [--json]";
 
 static int flash_status(int argc, char **argv)
 {
-    const char *pos[1] = {0};
     bool json = false;
-    const struct cli_opt opts[] = {{"--json", NULL, &json}, {0}};
-    if (!cli_parse(argc, argv, opts, pos, 1, 1, status_usage)) {
-        return CLI_USAGE;
-    }
-    int status = open_device(pos[0]);
+    int status = open_with_json_flag(argc, argv, status_usage, &json);
     if (status) {
         return status;
     }
@@ -333,10 +340,7 @@ static int flash_status(int argc, char **argv)
             }
             cJSON_AddItemToArray(arr, o);
         }
-        char *text = cJSON_Print(root);
-        puts(text);
-        free(text);
-        cJSON_Delete(root);
+        cli_print_json(root);
         return finish(CLI_OK);
     }
 
@@ -402,13 +406,8 @@ static const char boot_usage[] = "mpota flash boot FLASH [--json]";
 
 static int flash_boot(int argc, char **argv)
 {
-    const char *pos[1] = {0};
     bool json = false;
-    const struct cli_opt opts[] = {{"--json", NULL, &json}, {0}};
-    if (!cli_parse(argc, argv, opts, pos, 1, 1, boot_usage)) {
-        return CLI_USAGE;
-    }
-    int status = open_device(pos[0]);
+    int status = open_with_json_flag(argc, argv, boot_usage, &json);
     if (status) {
         return status;
     }
@@ -429,10 +428,7 @@ static int flash_boot(int argc, char **argv)
             cJSON_AddNumberToObject(o, "seq", r.writes[i].entry.ota_seq);
             cJSON_AddItemToArray(writes, o);
         }
-        char *text = cJSON_Print(root);
-        puts(text);
-        free(text);
-        cJSON_Delete(root);
+        cli_print_json(root);
     } else {
         for (unsigned i = 0; i < r.n_writes; i++) {
             const char *state = mpota_otadata_state_name(r.writes[i].entry.ota_state);

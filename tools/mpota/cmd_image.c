@@ -121,10 +121,7 @@ static void print_info_json(const struct image_file *f, uint32_t off,
     } else {
         cJSON_AddNullToObject(root, "error");
     }
-    char *out = cJSON_Print(root);
-    puts(out);
-    free(out);
-    cJSON_Delete(root);
+    cli_print_json(root);
 }
 
 static const char info_usage[] = "mpota image info FILE [--json]";

@@ -19,14 +19,16 @@ struct table_source {
 
 // Reads a table from a .csv, a binary table, a combined firmware image or a
 // flash file (table at the offset identify finds, normally 0x7000 or 0x8000).
+// Returns CLI_OK, or CLI_REFUSED after printing why.
 static int load_table(const char *path, const struct mpota_part_csv_opts *opts,
-                      struct mpota_table *t, struct table_source *src, struct mpota_diag *d)
+                      struct mpota_table *t, struct table_source *src)
 {
     size_t len;
     uint8_t *buf = cli_read_file(path, &len);
     if (!buf) {
-        return MPOTA_ERR_FILE;
+        return CLI_REFUSED;
     }
+    struct mpota_diag diag = {0}, *d = &diag;
     struct mpota_image_ident id;
     mpota_image_identify(buf, len, &id);
     int rc;
@@ -45,7 +47,7 @@ static int load_table(const char *path, const struct mpota_part_csv_opts *opts,
         src->offset = 0;
     }
     free(buf);
-    return rc;
+    return rc ? cli_fail_diag(d) : CLI_OK;
 }
 
 static void print_table_text(const struct mpota_table *t, const char *path,
@@ -113,10 +115,7 @@ static void print_table_json(const struct mpota_table *t, const struct table_sou
     }
     cJSON_AddStringToObject(root, "source", src->form);
     cJSON_AddNumberToObject(root, "table_offset", src->offset);
-    char *text = cJSON_Print(root);
-    puts(text);
-    free(text);
-    cJSON_Delete(root);
+    cli_print_json(root);
 }
 
 static const char show_usage[] = "mpota part show FILE [--json] [--flash-size SIZE]";
@@ -135,13 +134,9 @@ static int part_show(int argc, char **argv)
     }
     static struct mpota_table t;
     struct table_source src;
-    struct mpota_diag d = {0};
-    int rc = load_table(pos[0], &copts, &t, &src, &d);
-    if (rc == MPOTA_ERR_FILE) {
-        return CLI_REFUSED;
-    }
-    if (rc) {
-        return cli_fail_diag(&d);
+    int status = load_table(pos[0], &copts, &t, &src);
+    if (status) {
+        return status;
     }
     if (json) {
         print_table_json(&t, &src);
@@ -193,13 +188,9 @@ static int part_convert(int argc, char **argv)
     }
     static struct mpota_table t;
     struct table_source src;
-    struct mpota_diag d = {0};
-    int rc = load_table(pos[0], &copts, &t, &src, &d);
-    if (rc == MPOTA_ERR_FILE) {
-        return CLI_REFUSED;
-    }
-    if (rc) {
-        return cli_fail_diag(&d);
+    int status = load_table(pos[0], &copts, &t, &src);
+    if (status) {
+        return status;
     }
     return write_table(&t, pos[1]);
 }

@@ -351,10 +351,7 @@ static void print_report(const struct run *r, const struct plan *p, int rc,
     if (boot && boot->booted) {
         cJSON_AddStringToObject(root, "booted", boot->booted->label);
     }
-    char *text = cJSON_Print(root);
-    puts(text);
-    free(text);
-    cJSON_Delete(root);
+    cli_print_json(root);
 }
 
 int cmd_update(int argc, char **argv)
