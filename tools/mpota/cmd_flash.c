@@ -344,8 +344,10 @@ static int flash_status(int argc, char **argv)
         return finish(CLI_OK);
     }
 
-    printf("Device: %s, %u B flash\n", mpota_chip_name(dev.chip) ? mpota_chip_name(dev.chip) : "any chip",
-           dev.emu.size);
+    char flash_size[32];
+    printf("Device: %s, %s B flash\n",
+           mpota_chip_name(dev.chip) ? mpota_chip_name(dev.chip) : "any chip",
+           cli_group(dev.emu.size, flash_size));
     printf("Running: %s\n", running ? running->label : "nothing (not booted yet)");
     printf("Next boot: %s\n", boot ? boot->label : "no bootable partition");
     printf("Next update slot: %s\n", next ? next->label : "none (no OTA slots)");

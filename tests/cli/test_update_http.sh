@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# `mpota flash update` over HTTP(S) against a real nginx on 127.0.0.1 (started
+# and stopped here): plain, manifest, redirect, 404, wrong sha, truncated
+# body, connection cut then resumed, a server that ignores Range, too big for
+# the slot, combined firmware, foreign chip, dead server, HTTPS. For every
+# refused case the running slot and otadata are byte-identical before and after.
+. "$(dirname "$0")/lib.sh"
+RIG="$MPOTA_SRC/tests/integration"
+M="$MPOTA"
+
+mkdir -p www run
+if ! ports=$(bash "$RIG/nginx_rig.sh" start "$WORK/run" "$WORK/www" $$ 300 2>"$WORK/rig.err"); then
+  status=$?
+  if [ "$status" -eq 77 ]; then echo "SKIPPED: nginx not installed"; exit 77; fi
+  cat "$WORK/rig.err"; echo "FAIL: nginx rig did not start"; exit 1
+fi
+trap 'bash "$RIG/nginx_rig.sh" stop "$WORK/run" >/dev/null 2>&1; [ -n "${PROXY:-}" ] && kill "$PROXY" 2>/dev/null; rm -rf "$WORK"' EXIT
+read -r PORT TLS_PORT <<<"$ports"
+BASE="http://127.0.0.1:$PORT"
+
+"$M" image build -o www/v1.bin --size 1400000 --version v1.0.0 --seed 1 >/dev/null
+"$M" image build -o www/v2.bin --size 1500000 --version v2.0.0 --seed 2 >/dev/null
+"$M" image build -o www/big.bin --size 1700000 --version v9 >/dev/null
+"$M" image build -o www/s3.bin --size 300000 --chip esp32s3 >/dev/null
+head -c 900000 www/v2.bin > www/short.bin
+"$M" image build --bootloader -o boot.bin >/dev/null
+TABLE="${TESTDATA:-}/partition-tables/micropython/partitions-4MiB-ota.csv"
+[ -f "$TABLE" ] || { "$M" part make --layout ota --flash-size 4M --fs-type none -o table.csv >/dev/null; TABLE=table.csv; }
+"$M" part convert "$TABLE" table.bin >/dev/null
+head -c $((0xF000)) /dev/zero | tr '\0' '\377' > www/combined.bin
+dd if=boot.bin of=www/combined.bin conv=notrunc 2>/dev/null
+dd if=table.bin of=www/combined.bin bs=1 seek=$((0x7000)) conv=notrunc 2>/dev/null
+cat www/v2.bin >> www/combined.bin
+(cd www && "$M" manifest make v2.bin -o v2.json >/dev/null)
+sha256sum www/v2.bin | sed 's| www/| |' > www/v2.bin.sha
+SHA2=$(cut -d' ' -f1 www/v2.bin.sha)
+
+fresh() {
+  "$M" flash new dev.flash --size 4M --table table.bin --app www/v1.bin >/dev/null
+  "$M" flash boot dev.flash >/dev/null
+  dd if=dev.flash bs=4096 skip=13 count=2 2>/dev/null > otadata.before
+  dd if=dev.flash bs=65536 skip=1 count=24 2>/dev/null > running.before
+}
+untouched() {
+  cmp -s <(dd if=dev.flash bs=4096 skip=13 count=2 2>/dev/null) otadata.before && ok || fail "otadata changed ($1)"
+  cmp -s <(dd if=dev.flash bs=65536 skip=1 count=24 2>/dev/null) running.before && ok || fail "running slot changed ($1)"
+}
+installed_v2() {
+  cmp -s <(dd if=dev.flash bs=65536 skip=25 2>/dev/null | head -c 1500000) www/v2.bin && ok || fail "ota_1 is not v2 ($1)"
+}
+
+# Plain update over HTTP, then reboot and confirm.
+fresh
+expect_status 0 "$M" flash update dev.flash "$BASE/files/v2.bin" --json --reboot --confirm
+expect_json 'j["ok"], j["slot"], j["booted"], j["sha256"]' "(True, 'ota_1', 'ota_1', '$SHA2')"
+installed_v2 plain
+
+# Manifest (firmware relative to the manifest's URL), and a side file.
+fresh
+expect_status 0 "$M" flash update dev.flash "$BASE/files/v2.json" --json
+expect_json 'j["ok"], j["source"]' "(True, '$BASE/files/v2.bin')"
+installed_v2 manifest
+fresh
+expect_status 0 "$M" flash update dev.flash "$BASE/files/v2.bin" --sidecar
+installed_v2 sidecar
+
+# Redirect followed.
+fresh
+expect_status 0 "$M" flash update dev.flash "$BASE/redirect/v2.bin"
+installed_v2 redirect
+
+# Connection cut mid-transfer (the first 2 connections after 300 kB), resumed with Range.
+python3 "$RIG/cut_proxy.py" --target-port "$PORT" --port-file proxy.port --cut-after 300000 \
+  --cut-conns 2 --log proxy.log --timeout 120 &
+PROXY=$!
+for _ in $(seq 50); do [ -s proxy.port ] && break; sleep 0.1; done
+fresh
+expect_status 0 "$M" flash update dev.flash "http://127.0.0.1:$(cat proxy.port)/files/v2.bin" --json --sha256 "$SHA2"
+expect_json 'j["ok"], j["bytes"]' "(True, 1500000)"
+installed_v2 resumed
+grep -q 'range=bytes=[1-9][0-9]*-' run/access.log && ok || fail "no ranged request reached nginx"
+kill "$PROXY" 2>/dev/null; wait "$PROXY" 2>/dev/null; PROXY=
+
+# A server that ignores Range, behind a cutting proxy: restarts cleanly from 0.
+rm -f proxy.port
+python3 "$RIG/cut_proxy.py" --target-port "$PORT" --port-file proxy.port --cut-after 400000 \
+  --cut-conns 1 --log proxy.log --timeout 120 &
+PROXY=$!
+for _ in $(seq 50); do [ -s proxy.port ] && break; sleep 0.1; done
+fresh
+expect_status 0 "$M" flash update dev.flash "http://127.0.0.1:$(cat proxy.port)/norange/v2.bin" --sha256 "$SHA2"
+installed_v2 "ignored range"
+kill "$PROXY" 2>/dev/null; wait "$PROXY" 2>/dev/null; PROXY=
+
+# Refusals.
+fresh
+expect_status 1 "$M" flash update dev.flash "$BASE/files/nosuch.bin"
+expect_err '404'
+untouched 404
+expect_status 1 "$M" flash update dev.flash "$BASE/files/v2.bin" --sha256 "$(printf 'a%.0s' $(seq 64))"
+expect_err 'SHA-256'
+untouched "wrong sha"
+expect_status 1 "$M" flash update dev.flash "$BASE/files/short.bin"
+expect_err 'truncated'
+untouched "truncated image"
+expect_status 1 "$M" flash update dev.flash "$BASE/files/big.bin"
+expect_err '1,572,864 B'
+untouched "too big"
+expect_status 1 "$M" flash update dev.flash "$BASE/files/combined.bin"
+expect_err 'full flash image'
+untouched "combined"
+expect_status 1 "$M" flash update dev.flash "$BASE/files/s3.bin"
+expect_err 'ESP32-S3'
+untouched "foreign chip"
+expect_status 1 "$M" flash update dev.flash "http://127.0.0.1:9/files/v2.bin" --retries 1
+untouched "dead server"
+# Every connection cut: retries exhausted, a truncated body is not accepted.
+rm -f proxy.port
+python3 "$RIG/cut_proxy.py" --target-port "$PORT" --port-file proxy.port --cut-after 200000 \
+  --cut-conns -1 --log proxy.log --timeout 120 &
+PROXY=$!
+for _ in $(seq 50); do [ -s proxy.port ] && break; sleep 0.1; done
+expect_status 1 "$M" flash update dev.flash "http://127.0.0.1:$(cat proxy.port)/files/v2.bin" --retries 2
+untouched "truncated body"
+kill "$PROXY" 2>/dev/null; wait "$PROXY" 2>/dev/null; PROXY=
+
+# HTTPS: refused without the CA, accepted with it.
+if [ "$TLS_PORT" != 0 ]; then
+  fresh
+  expect_status 1 "$M" flash update dev.flash "https://127.0.0.1:$TLS_PORT/files/v2.bin"
+  untouched "unverified TLS"
+  expect_status 0 "$M" flash update dev.flash "https://127.0.0.1:$TLS_PORT/files/v2.bin" --cacert run/cert.pem
+  installed_v2 https
+else
+  echo "SKIPPED: HTTPS part (openssl missing)"
+fi
+
+# The device still boots and confirms after all that.
+expect_status 0 "$M" flash boot dev.flash --json
+finish
