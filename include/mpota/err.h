@@ -102,6 +102,7 @@ enum mpota_err {
     MPOTA_ERR_EXPECT_MD5 = -141,      // MD5 differs
     MPOTA_ERR_EXPECT_LENGTH = -142,   // byte count differs (expected, actual)
     MPOTA_ERR_SLOT_TOO_SMALL = -143,  // declared size larger than the slot (expected = slot, actual)
+    MPOTA_ERR_EXPECT_APP = -144,      // app description differs from what a manifest says (label = field)
 
     // Transport (host front ends): -160 .. -179
     MPOTA_ERR_NET = -160,         // connection failed / dropped and retries exhausted

@@ -69,6 +69,12 @@ struct mpota_update_opts {
     // The running app's description, for the policies; NULL = unknown (the
     // policies then pass: there is nothing to compare with).
     const struct mpota_app_desc *running_desc;
+    // What a manifest says the image is, checked against its app description
+    // at pre-flight (MPOTA_ERR_EXPECT_APP). NULL / false = not said.
+    const char *expect_version;
+    const char *expect_project;
+    bool has_expect_secure_version;
+    uint32_t expect_secure_version;
 };
 
 enum mpota_session_state {

@@ -101,6 +101,7 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_EXPECT_SHA256, "SHA-256 of the received data does not match the expected one; the download is corrupt or the hash is for another file"),
     E(MPOTA_ERR_EXPECT_MD5, "MD5 of the received data does not match the expected one; the download is corrupt or the hash is for another file"),
     E(MPOTA_ERR_EXPECT_LENGTH, "received {act} B but {exp} B were expected; the download is incomplete or the length is wrong"),
+    E(MPOTA_ERR_EXPECT_APP, "the image's {label} differs from what the manifest says; the manifest and the firmware do not belong together: publish them together"),
     E(MPOTA_ERR_SLOT_TOO_SMALL, "image is {act} B but {label} holds {exp} B; use a partition table with larger app slots (`mpota part make --fit IMAGE`)"),
 
     E(MPOTA_ERR_NET, "network transfer failed and retries are exhausted; check the server and the connection, then run the update again (it resumes)"),

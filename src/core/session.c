@@ -129,6 +129,30 @@ static int absorb(mpota_session_t *s, const uint8_t *data, uint32_t len)
     return MPOTA_OK;
 }
 
+static int app_mismatch(mpota_session_t *s, const char *field)
+{
+    mpota_diag_set(&s->diag, MPOTA_ERR_EXPECT_APP, 0x20, 0, 0);
+    mpota_diag_label(&s->diag, field, 16);
+    return fail_diag(s, MPOTA_ERR_EXPECT_APP);
+}
+
+// What a manifest said the image is, against its app description.
+static int check_expected_app(mpota_session_t *s, const struct mpota_app_desc *desc, bool present)
+{
+    const struct mpota_update_opts *o = s->opts;
+    if (o->expect_version && (!present || strcmp(desc->version, o->expect_version) != 0)) {
+        return app_mismatch(s, "version");
+    }
+    if (o->expect_project && (!present || strcmp(desc->project_name, o->expect_project) != 0)) {
+        return app_mismatch(s, "project name");
+    }
+    if (o->has_expect_secure_version &&
+        (!present || desc->secure_version != o->expect_secure_version)) {
+        return app_mismatch(s, "secure_version");
+    }
+    return MPOTA_OK;
+}
+
 // Policies on the new app's description against the running one.
 static int check_policies(mpota_session_t *s, const struct mpota_app_desc *new_desc,
                           bool present)
@@ -204,7 +228,10 @@ static int preflight(mpota_session_t *s)
     if (present) {
         (void)mpota_app_desc_decode(s->head + 0x20, s->head_len - 0x20u, &desc);
     }
-    rc = check_policies(s, &desc, present);
+    rc = check_expected_app(s, &desc, present);
+    if (!rc) {
+        rc = check_policies(s, &desc, present);
+    }
     if (rc) {
         return rc;
     }

@@ -114,6 +114,15 @@ expect_err 'older'
 untouched "downgrade"
 expect_status 1 "$M" flash update dev.flash nosuchfile.bin
 untouched "missing file"
+# A manifest that does not describe its firmware (version, chip) is refused.
+sed 's/"v1.0.0"/"v1.0.1"/' v1.json > wrongver.json
+expect_status 1 "$M" flash update dev.flash wrongver.json
+expect_err "version differs from what the manifest says"
+untouched "manifest version"
+sed 's/"ESP32"/"ESP32-C3"/' v1.json > wrongchip.json
+expect_status 1 "$M" flash update dev.flash wrongchip.json
+expect_err 'ESP32-C3'
+untouched "manifest chip"
 echo '{"sha": "00"}' > bad.json
 expect_status 1 "$M" flash update dev.flash bad.json
 expect_err 'manifest'

@@ -361,6 +361,22 @@ static void test_policies_and_state_checks(void **state)
     assert_int_equal(update(r, r->v2, r->v2_len, 4096), 0);
     r->opts = (struct mpota_update_opts){0};
 
+    // What a manifest says must match the image's description.
+    r->opts.expect_version = "v2.0.1";
+    assert_int_equal(update(r, r->v2, r->v2_len, 4096), MPOTA_ERR_EXPECT_APP);
+    assert_string_equal(mpota_session_diag(&r->s)->label, "version");
+    assert_nothing_written(r);
+    r->opts.expect_version = "v2.0.0";
+    r->opts.expect_project = "micropython";
+    r->opts.has_expect_secure_version = true;
+    r->opts.expect_secure_version = 1;
+    assert_int_equal(update(r, r->v2, r->v2_len, 4096), MPOTA_ERR_EXPECT_APP);
+    assert_string_equal(mpota_session_diag(&r->s)->label, "secure_version");
+    assert_nothing_written(r);
+    r->opts.expect_secure_version = 0;
+    assert_int_equal(update(r, r->v2, r->v2_len, 4096), 0);
+    r->opts = (struct mpota_update_opts){0};
+
     // The running slot is never a target.
     assert_int_equal(mpota_session_begin(&r->s, &r->ctx, r->ota0, r->ota0, &r->opts, NULL),
                      MPOTA_ERR_SLOT_IS_RUNNING);

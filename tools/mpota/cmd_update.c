@@ -39,9 +39,9 @@ static bool is_url(const char *s)
 // Everything the update needs to know before the first byte.
 struct plan {
     char *firmware;  // resolved path or URL of the app image
+    struct mpota_manifest manifest;  // what a manifest said (empty without one)
     struct mpota_update_opts opts;
     struct mpota_http_opts http;
-    uint16_t manifest_chip;  // MPOTA_CHIP_ANY if no manifest said
 };
 
 // Progress on a terminal: bytes, rate, ETA. Quiet otherwise.
@@ -201,7 +201,7 @@ static char *fetch_small(const char *where, const struct mpota_http_opts *http, 
 // manifest and side files.
 static int make_plan(const struct update_args *a, struct plan *p, struct mpota_diag *d)
 {
-    p->manifest_chip = MPOTA_CHIP_ANY;
+    p->manifest.chip = MPOTA_CHIP_ANY;  // no manifest: no chip said
     p->http.url = a->source;
     p->http.cacert = a->cacert;
     p->http.insecure = a->insecure;
@@ -219,24 +219,26 @@ static int make_plan(const struct update_args *a, struct plan *p, struct mpota_d
         if (!text) {
             return d->err;
         }
-        struct mpota_manifest m;
-        int rc = mpota_manifest_parse(text, len, &m, d);
+        int rc = mpota_manifest_parse(text, len, &p->manifest, d);
         free(text);
         if (rc) {
             return rc;
         }
         if (is_url(a->source)) {
             char url[MPOTA_HTTP_URL_SIZE];
-            rc = mpota_http_resolve(a->source, m.firmware, url, sizeof(url), d);
+            rc = mpota_http_resolve(a->source, p->manifest.firmware, url, sizeof(url), d);
             p->firmware = rc ? NULL : strdup(url);
         } else {
-            p->firmware = mpota_manifest_resolve_path(a->source, m.firmware);
+            p->firmware = mpota_manifest_resolve_path(a->source, p->manifest.firmware);
         }
-        p->opts.has_sha256 = m.has_sha256;
-        memcpy(p->opts.sha256, m.sha256, 32);
-        p->opts.expected_size = m.length;
-        p->manifest_chip = m.chip;
-        mpota_manifest_free(&m);
+        p->opts.has_sha256 = p->manifest.has_sha256;
+        memcpy(p->opts.sha256, p->manifest.sha256, 32);
+        p->opts.expected_size = p->manifest.length;
+        // The manifest's extra keys describe the image: checked at pre-flight.
+        p->opts.expect_version = p->manifest.version[0] ? p->manifest.version : NULL;
+        p->opts.expect_project = p->manifest.project[0] ? p->manifest.project : NULL;
+        p->opts.has_expect_secure_version = p->manifest.has_secure_version;
+        p->opts.expect_secure_version = p->manifest.secure_version;
         if (rc) {
             return rc;
         }
@@ -409,9 +411,9 @@ int cmd_update(int argc, char **argv)
 
     struct mpota_diag d = {0};
     int rc = make_plan(&a, &p, &d);
-    if (!rc && p.manifest_chip != MPOTA_CHIP_ANY && dev.chip != MPOTA_CHIP_ANY &&
-        p.manifest_chip != dev.chip) {
-        rc = mpota_diag_set(&d, MPOTA_ERR_IMAGE_CHIP, 0, dev.chip, p.manifest_chip);
+    if (!rc && p.manifest.chip != MPOTA_CHIP_ANY && dev.chip != MPOTA_CHIP_ANY &&
+        p.manifest.chip != dev.chip) {
+        rc = mpota_diag_set(&d, MPOTA_ERR_IMAGE_CHIP, 0, dev.chip, p.manifest.chip);
     }
     // The running app's description, for the policies.
     static struct mpota_image_info running_info;
@@ -472,6 +474,7 @@ int cmd_update(int argc, char **argv)
     print_report(&r, &p, rc, &d, &info, &update_ops, a.reboot ? &boot : NULL, now_s() - t0,
                  a.json);
     free(p.firmware);
+    mpota_manifest_free(&p.manifest);
     mpota_device_close(&dev);
     if (rc) {
         if (hres.error[0]) {
