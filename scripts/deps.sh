@@ -14,6 +14,7 @@ packages=(
   nginx-light                                # real HTTP server for integration tests (127.0.0.1 only)
   openssl                                    # test certificates and htpasswd for the nginx rig
   gcc-xtensa-lx106 gcc-arm-none-eabi         # code size of the portable core on embedded targets
+  valgrind                                   # bench/: instructions per byte (callgrind)
   python3
 )
 

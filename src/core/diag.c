@@ -104,8 +104,8 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_EXPECT_APP, "the image's {label} differs from what the manifest says; the manifest and the firmware do not belong together: publish them together"),
     E(MPOTA_ERR_SLOT_TOO_SMALL, "image is {act} B but {label} holds {exp} B; use a partition table with larger app slots (`mpota part make --fit IMAGE`)"),
 
-    E(MPOTA_ERR_NET, "network transfer failed and retries are exhausted; check the server and the connection, then run the update again (it resumes)"),
-    E(MPOTA_ERR_HTTP_STATUS, "the server answered HTTP {act}; check the URL"),
+    E(MPOTA_ERR_NET, "the network transfer failed: the server could not be reached, or the connection dropped until the retries ran out; check the server and the connection, then run the update again"),
+    E(MPOTA_ERR_HTTP_STATUS, "the server answered HTTP {act}; check the URL (404), the credentials (401, 403) or the server (5xx)"),
     E(MPOTA_ERR_FILE, "cannot read or write the file {label}"),
     E(MPOTA_ERR_MANIFEST, "the manifest is not valid: it needs \"firmware\" (and \"sha\", \"length\" if known)"),
     E(MPOTA_ERR_TLS, "TLS failed: the server's certificate could not be verified or the handshake failed; give the CA certificate that signed it (cacert), or skip verification (insecure) only for a test server you trust"),

@@ -1,0 +1,1255 @@
+// The HTTP client (src/host/http_curl.c) against a real nginx on 127.0.0.1
+// (tests/integration/nginx_rig.sh) and, for dropped, reset and stalled
+// transfers, a TCP proxy that breaks connections on purpose
+// (tests/integration/cut_proxy.py). What each request looked like is read
+// from nginx's access log, so "resumed at the sink's offset" is checked on
+// the server's side. Every download is compared byte for byte and by SHA-256.
+//
+// nginx, the proxy and the rig's watcher are stopped at the end; if this
+// process dies first, the watcher and the proxy notice and stop themselves.
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host_file.h"
+#include "http_curl.h"
+#include "mpota/hash.h"
+#include "testutil.h"
+
+extern char **environ;
+
+#define APP_LEN (1024u * 1024u)
+#define CHANGE_LEN (256u * 1024u)
+#define BIG_TXT_LEN (100u * 1024u)
+#define SMALL_TXT "{\"firmware\": \"app.bin\", \"version\": \"1.2.3\"}\n"
+#define RIG_PASSWORD "s3cret"
+
+struct rig {
+    char dir[64];          // mkdtemp: everything below lives here
+    char run[128];         // nginx prefix, conf, logs, cert
+    char doc[128];         // served files
+    char scripts[PATH_MAX]; // tests/integration
+    char cert[160];
+    bool up;               // nginx runs
+    bool tls;              // its HTTPS port is up
+    bool python;           // python3 is there for the proxy
+    int port, tls_port;
+    uint8_t *app;          // content of app.bin
+    uint8_t *change2;      // what change.bin becomes in the If-Range test
+    pid_t proxy_pid;       // 0 = none running
+    int proxy_port;
+    char proxy_log[160];
+};
+
+/// Helpers ///
+
+static void sha256(const uint8_t *data, size_t len, uint8_t out[MPOTA_SHA256_LEN])
+{
+    mpota_sha256_t h;
+    mpota_sha256_start(&h);
+    mpota_sha256_update(&h, data, len);
+    mpota_sha256_finish(&h, out);
+}
+
+static void fill(uint8_t *buf, size_t len, uint64_t seed)
+{
+    for (size_t i = 0; i < len; i++) {
+        buf[i] = (uint8_t)rng_next(&seed);
+    }
+}
+
+static struct rig *need_rig(void **state)
+{
+    struct rig *g = *state;
+    if (!g->up) {
+        print_message("SKIPPED: nginx not installed\n");
+        skip();
+    }
+    return g;
+}
+
+static void url_of(char *out, size_t n, const char *scheme, int port, const char *path)
+{
+    snprintf(out, n, "%s://127.0.0.1:%d%s", scheme, port, path);
+}
+
+static bool contains(const char *hay, const char *needle)
+{
+    return hay && strstr(hay, needle) != NULL;
+}
+
+// A port on 127.0.0.1 where nothing listens (bound, then released).
+static int dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/// The access log ///
+
+static long log_size(const struct rig *g)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "%s/access.log", g->run);
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+// Copies into lines[] the access-log lines written since `mark` for `uri`,
+// waiting up to 2 s for `want` of them (nginx logs a request when it ends).
+static int log_lines(const struct rig *g, long mark, const char *uri, char lines[][256], int max, int want)
+{
+    char path[200], key[160];
+    snprintf(path, sizeof(path), "%s/access.log", g->run);
+    snprintf(key, sizeof(key), "GET %s ", uri);
+    int n = 0;
+    for (int tries = 0; tries < 40; tries++) {
+        n = 0;
+        FILE *f = fopen(path, "r");
+        if (f) {
+            fseek(f, mark, SEEK_SET);
+            char line[256];
+            while (fgets(line, sizeof(line), f) && n < max) {
+                if (strncmp(line, key, strlen(key)) == 0) {
+                    snprintf(lines[n++], 256, "%s", line);
+                }
+            }
+            fclose(f);
+        }
+        if (n >= want) {
+            break;
+        }
+        sleep_ms(50);
+    }
+    return n;
+}
+
+/// A sink that keeps the file in memory and records what it was asked ///
+
+struct tsink {
+    uint8_t *buf;
+    size_t cap;
+    uint64_t len;            // bytes held from offset 0
+    uint64_t length;         // last on_length value (UINT64_MAX: none)
+    unsigned length_calls, restarts, data_calls;
+    bool gap;                // data arrived beyond what is held
+    uint64_t align;          // resume_offset rounds down to this (0 = exact)
+    uint64_t asked[16];      // values resume_offset returned, in order
+    unsigned n_asked;
+    uint64_t fail_after;     // on_data fails once it would hold more (0 = never)
+    int fail_err;
+    uint64_t refuse_over;    // on_length refuses a larger file (0 = never)
+    void (*on_first_data)(struct tsink *t);
+    void *hook_ctx;
+};
+
+static int t_length(void *ctx, uint64_t total)
+{
+    struct tsink *t = ctx;
+    t->length_calls++;
+    t->length = total;
+    return t->refuse_over && total > t->refuse_over ? MPOTA_ERR_SLOT_TOO_SMALL : 0;
+}
+
+static int t_data(void *ctx, uint64_t off, const uint8_t *data, size_t len)
+{
+    struct tsink *t = ctx;
+    if (t->data_calls++ == 0 && t->on_first_data) {
+        t->on_first_data(t);
+    }
+    if (off > t->len) {
+        t->gap = true;
+        return MPOTA_ERR_INVALID_ARG;
+    }
+    if (t->fail_after && off + len > t->fail_after) {
+        return t->fail_err;
+    }
+    if (off + len > t->cap) {
+        return MPOTA_ERR_NO_SPACE;
+    }
+    memcpy(t->buf + off, data, len);
+    t->len = off + len;
+    return 0;
+}
+
+static int t_restart(void *ctx)
+{
+    struct tsink *t = ctx;
+    t->restarts++;
+    t->len = 0;
+    return 0;
+}
+
+static uint64_t t_held(void *ctx)
+{
+    struct tsink *t = ctx;
+    uint64_t v = t->align ? t->len - t->len % t->align : t->len;
+    if (t->n_asked < 16) {
+        t->asked[t->n_asked++] = v;
+    }
+    return v;
+}
+
+static struct tsink tsink_new(size_t cap)
+{
+    struct tsink t = {0};
+    t.buf = calloc(1, cap);
+    assert_non_null(t.buf);
+    t.cap = cap;
+    t.length = UINT64_MAX;
+    return t;
+}
+
+static struct mpota_http_sink as_sink(struct tsink *t)
+{
+    return (struct mpota_http_sink){t, t_length, t_data, t_restart, t_held};
+}
+
+// The sink holds exactly `want`: same length, same bytes, same SHA-256.
+static void assert_holds(const struct tsink *t, const uint8_t *want, size_t want_len)
+{
+    assert_false(t->gap);
+    assert_int_equal(t->len, want_len);
+    uint8_t a[MPOTA_SHA256_LEN], b[MPOTA_SHA256_LEN];
+    sha256(t->buf, (size_t)t->len, a);
+    sha256(want, want_len, b);
+    assert_memory_equal(a, b, sizeof(a));
+    assert_memory_equal(t->buf, want, want_len);
+}
+
+static struct mpota_http_opts fast_opts(const char *url)
+{
+    // Short timeouts and delays keep the failure cases fast.
+    return (struct mpota_http_opts){.url = url, .connect_timeout_s = 2, .stall_timeout_s = 2,
+                                    .retry_delay_ms = 10};
+}
+
+/// The proxy ///
+
+static void proxy_stop(struct rig *g)
+{
+    if (g->proxy_pid > 0) {
+        kill(g->proxy_pid, SIGTERM);
+        waitpid(g->proxy_pid, NULL, 0);
+        g->proxy_pid = 0;
+    }
+}
+
+// Starts cut_proxy.py in front of target_port; returns its port. extra is
+// NULL or one more option ("--range-shift", "--range-piece") with its value.
+static int proxy_start_ex(struct rig *g, int target_port, long cut_after, int cut_conns, const char *mode,
+                          const char *extra, long extra_val)
+{
+    if (!g->python) {
+        print_message("SKIPPED: python3 not installed (needed for the cut proxy)\n");
+        skip();
+    }
+    proxy_stop(g);
+    char script[PATH_MAX + 32], port_file[160], target[16], after[24], conns[16], val[24];
+    snprintf(script, sizeof(script), "%s/cut_proxy.py", g->scripts);
+    snprintf(port_file, sizeof(port_file), "%s/proxy.port", g->run);
+    snprintf(g->proxy_log, sizeof(g->proxy_log), "%s/proxy.log", g->run);
+    snprintf(target, sizeof(target), "%d", target_port);
+    snprintf(after, sizeof(after), "%ld", cut_after);
+    snprintf(conns, sizeof(conns), "%d", cut_conns);
+    snprintf(val, sizeof(val), "%ld", extra_val);
+    unlink(port_file);
+    unlink(g->proxy_log);
+    char *argv[] = {"python3", script, "--target-port", target, "--port-file", port_file,
+                    "--cut-after", after, "--cut-conns", conns, "--mode", (char *)mode,
+                    "--timeout", "40", "--log", g->proxy_log, (char *)extra, val, NULL};
+    assert_int_equal(posix_spawnp(&g->proxy_pid, "python3", NULL, NULL, argv, environ), 0);
+    for (int i = 0; i < 100; i++) {
+        FILE *f = fopen(port_file, "r");
+        if (f) {
+            int port = 0;
+            int ok = fscanf(f, "%d", &port);
+            fclose(f);
+            if (ok == 1 && port > 0) {
+                g->proxy_port = port;
+                return port;
+            }
+        }
+        sleep_ms(50);
+    }
+    fail_msg("cut_proxy.py did not start");
+    return 0;
+}
+
+static int proxy_start(struct rig *g, int target_port, long cut_after, int cut_conns, const char *mode)
+{
+    return proxy_start_ex(g, target_port, cut_after, cut_conns, mode, NULL, 0);
+}
+
+// How many connections the proxy broke, from its log.
+static int proxy_broken(const struct rig *g, const char *how)
+{
+    int n = 0;
+    for (int tries = 0; tries < 20; tries++) {
+        n = 0;
+        FILE *f = fopen(g->proxy_log, "r");
+        if (f) {
+            char line[256];
+            while (fgets(line, sizeof(line), f)) {
+                n += strstr(line, how) != NULL;
+            }
+            fclose(f);
+        }
+        if (n) {
+            break;
+        }
+        sleep_ms(50);
+    }
+    return n;
+}
+
+static int teardown_proxy(void **state)
+{
+    proxy_stop(*state);
+    return 0;
+}
+
+/// Group setup: docroot, nginx ///
+
+static void find_scripts(struct rig *g)
+{
+    const char *src = getenv("MPOTA_SRC");
+    if (src) {
+        snprintf(g->scripts, sizeof(g->scripts), "%s/tests/integration", src);
+        return;
+    }
+    // CMake compiles with absolute source paths: tests/unit/<this file>.
+    snprintf(g->scripts, sizeof(g->scripts), "%s", __FILE__);
+    char *slash = strrchr(g->scripts, '/');
+    if (slash) {
+        strcpy(slash, "/../integration");
+    }
+}
+
+static void put_file(const struct rig *g, const char *name, const void *data, size_t len)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "%s/%s", g->doc, name);
+    if (mpota_host_write_file(path, data, len) != 0) {
+        fail_msg("cannot write %s", path);
+    }
+}
+
+static int group_setup(void **state)
+{
+    // Only 127.0.0.1 is used: make sure no proxy from the environment is.
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+    unsetenv("http_proxy");
+    unsetenv("https_proxy");
+    unsetenv("HTTPS_PROXY");
+    unsetenv("all_proxy");
+    unsetenv("ALL_PROXY");
+
+    struct rig *g = calloc(1, sizeof(*g));
+    if (!g) {
+        return -1;
+    }
+    *state = g;
+    snprintf(g->dir, sizeof(g->dir), "/tmp/mpota-http-XXXXXX");
+    if (!mkdtemp(g->dir)) {
+        return -1;
+    }
+    snprintf(g->run, sizeof(g->run), "%s/run", g->dir);
+    snprintf(g->doc, sizeof(g->doc), "%s/doc", g->dir);
+    snprintf(g->cert, sizeof(g->cert), "%s/cert.pem", g->run);
+    mkdir(g->run, 0700);
+    mkdir(g->doc, 0700);
+    find_scripts(g);
+
+    g->app = malloc(APP_LEN);
+    g->change2 = malloc(CHANGE_LEN + 4096);
+    uint8_t *change = malloc(CHANGE_LEN);
+    char *big = malloc(BIG_TXT_LEN);
+    if (!g->app || !g->change2 || !change || !big) {
+        return -1;
+    }
+    fill(g->app, APP_LEN, 1);
+    fill(change, CHANGE_LEN, 2);
+    fill(g->change2, CHANGE_LEN + 4096, 3);
+    memset(big, 'x', BIG_TXT_LEN);
+    put_file(g, "app.bin", g->app, APP_LEN);
+    put_file(g, "change.bin", change, CHANGE_LEN);
+    put_file(g, "small.txt", SMALL_TXT, strlen(SMALL_TXT));
+    put_file(g, "big.txt", big, BIG_TXT_LEN);
+    put_file(g, "empty.bin", "", 0);
+    free(change);
+    free(big);
+
+    g->python = system("python3 -c 'import sys' >/dev/null 2>&1") == 0;
+
+    char cmd[PATH_MAX + 512];
+    snprintf(cmd, sizeof(cmd), "bash '%s/nginx_rig.sh' start '%s' '%s' %ld 90 >'%s/rig.out' 2>&1",
+             g->scripts, g->run, g->doc, (long)getpid(), g->dir);
+    int rc = system(cmd);
+    int status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    if (status == 77) {
+        print_message("SKIPPED: nginx not installed\n");
+        return 0;
+    }
+    if (status != 0) {
+        snprintf(cmd, sizeof(cmd), "cat '%s/rig.out' >&2", g->dir);
+        (void)system(cmd);
+        print_error("nginx_rig.sh start failed (exit %d)\n", status);
+        return -1;
+    }
+    char ports[200];
+    snprintf(ports, sizeof(ports), "%s/ports", g->run);
+    FILE *f = fopen(ports, "r");
+    if (!f || fscanf(f, "%d %d", &g->port, &g->tls_port) != 2) {
+        if (f) {
+            fclose(f);
+        }
+        return -1;
+    }
+    fclose(f);
+    g->up = true;
+    g->tls = g->tls_port != 0;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    struct rig *g = *state;
+    if (!g) {
+        return 0;
+    }
+    proxy_stop(g);
+    char cmd[PATH_MAX + 512];
+    if (g->up) {
+        snprintf(cmd, sizeof(cmd), "bash '%s/nginx_rig.sh' stop '%s'", g->scripts, g->run);
+        (void)system(cmd);
+    }
+    if (g->dir[0] && strncmp(g->dir, "/tmp/mpota-http-", 16) == 0) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g->dir);
+        (void)system(cmd);
+    }
+    free(g->app);
+    free(g->change2);
+    free(g);
+    return 0;
+}
+
+/// URL resolution (no server needed) ///
+
+static void test_resolve(void **state)
+{
+    (void)state;
+    char out[256];
+    struct mpota_diag d = {0};
+    const char *base = "http://h.example:8080/fw/v1/manifest.json?x=1";
+    assert_int_equal(mpota_http_resolve(base, "app.bin", out, sizeof(out), &d), 0);
+    assert_string_equal(out, "http://h.example:8080/fw/v1/app.bin");
+    assert_int_equal(mpota_http_resolve(base, "../v2/app.bin", out, sizeof(out), &d), 0);
+    assert_string_equal(out, "http://h.example:8080/fw/v2/app.bin");
+    assert_int_equal(mpota_http_resolve(base, "/app.bin", out, sizeof(out), &d), 0);
+    assert_string_equal(out, "http://h.example:8080/app.bin");
+    assert_int_equal(mpota_http_resolve(base, "https://cdn.example/a.bin", out, sizeof(out), &d), 0);
+    assert_string_equal(out, "https://cdn.example/a.bin");
+    assert_int_equal(mpota_http_resolve(base, "app%20v2.bin", out, sizeof(out), &d), 0);
+    assert_string_equal(out, "http://h.example:8080/fw/v1/app%20v2.bin");
+
+    assert_int_equal(mpota_http_resolve(base, "file:///etc/passwd", out, sizeof(out), &d),
+                     MPOTA_ERR_INVALID_ARG);
+    assert_string_equal(d.label, "url");
+    assert_int_equal(mpota_http_resolve("manifest.json", "app.bin", out, sizeof(out), &d),
+                     MPOTA_ERR_INVALID_ARG);
+    assert_string_equal(d.label, "base url");
+    assert_int_equal(mpota_http_resolve(base, "app.bin", out, 10, &d), MPOTA_ERR_NO_SPACE);
+    assert_int_equal(d.expected, 10);
+    assert_int_equal(d.actual, strlen("http://h.example:8080/fw/v1/app.bin") + 1);
+}
+
+static void test_invalid_args(void **state)
+{
+    (void)state;
+    struct tsink t = tsink_new(16);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(NULL);
+    struct mpota_http_result r;
+    struct mpota_diag d = {0};
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_INVALID_ARG);
+    o.url = "ftp://127.0.0.1/app.bin";  // only http and https
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_INVALID_ARG);
+    assert_true(r.error[0] != '\0');
+    o.url = "file:///etc/hostname";
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_INVALID_ARG);
+    assert_int_equal(t.data_calls, 0);
+    free(t.buf);
+}
+
+/// Plain downloads ///
+
+static void test_plain_download(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    url_of(url, sizeof(url), "http", g->port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    struct mpota_diag d = {0};
+    long mark = log_size(g);
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.total, APP_LEN);
+    assert_int_equal(r.end, APP_LEN);
+    assert_int_equal(r.received, APP_LEN);
+    assert_int_equal(r.attempts, 1);
+    assert_int_equal(r.resumes, 0);
+    assert_int_equal(r.restarts, 0);
+    assert_int_equal(t.length_calls, 1);
+    assert_int_equal(t.length, APP_LEN);
+    assert_string_equal(r.effective_url, url);
+    assert_string_equal(r.error, "");
+    char lines[4][256];
+    assert_int_equal(log_lines(g, mark, "/files/app.bin", lines, 4, 1), 1);
+    assert_true(contains(lines[0], "range=- ifrange=- status=200"));
+    free(t.buf);
+}
+
+static void test_empty_file(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    url_of(url, sizeof(url), "http", g->port, "/files/empty.bin");
+    struct tsink t = tsink_new(16);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    assert_int_equal(t.length_calls, 1);
+    assert_int_equal(t.length, 0);
+    assert_int_equal(t.data_calls, 0);
+    assert_int_equal(r.total, 0);
+    free(t.buf);
+}
+
+static void test_redirect_followed(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128], final[128];
+    url_of(url, sizeof(url), "http", g->port, "/redirect/app.bin");
+    url_of(final, sizeof(final), "http", g->port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    long mark = log_size(g);
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    assert_string_equal(r.effective_url, final);
+    assert_int_equal(r.status, 200);
+    char lines[4][256];
+    assert_int_equal(log_lines(g, mark, "/redirect/app.bin", lines, 4, 1), 1);
+    assert_true(contains(lines[0], "status=302"));
+    free(t.buf);
+}
+
+static void test_too_many_redirects(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    url_of(url, sizeof(url), "http", g->port, "/loop/app.bin");
+    struct tsink t = tsink_new(16);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    o.max_redirects = 3;
+    struct mpota_http_result r;
+    struct mpota_diag d = {0};
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_HTTP_REDIRECT);
+    assert_int_equal(d.expected, 3);
+    assert_int_equal(r.attempts, 1);
+    assert_int_equal(t.data_calls, 0);
+    assert_true(contains(r.error, "edirect"));
+    free(t.buf);
+}
+
+static void test_404_is_status_error(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    url_of(url, sizeof(url), "http", g->port, "/files/nope.bin");
+    struct tsink t = tsink_new(16);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    struct mpota_diag d = {0};
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_HTTP_STATUS);
+    assert_int_equal(d.err, MPOTA_ERR_HTTP_STATUS);
+    assert_int_equal(d.actual, 404);
+    assert_int_equal(r.status, 404);
+    assert_int_equal(r.attempts, 1);  // not retried: the server answered
+    assert_int_equal(t.data_calls, 0);  // the error page never reaches the sink
+    assert_int_equal(t.length_calls, 0);
+    assert_true(contains(r.error, "HTTP 404"));
+    char text[256];
+    mpota_diag_format(&d, text, sizeof(text));
+    assert_true(contains(text, "HTTP 404"));
+    free(t.buf);
+}
+
+static void test_dead_server_fails_fast(void **state)
+{
+    (void)state;
+    char url[128];
+    url_of(url, sizeof(url), "http", dead_port(), "/files/app.bin");
+    struct tsink t = tsink_new(16);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = {.url = url};  // defaults: 5 retries, 500 ms delay
+    struct mpota_http_result r;
+    struct mpota_diag d = {0};
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_NET);
+    assert_int_equal(r.attempts, 1);  // never reached a server: not retried
+    assert_int_equal(r.status, 0);
+    assert_true(r.seconds < 2.0);
+    assert_true(contains(r.error, "onnect"));  // curl's "Failed to connect ... Connection refused"
+    print_message("dead server: %s\n", r.error);
+    free(t.buf);
+}
+
+/// Resuming ///
+
+static void test_resume_after_cut(void **state)
+{
+    struct rig *g = need_rig(state);
+    // The first two connections are closed after 300,000 response bytes.
+    int port = proxy_start(g, g->port, 300000, 2, "cut");
+    char url[128];
+    url_of(url, sizeof(url), "http", port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    t.align = 4096;  // holds only whole 4 KiB pages: resumes below what it got
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    o.retries = 3;
+    struct mpota_http_result r;
+    long mark = log_size(g);
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    assert_int_equal(r.attempts, 3);
+    assert_int_equal(r.resumes, 2);
+    assert_int_equal(r.restarts, 0);
+    assert_int_equal(t.restarts, 0);
+    assert_int_equal(t.length_calls, 1);
+    assert_true(r.received > APP_LEN);  // the bytes above each page boundary came twice
+    assert_int_equal(proxy_broken(g, ": cut after"), 2);
+
+    // The sink was asked before each attempt; the resumed requests started
+    // exactly there (server's view), with If-Range guarding the version.
+    assert_int_equal(t.n_asked, 3);
+    assert_int_equal(t.asked[0], 0);
+    assert_true(t.asked[1] > 0 && t.asked[1] % 4096 == 0 && t.asked[1] < 300000);
+    assert_true(t.asked[2] > t.asked[1] && t.asked[2] % 4096 == 0);
+    char lines[4][256], want[64];
+    assert_int_equal(log_lines(g, mark, "/files/app.bin", lines, 4, 3), 3);
+    assert_true(contains(lines[0], "range=- ifrange=- status=200"));
+    for (int i = 1; i <= 2; i++) {
+        snprintf(want, sizeof(want), "range=bytes=%llu- ", (unsigned long long)t.asked[i]);
+        assert_true(contains(lines[i], want));
+        assert_false(contains(lines[i], "ifrange=- "));
+        assert_true(contains(lines[i], "status=206"));
+    }
+    print_message("resume: %u attempts, restarted at %llu and %llu, %.2f s\n", r.attempts,
+                  (unsigned long long)t.asked[1], (unsigned long long)t.asked[2], r.seconds);
+    free(t.buf);
+}
+
+static void test_resume_through_redirect(void **state)
+{
+    struct rig *g = need_rig(state);
+    // Redirects are relative, so they stay on the proxy; each attempt is a
+    // 302 then the file, and the 206's Content-Range must still be read.
+    int port = proxy_start(g, g->port, 400000, 1, "cut");
+    char url[128], final[128];
+    url_of(url, sizeof(url), "http", port, "/redirect/app.bin");
+    url_of(final, sizeof(final), "http", port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    long mark = log_size(g);
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    assert_int_equal(r.attempts, 2);
+    assert_int_equal(r.resumes, 1);
+    assert_int_equal(r.restarts, 0);
+    assert_int_equal(r.status, 206);
+    assert_string_equal(r.effective_url, final);
+    char lines[4][256], want[64];
+    assert_int_equal(log_lines(g, mark, "/files/app.bin", lines, 4, 2), 2);
+    snprintf(want, sizeof(want), "range=bytes=%llu- ", (unsigned long long)t.asked[1]);
+    assert_true(contains(lines[1], want));
+    assert_true(contains(lines[1], "status=206"));
+    free(t.buf);
+}
+
+static void test_resume_https_after_reset(void **state)
+{
+    struct rig *g = need_rig(state);
+    if (!g->tls) {
+        print_message("SKIPPED: openssl not installed (no HTTPS port)\n");
+        skip();
+    }
+    // A TCP reset in the middle of the TLS stream.
+    int port = proxy_start(g, g->tls_port, 200000, 1, "rst");
+    char url[128];
+    url_of(url, sizeof(url), "https", port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    o.cacert = g->cert;
+    struct mpota_http_result r;
+    long mark = log_size(g);
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    assert_int_equal(r.attempts, 2);
+    assert_int_equal(r.resumes, 1);
+    assert_int_equal(proxy_broken(g, ": reset after"), 1);
+    char lines[4][256], want[64];
+    assert_int_equal(log_lines(g, mark, "/files/app.bin", lines, 4, 2), 2);
+    snprintf(want, sizeof(want), "range=bytes=%llu- ", (unsigned long long)t.asked[1]);
+    assert_true(t.asked[1] > 0);
+    assert_true(contains(lines[1], want));
+    assert_true(contains(lines[1], "status=206"));
+    free(t.buf);
+}
+
+static void test_range_ignored_restarts_from_zero(void **state)
+{
+    struct rig *g = need_rig(state);
+    int port = proxy_start(g, g->port, 300000, 1, "cut");
+    char url[128];
+    url_of(url, sizeof(url), "http", port, "/norange/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    long mark = log_size(g);
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    assert_int_equal(r.attempts, 2);
+    assert_int_equal(r.resumes, 1);
+    assert_int_equal(r.restarts, 1);
+    assert_int_equal(t.restarts, 1);
+    assert_int_equal(t.length_calls, 2);  // told again after the restart
+    assert_true(r.received > APP_LEN);
+    char lines[4][256], want[64];
+    assert_int_equal(log_lines(g, mark, "/norange/app.bin", lines, 4, 2), 2);
+    snprintf(want, sizeof(want), "range=bytes=%llu- ", (unsigned long long)t.asked[1]);
+    assert_true(t.asked[1] > 0);
+    assert_true(contains(lines[1], want));
+    assert_true(contains(lines[1], "status=200"));  // Range ignored: the whole file again
+    free(t.buf);
+}
+
+// Replaces change.bin on the server while the first attempt runs.
+static void change_file(struct tsink *t)
+{
+    const struct rig *g = t->hook_ctx;
+    char tmp[200], path[200];
+    snprintf(tmp, sizeof(tmp), "%s/.change.tmp", g->doc);
+    snprintf(path, sizeof(path), "%s/change.bin", g->doc);
+    assert_int_equal(mpota_host_write_file(tmp, g->change2, CHANGE_LEN + 4096), 0);
+    assert_int_equal(rename(tmp, path), 0);
+}
+
+static void test_misplaced_206_refetches_whole(void **state)
+{
+    struct rig *g = need_rig(state);
+    // A server that answers "bytes=N-" from 1000 bytes earlier: splicing that
+    // in at N would corrupt the file. The client must drop it and start over.
+    int port = proxy_start_ex(g, g->port, 300000, 1, "cut", "--range-shift", 1000);
+    char url[128];
+    url_of(url, sizeof(url), "http", port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    long mark = log_size(g);
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    assert_int_equal(r.attempts, 3);
+    assert_int_equal(r.resumes, 1);
+    assert_int_equal(r.restarts, 1);
+    assert_int_equal(t.restarts, 1);
+    char lines[4][256], want[64];
+    assert_int_equal(log_lines(g, mark, "/files/app.bin", lines, 4, 3), 3);
+    snprintf(want, sizeof(want), "range=bytes=%llu- ", (unsigned long long)(t.asked[1] - 1000));
+    assert_true(contains(lines[1], want));
+    assert_true(contains(lines[1], "status=206"));
+    assert_true(contains(lines[2], "range=- ifrange=- status=200"));
+    free(t.buf);
+}
+
+static void test_short_206_pieces_continue(void **state)
+{
+    struct rig *g = need_rig(state);
+    // A server that answers every resume with at most 200,000 bytes, cleanly.
+    // Such pieces are progress, not failures: 1 retry is enough.
+    int port = proxy_start_ex(g, g->port, 300000, 1, "cut", "--range-piece", 200000);
+    char url[128];
+    url_of(url, sizeof(url), "http", port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    o.retries = 1;
+    struct mpota_http_result r;
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    // The cut attempt, then pieces of 200,000 from where the sink stood.
+    uint64_t pieces = (APP_LEN - t.asked[1] + 199999) / 200000;
+    assert_true(pieces >= 3);
+    assert_int_equal(r.attempts, 1 + pieces);
+    assert_int_equal(r.resumes, pieces);
+    assert_int_equal(r.restarts, 0);
+    assert_int_equal(t.length_calls, 1);
+    free(t.buf);
+}
+
+static void test_file_changed_between_attempts(void **state)
+{
+    struct rig *g = need_rig(state);
+    int port = proxy_start(g, g->port, 100000, 1, "cut");
+    char url[128];
+    url_of(url, sizeof(url), "http", port, "/files/change.bin");
+    struct tsink t = tsink_new(CHANGE_LEN + 4096);
+    t.on_first_data = change_file;
+    t.hook_ctx = g;
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    long mark = log_size(g);
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    // If-Range saw another version: the new file came whole, not spliced.
+    assert_holds(&t, g->change2, CHANGE_LEN + 4096);
+    assert_int_equal(r.attempts, 2);
+    assert_int_equal(r.restarts, 1);
+    assert_int_equal(t.length, CHANGE_LEN + 4096);
+    char lines[4][256];
+    assert_int_equal(log_lines(g, mark, "/files/change.bin", lines, 4, 2), 2);
+    assert_true(contains(lines[1], "range=bytes="));
+    assert_false(contains(lines[1], "ifrange=- "));
+    assert_true(contains(lines[1], "status=200"));
+    free(t.buf);
+}
+
+static void test_truncated_until_retries_run_out(void **state)
+{
+    struct rig *g = need_rig(state);
+    // Every connection ends after 150,000 bytes although Content-Length says more.
+    int port = proxy_start(g, g->port, 150000, -1, "cut");
+    char url[128];
+    url_of(url, sizeof(url), "http", port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    o.retries = 2;
+    struct mpota_http_result r;
+    struct mpota_diag d = {0};
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_NET);
+    assert_int_equal(r.attempts, 3);
+    assert_int_equal(r.resumes, 2);
+    assert_int_equal(d.actual, 3);
+    assert_int_equal(d.expected, APP_LEN);
+    assert_int_equal(d.offset, r.end);
+    assert_true(contains(r.error, "gave up after 3 attempts"));
+    assert_int_equal(proxy_broken(g, ": cut after"), 3);
+    // What it got is a correct prefix, never corrupted.
+    assert_false(t.gap);
+    assert_true(t.len > 300000 && t.len < APP_LEN);
+    assert_int_equal(t.len, r.end);
+    assert_memory_equal(t.buf, g->app, (size_t)t.len);
+    print_message("truncated: %s\n", r.error);
+    free(t.buf);
+}
+
+static void test_stall_detected_then_resumed(void **state)
+{
+    struct rig *g = need_rig(state);
+    int port = proxy_start(g, g->port, 200000, 1, "stall");
+    char url[128];
+    url_of(url, sizeof(url), "http", port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    o.stall_timeout_s = 1;
+    struct mpota_http_result r;
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    assert_int_equal(r.attempts, 2);
+    assert_int_equal(r.resumes, 1);
+    assert_int_equal(proxy_broken(g, ": stalled after"), 1);
+    assert_true(r.seconds >= 0.9 && r.seconds < 4.0);  // about the stall window, not the default 20 s
+    print_message("stall: detected and resumed in %.2f s\n", r.seconds);
+    free(t.buf);
+}
+
+static void test_slow_is_not_stalled(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    url_of(url, sizeof(url), "http", g->port, "/slow/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    o.stall_timeout_s = 2;  // nginx pauses ~1 s between bursts
+    struct mpota_http_result r;
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    assert_int_equal(r.attempts, 1);
+    assert_true(r.seconds > 2.0);  // 1 MiB at 256 KiB/s: longer than the stall window
+    free(t.buf);
+}
+
+static void test_resume_from_earlier_run(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    url_of(url, sizeof(url), "http", g->port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    memcpy(t.buf, g->app, 500000);
+    t.len = 500000;
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    long mark = log_size(g);
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    assert_int_equal(r.attempts, 1);
+    assert_int_equal(r.resumes, 1);
+    assert_int_equal(r.received, APP_LEN - 500000);
+    assert_int_equal(t.length, APP_LEN);
+    char lines[4][256];
+    assert_int_equal(log_lines(g, mark, "/files/app.bin", lines, 4, 1), 1);
+    assert_true(contains(lines[0], "range=bytes=500000- ifrange=- status=206"));
+    free(t.buf);
+}
+
+static void test_already_complete(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    url_of(url, sizeof(url), "http", g->port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    memcpy(t.buf, g->app, APP_LEN);
+    t.len = APP_LEN;
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);  // 416 "bytes */1048576"
+    assert_int_equal(r.status, 416);
+    assert_int_equal(t.data_calls, 0);
+    assert_int_equal(t.length, APP_LEN);
+    assert_int_equal(r.end, APP_LEN);
+    assert_holds(&t, g->app, APP_LEN);
+    free(t.buf);
+}
+
+static void test_416_beyond_the_end(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    url_of(url, sizeof(url), "http", g->port, "/files/app.bin");
+    struct tsink t = tsink_new(2 * APP_LEN);
+    t.len = 2 * APP_LEN;  // "holds" more than the file has: another file's data
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    struct mpota_diag d = {0};
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_HTTP_RANGE);
+    assert_int_equal(d.offset, 2 * APP_LEN);
+    assert_int_equal(d.actual, APP_LEN);
+    assert_int_equal(r.attempts, 1);
+    assert_int_equal(t.data_calls, 0);
+    assert_true(contains(r.error, "416"));
+    free(t.buf);
+}
+
+static void test_restart_refused_without_on_restart(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    url_of(url, sizeof(url), "http", g->port, "/norange/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    memcpy(t.buf, g->app, 1000);
+    t.len = 1000;
+    struct mpota_http_sink s = as_sink(&t);
+    s.on_restart = NULL;  // a sink that cannot start over
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    struct mpota_diag d = {0};
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_HTTP_RANGE);
+    assert_int_equal(d.offset, 1000);
+    assert_int_equal(t.data_calls, 0);  // nothing written over what it holds
+    assert_int_equal(t.len, 1000);
+    free(t.buf);
+}
+
+/// The sink's errors ///
+
+static void test_sink_error_aborts_unchanged(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    url_of(url, sizeof(url), "http", g->port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    t.fail_after = 100000;
+    t.fail_err = MPOTA_ERR_FLASH_IO;
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    struct mpota_diag d = {.err = MPOTA_ERR_FLASH_IO, .offset = 0x1234};  // as the sink left it
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_FLASH_IO);
+    assert_int_equal(d.err, MPOTA_ERR_FLASH_IO);
+    assert_int_equal(d.offset, 0x1234);
+    assert_int_equal(r.attempts, 1);
+    assert_true(t.len <= 100000);
+    free(t.buf);
+}
+
+static void test_length_refused(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    url_of(url, sizeof(url), "http", g->port, "/files/app.bin");
+    struct tsink t = tsink_new(16);
+    t.refuse_over = 4096;  // "the slot is smaller"
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), MPOTA_ERR_SLOT_TOO_SMALL);
+    assert_int_equal(t.length, APP_LEN);
+    assert_int_equal(t.data_calls, 0);
+    assert_int_equal(r.attempts, 1);
+    free(t.buf);
+}
+
+/// Basic auth ///
+
+static int auth_fetch(const struct rig *g, const char *url, const char *userpwd, struct mpota_diag *d)
+{
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    o.userpwd = userpwd;
+    struct mpota_http_result r;
+    int rc = mpota_http_fetch(&o, &s, &r, d);
+    if (rc == 0) {
+        assert_holds(&t, g->app, APP_LEN);
+        assert_false(contains(r.effective_url, RIG_PASSWORD));
+    } else {
+        assert_int_equal(t.data_calls, 0);
+        assert_int_equal(r.status, 401);
+        assert_true(contains(r.error, "credentials"));
+    }
+    free(t.buf);
+    return rc;
+}
+
+static void test_basic_auth(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    struct mpota_diag d = {0};
+    url_of(url, sizeof(url), "http", g->port, "/auth/app.bin");
+    assert_int_equal(auth_fetch(g, url, "mpota:" RIG_PASSWORD, &d), 0);
+    assert_int_equal(auth_fetch(g, url, "mpota:wrong", &d), MPOTA_ERR_HTTP_STATUS);
+    assert_int_equal(d.actual, 401);
+    assert_int_equal(auth_fetch(g, url, NULL, &d), MPOTA_ERR_HTTP_STATUS);
+    assert_int_equal(d.actual, 401);
+    snprintf(url, sizeof(url), "http://mpota:%s@127.0.0.1:%d/auth/app.bin", RIG_PASSWORD, g->port);
+    assert_int_equal(auth_fetch(g, url, NULL, &d), 0);
+}
+
+/// HTTPS ///
+
+static void need_tls(const struct rig *g)
+{
+    if (!g->tls) {
+        print_message("SKIPPED: openssl not installed (no HTTPS port)\n");
+        skip();
+    }
+}
+
+static void test_https_verification(void **state)
+{
+    struct rig *g = need_rig(state);
+    need_tls(g);
+    char url[128];
+    url_of(url, sizeof(url), "https", g->tls_port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    struct mpota_diag d = {0};
+
+    // The system CAs do not know the self-signed certificate.
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_TLS);
+    assert_int_equal(r.attempts, 1);
+    assert_int_equal(t.data_calls, 0);
+    assert_true(contains(r.error, "certificate"));
+    print_message("https without cacert: %s\n", r.error);
+
+    o.cacert = g->cert;
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), 0);
+    assert_holds(&t, g->app, APP_LEN);
+
+    t.len = 0;
+    o.cacert = NULL;
+    o.insecure = true;
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), 0);
+    assert_holds(&t, g->app, APP_LEN);
+
+    // A cacert that does not exist is a TLS setup failure, not a silent fallback.
+    t.len = 0;
+    o.insecure = false;
+    o.cacert = "/nonexistent/ca.pem";
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_TLS);
+    free(t.buf);
+}
+
+static void test_https_to_http_redirect(void **state)
+{
+    struct rig *g = need_rig(state);
+    need_tls(g);
+    char url[128], final[128];
+    url_of(url, sizeof(url), "https", g->tls_port, "/downgrade/app.bin");
+    url_of(final, sizeof(final), "http", g->port, "/files/app.bin");
+    struct tsink t = tsink_new(APP_LEN);
+    struct mpota_http_sink s = as_sink(&t);
+    struct mpota_http_opts o = fast_opts(url);
+    o.cacert = g->cert;
+    struct mpota_http_result r;
+    struct mpota_diag d = {0};
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_HTTP_REDIRECT);
+    assert_int_equal(t.data_calls, 0);
+    print_message("https -> http: %s\n", r.error);
+    assert_true(contains(r.error, final));
+
+    o.cacert = NULL;
+    o.insecure = true;  // allowed when the caller gave up on TLS anyway
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    assert_string_equal(r.effective_url, final);
+
+    // https -> https redirects are fine.
+    t.len = 0;
+    url_of(url, sizeof(url), "https", g->tls_port, "/redirect/app.bin");
+    o.url = url;
+    o.insecure = false;
+    o.cacert = g->cert;
+    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), 0);
+    assert_holds(&t, g->app, APP_LEN);
+    free(t.buf);
+}
+
+/// Small files ///
+
+static void test_get_small(void **state)
+{
+    struct rig *g = need_rig(state);
+    char url[128];
+    struct mpota_http_opts o = fast_opts(url);
+    struct mpota_http_result r;
+    struct mpota_diag d = {0};
+    char *body = (char *)"sentinel";
+    size_t len = 99;
+
+    url_of(url, sizeof(url), "http", g->port, "/files/small.txt");
+    assert_int_equal(mpota_http_get_small(&o, &body, &len, &r, &d), 0);
+    assert_int_equal(len, strlen(SMALL_TXT));
+    assert_string_equal(body, SMALL_TXT);
+    free(body);
+
+    url_of(url, sizeof(url), "http", g->port, "/redirect/empty.bin");
+    assert_int_equal(mpota_http_get_small(&o, &body, &len, NULL, &d), 0);
+    assert_int_equal(len, 0);
+    assert_string_equal(body, "");
+    free(body);
+
+    url_of(url, sizeof(url), "http", g->port, "/files/big.txt");
+    assert_int_equal(mpota_http_get_small(&o, &body, &len, &r, &d), MPOTA_ERR_HTTP_TOO_LARGE);
+    assert_null(body);
+    assert_int_equal(len, 0);
+    assert_int_equal(d.expected, MPOTA_HTTP_SMALL_MAX);
+    assert_int_equal(d.actual, BIG_TXT_LEN);
+
+    url_of(url, sizeof(url), "http", g->port, "/files/missing.json");
+    assert_int_equal(mpota_http_get_small(&o, &body, &len, &r, &d), MPOTA_ERR_HTTP_STATUS);
+    assert_null(body);
+    assert_int_equal(d.actual, 404);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_invalid_args),
+        cmocka_unit_test(test_plain_download),
+        cmocka_unit_test(test_empty_file),
+        cmocka_unit_test(test_redirect_followed),
+        cmocka_unit_test(test_too_many_redirects),
+        cmocka_unit_test(test_404_is_status_error),
+        cmocka_unit_test(test_dead_server_fails_fast),
+        cmocka_unit_test_teardown(test_resume_after_cut, teardown_proxy),
+        cmocka_unit_test_teardown(test_resume_through_redirect, teardown_proxy),
+        cmocka_unit_test_teardown(test_resume_https_after_reset, teardown_proxy),
+        cmocka_unit_test_teardown(test_range_ignored_restarts_from_zero, teardown_proxy),
+        cmocka_unit_test_teardown(test_misplaced_206_refetches_whole, teardown_proxy),
+        cmocka_unit_test_teardown(test_short_206_pieces_continue, teardown_proxy),
+        cmocka_unit_test_teardown(test_file_changed_between_attempts, teardown_proxy),
+        cmocka_unit_test_teardown(test_truncated_until_retries_run_out, teardown_proxy),
+        cmocka_unit_test_teardown(test_stall_detected_then_resumed, teardown_proxy),
+        cmocka_unit_test(test_slow_is_not_stalled),
+        cmocka_unit_test(test_resume_from_earlier_run),
+        cmocka_unit_test(test_already_complete),
+        cmocka_unit_test(test_416_beyond_the_end),
+        cmocka_unit_test(test_restart_refused_without_on_restart),
+        cmocka_unit_test(test_sink_error_aborts_unchanged),
+        cmocka_unit_test(test_length_refused),
+        cmocka_unit_test(test_basic_auth),
+        cmocka_unit_test(test_https_verification),
+        cmocka_unit_test(test_https_to_http_redirect),
+        cmocka_unit_test(test_get_small),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
