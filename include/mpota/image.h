@@ -208,7 +208,7 @@ struct mpota_image_info {
 
 // Parser state. Callers allocate it and never touch its fields.
 typedef struct {
-    mpota_sha256_t sha;             // SPEC §4.6: bytes 0 .. checksum byte
+    mpota_sha256_t sha;             // every byte pushed; the image hash (SPEC §4.6) is a copy finished at the checksum byte
     struct mpota_image_info *info;  // optional; the one pointer kept
     uint32_t flash_addr;            // flash address of image byte 0 (mapped rule)
     uint32_t pos;                   // image offset of the next byte
@@ -272,6 +272,11 @@ uint32_t mpota_image_parser_min_len(const mpota_image_parser_t *p);
 // True once min_len() is the exact image length: the last segment's header
 // has been read (the update session plans its last erases with it).
 bool mpota_image_parser_len_known(const mpota_image_parser_t *p);
+// SHA-256 of every byte pushed (the image, its appended hash and any
+// trailing bytes): the digest of the whole download, from the same pass that
+// computes the image's own hash. Ends the running hash: call once, after the
+// last push. Meaningless after a problem that stopped the parse.
+void mpota_image_parser_stream_digest(mpota_image_parser_t *p, uint8_t out[MPOTA_IMAGE_HASH_LEN]);
 // The sticky error (0 if none).
 int mpota_image_parser_error(const mpota_image_parser_t *p);
 

@@ -5,8 +5,9 @@
 //   mpota_session_begin()     choose and check the target; writes nothing
 //   mpota_session_write()     next bytes, any size (1 byte .. megabytes)
 //   mpota_session_write_at()  bytes at an offset: resume, out-of-order data
-//   mpota_session_end()       finish hashes, compare expectations, read back
-//                             and verify the image on flash, check it fits
+//   mpota_session_end()       finish hashes, compare expectations, check the
+//                             image is complete and valid (each program was
+//                             read back and compared as it was written)
 //   mpota_session_set_boot()  otadata: boot the new app next (state NEW)
 //   mpota_session_abort()     at any point; the target slot is left empty
 //
@@ -64,7 +65,7 @@ struct mpota_update_opts {
     uint8_t sha256[32];          // ... this
     bool has_md5;                // likewise MD5 (loboris' .md5 side files)
     uint8_t md5[16];
-    bool no_verify;              // skip the read-back of the written slot at end
+    bool no_verify;              // skip reading back each program to compare it
     uint32_t policy;             // MPOTA_POLICY_* bits
     // The running app's description, for the policies; NULL = unknown (the
     // policies then pass: there is nothing to compare with).
@@ -89,8 +90,8 @@ enum mpota_session_state {
 // Caller-allocated state. Callers never touch the fields.
 typedef struct {
     // Hash contexts (counted apart from the state budget, as ESP-IDF's
-    // hardware SHA contexts would be).
-    mpota_sha256_t sha;      // of every byte, for opts->sha256 and the read-back
+    // hardware SHA contexts would be). The parser's SHA-256 runs over every
+    // byte once and yields both the image's hash and the download's.
     mpota_md5_t md5;         // only when opts->has_md5
     mpota_image_parser_t parser;
     const struct mpota_boot_ctx *ctx;
@@ -160,11 +161,12 @@ uint32_t mpota_session_offset(const mpota_session_t *s);
 int mpota_session_restart(mpota_session_t *s);
 
 // Finishes: the image must be complete and valid (header, segments,
-// checksum, appended SHA-256, app description, chip), the byte count, SHA-256
-// and MD5 must match the expectations, and (unless opts->no_verify) the slot
-// is read back: the bytes on flash must hash to what was received and parse
-// as the bootloader parses them. On success the state is DONE and info (if
-// not NULL) describes the new image.
+// checksum, appended SHA-256, app description, chip) and the byte count,
+// SHA-256 and MD5 must match the expectations. (Unless opts->no_verify, every
+// program was read back and compared as it was written, so what is on flash
+// is what was received; set_boot then verifies the image on flash as the
+// bootloader will.) On success the state is DONE and info (if not NULL) gets
+// the image's header, app description and length.
 int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info);
 
 // After a successful end(): make the new app boot next, in state NEW (with

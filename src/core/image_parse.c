@@ -318,8 +318,11 @@ int mpota_image_parser_push(mpota_image_parser_t *p, const void *data, size_t le
             uint8_t calc = (uint8_t)(MPOTA_IMAGE_CHECKSUM_SEED ^ p->checksum);
             p->stored_checksum = b[0];
             consume(p, b, 1);
-            // SPEC §4.6: the SHA-256 covers everything through this byte.
-            mpota_sha256_finish(&p->sha, p->digest);
+            // SPEC §4.6: the image's SHA-256 covers everything through this
+            // byte. Finish a copy, so the running hash goes on over the whole
+            // stream (mpota_image_parser_stream_digest): one pass serves both.
+            mpota_sha256_t image_hash = p->sha;
+            mpota_sha256_finish(&image_hash, p->digest);
             if (p->info) {
                 p->info->checksum_stored = b[0];
                 p->info->checksum_calc = calc;
@@ -347,6 +350,7 @@ int mpota_image_parser_push(mpota_image_parser_t *p, const void *data, size_t le
                     p->info->hash_stored[k] = b[i];
                 }
             }
+            mpota_sha256_update(&p->sha, b, n);
             p->pos += (uint32_t)n;
             p->left -= (uint32_t)n;
             if (!p->left) {
@@ -358,6 +362,9 @@ int mpota_image_parser_push(mpota_image_parser_t *p, const void *data, size_t le
             break;
         default:  // ST_DONE (trailing bytes) or ST_FAILED: counted above
             n = len;
+            if (p->state == ST_DONE) {
+                mpota_sha256_update(&p->sha, b, n);
+            }
             break;
         }
         if (p->state == ST_FAILED) {
@@ -470,4 +477,9 @@ bool mpota_image_parser_len_known(const mpota_image_parser_t *p)
     default:
         return false;
     }
+}
+
+void mpota_image_parser_stream_digest(mpota_image_parser_t *p, uint8_t out[MPOTA_IMAGE_HASH_LEN])
+{
+    mpota_sha256_finish(&p->sha, out);
 }

@@ -98,7 +98,6 @@ int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
         return s->diag.err;
     }
     s->state = MPOTA_SESSION_HEAD;
-    mpota_sha256_start(&s->sha);
     if (s->opts->has_md5) {
         mpota_md5_start(&s->md5);
     }
@@ -107,11 +106,10 @@ int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
     return MPOTA_OK;
 }
 
-// Feeds in-order bytes to the hashes and the parser; fails on the first image
-// problem so no more garbage is written after it.
+// Feeds in-order bytes to the parser (which hashes them) and the MD5; fails
+// on the first image problem so no more garbage is written after it.
 static int absorb(mpota_session_t *s, const uint8_t *data, uint32_t len)
 {
-    mpota_sha256_update(&s->sha, data, len);
     if (s->opts->has_md5) {
         mpota_md5_update(&s->md5, data, len);
     }
@@ -202,6 +200,22 @@ static int program(mpota_session_t *s, uint32_t off, const uint8_t *data, uint32
     }
     if (rc) {
         return fail_numbers(s, rc, a.off + off, 0, 0);
+    }
+    if (!s->opts->no_verify) {
+        // Read back while the data is at hand: a compare needs no second
+        // hash pass, and catches a program over bytes that were not erased.
+        uint8_t back[128];
+        for (uint32_t done = 0; done < len;) {
+            uint32_t n = len - done < sizeof(back) ? len - done : (uint32_t)sizeof(back);
+            rc = mpota_area_read(&a, off + done, back, n);
+            if (rc) {
+                return fail_numbers(s, rc, a.off + off + done, 0, 0);
+            }
+            if (memcmp(back, data + done, n) != 0) {
+                return fail_numbers(s, MPOTA_ERR_FLASH_VERIFY, a.off + off + done, 0, 0);
+            }
+            done += n;
+        }
     }
     if (off + len > s->max_end) {
         s->max_end = off + len;
@@ -388,40 +402,10 @@ int mpota_session_restart(mpota_session_t *s)
     s->opts = opts;
     s->target = target;
     s->state = MPOTA_SESSION_HEAD;
-    mpota_sha256_start(&s->sha);
     if (opts->has_md5) {
         mpota_md5_start(&s->md5);
     }
     mpota_image_parser_init(&s->parser, ctx->chip, target->offset, NULL);
-    return MPOTA_OK;
-}
-
-// Reads the slot back: what is on flash must hash to what was received and
-// parse as the bootloader parses it.
-static int verify_readback(mpota_session_t *s, const uint8_t digest[32],
-                           struct mpota_image_info *info)
-{
-    struct mpota_area a = slot(s);
-    mpota_sha256_start(&s->sha);
-    mpota_image_parser_init(&s->parser, s->ctx->chip, s->target->offset, info);
-    uint8_t buf[256];
-    for (uint32_t off = 0; off < s->contig;) {
-        uint32_t n = s->contig - off < sizeof(buf) ? s->contig - off : (uint32_t)sizeof(buf);
-        int rc = mpota_area_read(&a, off, buf, n);
-        if (rc) {
-            return fail_numbers(s, rc, a.off + off, 0, 0);
-        }
-        mpota_sha256_update(&s->sha, buf, n);
-        (void)mpota_image_parser_push(&s->parser, buf, n, NULL);
-        off += n;
-    }
-    uint8_t flash_digest[32];
-    mpota_sha256_finish(&s->sha, flash_digest);
-    struct mpota_diag d = {0};
-    if (memcmp(flash_digest, digest, sizeof(flash_digest)) != 0 ||
-        mpota_image_parser_finish(&s->parser, &d) != 0) {
-        return fail_numbers(s, MPOTA_ERR_FLASH_VERIFY, a.off, 0, 0);
-    }
     return MPOTA_OK;
 }
 
@@ -461,7 +445,7 @@ int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info)
         return fail_numbers(s, MPOTA_ERR_EXPECT_LENGTH, 0, o->expected_size, s->contig);
     }
     uint8_t digest[32];
-    mpota_sha256_finish(&s->sha, digest);
+    mpota_image_parser_stream_digest(&s->parser, digest);
     if (o->has_sha256 && memcmp(digest, o->sha256, sizeof(digest)) != 0) {
         return fail(s, MPOTA_ERR_EXPECT_SHA256);
     }
@@ -473,20 +457,12 @@ int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info)
         }
     }
     if (info) {
-        memset(info, 0, sizeof(*info));
-    }
-    if (!o->no_verify) {
-        rc = verify_readback(s, digest, info);
-        if (rc) {
-            return rc;
-        }
-        if (info && (rc = mpota_image_check_app(info, &s->diag)) != 0) {
-            return fail_diag(s, rc);
-        }
-    } else if (info) {
-        info->app_desc_present =
-            mpota_app_desc_decode(s->head + 0x20, s->head_len - 0x20, &info->app_desc) == 0;
-        info->image_len = s->contig;
+        // The first bytes hold the header and the app description; parsing
+        // them alone fills those (it ends "truncated", which is expected).
+        (void)mpota_image_parse(s->head, s->head_len, MPOTA_CHIP_ANY, info, NULL);
+        info->image_len = mpota_image_parser_min_len(&s->parser);
+        info->total_len = s->contig;
+        info->complete = true;
     }
     memcpy(s->sha256, digest, sizeof(s->sha256));  // head[] is not needed any more
     s->state = MPOTA_SESSION_DONE;
