@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Every benchmark of mpota in one command: builds what it needs in its own
+# directories, runs, and writes BENCH.md (repo root) and bench/results.json.
+#
+#   bench/run.sh                 full run (installs missing packages first
+#                                with scripts/deps.sh unless MPOTA_BENCH_NO_DEPS=1)
+#   bench/run.sh --smoke         fast subset for CI (< 60 s), writes to
+#                                bench/out/smoke/ (results.json has "smoke": true)
+#   --out DIR                    write BENCH.md and results.json into DIR instead
+#   --build-dir DIR              host build directory (default bench/out/build)
+#
+# Exit status: 0 when every part that ran worked; 1 when something broke (a
+# build, a driver, an update that did not boot, static RAM in the core); 2 for
+# usage. A missed target is reported, not a failure. A part whose tool is
+# missing (valgrind, a cross compiler) is marked skipped in both files.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+smoke=0
+out_dir=""
+build_dir="$root/bench/out/build"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) smoke=1 ;;
+    --out) out_dir=${2:?--out needs a directory}; shift ;;
+    --build-dir) build_dir=${2:?--build-dir needs a directory}; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "usage: bench/run.sh [--smoke] [--out DIR] [--build-dir DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+start=$(date +%s.%N)
+if [ -n "$out_dir" ]; then
+  mkdir -p "$out_dir"
+  out_dir=$(cd "$out_dir" && pwd)
+  bench_md="$out_dir/BENCH.md"; results="$out_dir/results.json"
+elif [ "$smoke" -eq 1 ]; then
+  out_dir="$root/bench/out/smoke"; mkdir -p "$out_dir"
+  bench_md="$out_dir/BENCH.md"; results="$out_dir/results.json"
+else
+  bench_md="$root/BENCH.md"; results="$root/bench/results.json"
+fi
+mkdir -p "$build_dir"
+build_dir=$(cd "$build_dir" && pwd)
+raw="$build_dir/raw"
+[ "$smoke" -eq 0 ] || raw="$build_dir/raw-smoke"
+rm -rf "$raw"
+mkdir -p "$raw"
+: >"$raw/failures.txt"
+: >"$raw/skipped.txt"
+
+failed() { echo "bench: FAILED: $*" >&2; echo "$*" >>"$raw/failures.txt"; }
+skipped() { echo "bench: SKIPPED: $*" >&2; echo "$*" >>"$raw/skipped.txt"; }
+
+if [ "$smoke" -eq 0 ] && [ "${MPOTA_BENCH_NO_DEPS:-0}" != 1 ]; then
+  "$root/scripts/deps.sh" || { echo "bench: scripts/deps.sh failed" >&2; exit 1; }
+fi
+
+# --- host build (RelWithDebInfo: -O2 -g, symbols for callgrind) --------------
+echo "bench: building in $build_dir" >&2
+gen=()
+if command -v ninja >/dev/null 2>&1 && [ ! -f "$build_dir/Makefile" ]; then gen=(-G Ninja); fi
+if ! cmake -S "$root" -B "$build_dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DMPOTA_TESTS=OFF -DMPOTA_BENCH=ON >"$raw/configure.log" 2>&1 ||
+   ! cmake --build "$build_dir" -j"$(nproc 2>/dev/null || echo 2)" \
+      --target bench_modeled bench_pipeline bench_sizeof >"$raw/build.log" 2>&1; then
+  cat "$raw/configure.log" "$raw/build.log" 2>/dev/null | tail -30 >&2
+  echo "bench: host build failed" >&2
+  exit 1
+fi
+bin="$build_dir/bench"
+
+# --- drivers ------------------------------------------------------------------
+if [ "$smoke" -eq 1 ]; then reps=5; cg_size=400000; else reps=21; cg_size=1600000; fi
+
+echo "bench: struct sizes" >&2
+"$bin/bench_sizeof" >"$raw/sizeof_host.json" || failed "bench_sizeof"
+
+echo "bench: modeled device time" >&2
+"$bin/bench_modeled" >"$raw/modeled.json" || failed "bench_modeled (an update failed or did not boot)"
+
+echo "bench: host pipeline throughput ($reps repetitions)" >&2
+"$bin/bench_pipeline" --reps "$reps" --size 1600000 >"$raw/pipeline.json" ||
+  failed "bench_pipeline"
+
+if command -v valgrind >/dev/null 2>&1; then
+  modes=(sha256 pipeline)
+  [ "$smoke" -eq 1 ] || modes+=(pipeline_noverify)
+  for m in "${modes[@]}"; do
+    # The measured function; '*' also matches a clone gcc may make of it
+    # (measure_pipeline.constprop.0).
+    fn=measure_sha256
+    [ "$m" = sha256 ] || fn=measure_pipeline
+    echo "bench: callgrind $m ($cg_size bytes)" >&2
+    if ! valgrind --tool=callgrind --callgrind-out-file="$raw/callgrind.$m.out" \
+          --toggle-collect="$fn*" "$bin/bench_pipeline" --mode "$m" --reps 1 --size "$cg_size" \
+          >"$raw/callgrind.$m.json" 2>"$raw/callgrind.$m.log"; then
+      failed "callgrind $m"; tail -5 "$raw/callgrind.$m.log" >&2
+    fi
+  done
+  echo "$cg_size" >"$raw/callgrind.size"
+else
+  skipped "instructions per byte: valgrind not installed (scripts/deps.sh installs it)"
+fi
+
+# --- the core for embedded targets: size, static RAM, stack, struct sizes -----
+echo "bench: cross-building the core" >&2
+python3 "$root/bench/core_build.py" --src "$root" --out "$build_dir/core" \
+  --json "$raw/core.json" || failed "cross build of the core"
+
+# --- report ---------------------------------------------------------------------
+end=$(date +%s.%N)
+python3 "$root/bench/report.py" --raw "$raw" --src "$root" --smoke "$smoke" \
+  --wall "$(python3 -c "print(round($end - $start, 1))")" \
+  --json "$results" --md "$bench_md" || failed "report"
+
+echo "bench: wrote $bench_md and $results" >&2
+if [ -s "$raw/failures.txt" ]; then
+  echo "bench: failures:" >&2; sed 's/^/  /' "$raw/failures.txt" >&2
+  exit 1
+fi
+exit 0
