@@ -1,0 +1,28 @@
+# mpota as a MicroPython user C module for CMake-based ports (esp32):
+#
+#   make -C $MICROPY_DIR/ports/esp32 BOARD=ESP32_GENERIC BOARD_VARIANT=OTA \
+#        USER_C_MODULES=<mpota checkout>/micropython/micropython.cmake
+#
+# ESP-IDF supplies mbedTLS (hardware SHA where the chip has it) for
+# src/core/digest_mbedtls.c, and esp_flash / esp_ota_ops / esp_system for
+# port_esp32.c; the esp32 port already links all of them.
+
+add_library(usermod_mpota INTERFACE)
+
+get_filename_component(MPOTA_ROOT ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
+file(GLOB MPOTA_CORE_SOURCES ${MPOTA_ROOT}/src/core/*.c)
+file(GLOB MPOTA_BINDINGS ${CMAKE_CURRENT_LIST_DIR}/mpota_*_obj.c)
+
+target_sources(usermod_mpota INTERFACE
+    ${CMAKE_CURRENT_LIST_DIR}/modmpota.c
+    ${MPOTA_BINDINGS}
+    ${CMAKE_CURRENT_LIST_DIR}/port_esp32.c
+    ${MPOTA_CORE_SOURCES}
+)
+
+target_include_directories(usermod_mpota INTERFACE
+    ${MPOTA_ROOT}/include
+    ${CMAKE_CURRENT_LIST_DIR}
+)
+
+target_link_libraries(usermod INTERFACE usermod_mpota)

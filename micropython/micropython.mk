@@ -1,0 +1,30 @@
+# mpota as a MicroPython user C module for make-based ports: the unix port,
+# which is how the twin is built (micropython/twin/Makefile). The ESP32 port
+# builds with CMake and reads micropython.cmake instead.
+#
+#   make -C $MICROPY_DIR/ports/unix USER_C_MODULES=<mpota checkout> ...
+#
+# USER_C_MODULES names the checkout's root: MicroPython looks for
+# */micropython.mk below it, and object files then mirror the checkout
+# (build/micropython/*.o, build/src/core/*.o).
+
+MPOTA_MOD_DIR := $(USERMOD_DIR)
+MPOTA_ROOT := $(abspath $(MPOTA_MOD_DIR)/..)
+
+# Binding files (scanned for QSTRs): the module table, one file per Python
+# type, and the unix port layer.
+SRC_USERMOD_C += $(MPOTA_MOD_DIR)/modmpota.c
+SRC_USERMOD_C += $(sort $(wildcard $(MPOTA_MOD_DIR)/mpota_*_obj.c))
+SRC_USERMOD_C += $(MPOTA_MOD_DIR)/port_unix.c
+
+# Plain library code: libmpota (every file of src/core) and, for the unix
+# port, the emulated flash and device from src/host.
+SRC_USERMOD_LIB_C += $(sort $(wildcard $(MPOTA_ROOT)/src/core/*.c))
+SRC_USERMOD_LIB_C += $(MPOTA_ROOT)/src/host/flash_emu.c $(MPOTA_ROOT)/src/host/device.c
+
+CFLAGS_USERMOD += -I$(MPOTA_ROOT)/include
+
+# The core hashes with mbedTLS (src/core/digest_mbedtls.c). The unix port
+# built without SSL has no mbedTLS of its own, so the host's libmbedcrypto
+# is linked (Debian: libmbedtls-dev).
+LDFLAGS_USERMOD += -lmbedcrypto

@@ -1,0 +1,54 @@
+// Declarations shared by the binding files of the `mpota` MicroPython module:
+// modmpota.c (the module table), one file per Python type, and the port.
+#ifndef MPOTA_MICROPYTHON_MOD_H
+#define MPOTA_MICROPYTHON_MOD_H
+
+#include "py/obj.h"
+
+#include "mpota/err.h"
+#include "mpota/part.h"
+#include "port.h"
+
+/// mpota.Error (mpota_error_obj.c) ///
+
+// Subclass of OSError: args = (code, text). code is the negative enum
+// mpota_err (also e.errno); text is mpota_diag_format()'s sentence, never
+// reworded here.
+extern const mp_obj_type_t mpota_error_type;
+
+// Raises mpota.Error for d.
+MP_NORETURN void mpota_raise_diag(const struct mpota_diag *d);
+
+// Raises mpota.Error for a bare code (no details).
+MP_NORETURN void mpota_raise(int err);
+
+// Returns if rc == 0; else raises with d's details when d describes rc.
+void mpota_check(int rc, const struct mpota_diag *d);
+
+// mpota.err_name(code) -> "MPOTA_ERR_..."
+MP_DECLARE_CONST_FUN_OBJ_1(mpota_err_name_obj);
+
+/// mpota.Device (mpota_device_obj.c) ///
+
+typedef struct {
+    mp_obj_base_t base;
+    struct mpota_port port;  // open while port.impl != NULL
+} mpota_device_obj_t;
+
+extern const mp_obj_type_t mpota_device_type;
+
+// The open port of a Device object; raises if o is not a Device or closed.
+struct mpota_port *mpota_device_port(mp_obj_t o);
+
+// The partition labelled `label` (a str) in the port's table; raises
+// mpota.Error(MPOTA_ERR_NOT_FOUND) naming it.
+const struct mpota_partition *mpota_device_find(const struct mpota_port *port, mp_obj_t label);
+
+// mpota.restart(): resets the device (port).
+MP_DECLARE_CONST_FUN_OBJ_0(mpota_restart_obj);
+
+/// mpota.Session (mpota_session_obj.c) ///
+
+extern const mp_obj_type_t mpota_session_type;
+
+#endif

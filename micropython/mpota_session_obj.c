@@ -1,0 +1,306 @@
+// mpota.Session: the update engine (mpota/session.h) as a Python object.
+//
+//   s = mpota.Session(device)
+//   s.begin(target=None, *, size=0, sha256=None, md5=None, verify=True, policy=0)
+//   s.resume(written, target=None, *, ...same keywords...)
+//   s.write(buf)            any buffer-protocol object; returns after the chunk
+//   s.write_at(off, buf)
+//   s.offset()              where the next in-order byte goes (HTTP Range)
+//   s.restart()             the data starts again from byte 0
+//   s.end()                 verify; returns the byte count
+//   s.set_boot()            boot the new app next (state NEW)
+//   s.abort()               the target slot is left reading as empty
+//   s.state(), s.target(), s.sha256()
+//
+// The object embeds the mpota_session_t (and the options it points to): no
+// static state and no copy of the data -- write() hands the caller's buffer
+// to the core, which keeps no pointer into it. Progress, timeouts and Ctrl-C
+// stay in the caller's loop because every call returns after its chunk.
+#include <string.h>
+
+#include "py/runtime.h"
+
+#include "mpota/flash.h"
+#include "mpota/session.h"
+#include "mpota_mod.h"
+
+typedef struct {
+    mp_obj_base_t base;
+    mp_obj_t device;                     // keeps the port (flash, table) alive
+    struct mpota_update_opts opts;       // the session points here
+    struct mpota_app_desc running_desc;  // opts.running_desc, for the policies
+    mpota_session_t s;
+} session_obj_t;
+
+static session_obj_t *get(mp_obj_t o)
+{
+    return MP_OBJ_TO_PTR(o);
+}
+
+// Raises the session's sticky error if rc is not 0.
+static void check(session_obj_t *self, int rc)
+{
+    mpota_check(rc, mpota_session_diag(&self->s));
+}
+
+static uint32_t get_u32(mp_obj_t o)
+{
+    mp_int_t v = mp_obj_get_int(o);
+    if (v < 0 || (uint64_t)v > UINT32_MAX) {
+        mp_raise_ValueError(MP_ERROR_TEXT("offset out of range"));
+    }
+    return (uint32_t)v;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+// A digest given as raw bytes (n) or as hex text (2n characters); None or
+// "" means none. Returns whether one was given.
+static bool get_digest(mp_obj_t o, uint8_t *out, size_t n)
+{
+    if (o == mp_const_none) {
+        return false;
+    }
+    if (mp_obj_is_str(o)) {
+        size_t len;
+        const char *s = mp_obj_str_get_data(o, &len);
+        if (len == 0) {
+            return false;
+        }
+        if (len == 2 * n) {
+            for (size_t i = 0; i < n; i++) {
+                int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+                if (hi < 0 || lo < 0) {
+                    break;
+                }
+                out[i] = (uint8_t)(hi << 4 | lo);
+                if (i == n - 1) {
+                    return true;
+                }
+            }
+        }
+    } else {
+        mp_buffer_info_t b;
+        mp_get_buffer_raise(o, &b, MP_BUFFER_READ);
+        if (b.len == n) {
+            memcpy(out, b.buf, n);
+            return true;
+        }
+    }
+    mp_raise_ValueError(MP_ERROR_TEXT("digest must be bytes or hex of the right length"));
+}
+
+enum { ARG_target, ARG_size, ARG_sha256, ARG_md5, ARG_verify, ARG_policy };
+
+static const mp_arg_t begin_args[] = {
+    {MP_QSTR_target, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE}},
+    {MP_QSTR_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0}},
+    {MP_QSTR_sha256, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE}},
+    {MP_QSTR_md5, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE}},
+    {MP_QSTR_verify, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = true}},
+    {MP_QSTR_policy, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0}},
+};
+
+// Parses the begin/resume arguments into self->opts and returns the target
+// partition (NULL: the next update slot).
+static const struct mpota_partition *parse_opts(session_obj_t *self, struct mpota_port *port,
+                                                size_t n_args, const mp_obj_t *pos,
+                                                mp_map_t *kw)
+{
+    mp_arg_val_t a[MP_ARRAY_SIZE(begin_args)];
+    mp_arg_parse_all(n_args, pos, kw, MP_ARRAY_SIZE(begin_args), begin_args, a);
+    enum mpota_session_state st = mpota_session_state(&self->s);
+    if (st == MPOTA_SESSION_HEAD || st == MPOTA_SESSION_WRITING) {
+        // A second begin would forget a half-written slot: abort it first.
+        mpota_raise(MPOTA_ERR_BAD_STATE);
+    }
+    struct mpota_update_opts *o = &self->opts;
+    memset(o, 0, sizeof(*o));
+    if (a[ARG_size].u_int < 0 || (uint64_t)a[ARG_size].u_int > UINT32_MAX) {
+        mp_raise_ValueError(MP_ERROR_TEXT("size out of range"));
+    }
+    o->expected_size = (uint32_t)a[ARG_size].u_int;
+    o->has_sha256 = get_digest(a[ARG_sha256].u_obj, o->sha256, sizeof(o->sha256));
+    o->has_md5 = get_digest(a[ARG_md5].u_obj, o->md5, sizeof(o->md5));
+    o->no_verify = !a[ARG_verify].u_bool;
+    o->policy = (uint32_t)a[ARG_policy].u_int;
+    if (o->policy && port->running) {
+        // The policies compare with the running app's description.
+        uint8_t *raw = m_new(uint8_t, MPOTA_APP_DESC_LEN);
+        struct mpota_area ra;
+        if (mpota_area_init(&ra, port->ctx.flash, port->running->offset, port->running->size,
+                            true) == 0 &&
+            mpota_area_read(&ra, MPOTA_APP_DESC_OFFSET, raw, MPOTA_APP_DESC_LEN) == 0 &&
+            mpota_app_desc_decode(raw, MPOTA_APP_DESC_LEN, &self->running_desc) == 0) {
+            o->running_desc = &self->running_desc;
+        }
+        m_del(uint8_t, raw, MPOTA_APP_DESC_LEN);
+    }
+    mp_obj_t target = a[ARG_target].u_obj;
+    return target == mp_const_none ? NULL : mpota_device_find(port, target);
+}
+
+static mp_obj_t session_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw,
+                                 const mp_obj_t *args)
+{
+    mp_arg_check_num(n_args, n_kw, 1, 1, false);
+    mpota_device_port(args[0]);  // type check
+    session_obj_t *self = mp_obj_malloc(session_obj_t, type);
+    self->device = args[0];
+    memset(&self->opts, 0, sizeof(self->opts));
+    memset(&self->s, 0, sizeof(self->s));
+    return MP_OBJ_FROM_PTR(self);
+}
+
+static mp_obj_t session_begin(size_t n_args, const mp_obj_t *args, mp_map_t *kw)
+{
+    session_obj_t *self = get(args[0]);
+    struct mpota_port *port = mpota_device_port(self->device);
+    const struct mpota_partition *target = parse_opts(self, port, n_args - 1, args + 1, kw);
+    struct mpota_diag d = {0};
+    int rc = mpota_session_begin(&self->s, &port->ctx, port->running, target, &self->opts, &d);
+    mpota_check(rc, &d);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(session_begin_obj, 1, session_begin);
+
+static mp_obj_t session_resume(size_t n_args, const mp_obj_t *args, mp_map_t *kw)
+{
+    if (n_args < 2) {
+        mp_raise_TypeError(MP_ERROR_TEXT("resume(written, target=None, ...)"));
+    }
+    session_obj_t *self = get(args[0]);
+    struct mpota_port *port = mpota_device_port(self->device);
+    uint32_t written = get_u32(args[1]);
+    const struct mpota_partition *target = parse_opts(self, port, n_args - 2, args + 2, kw);
+    struct mpota_diag d = {0};
+    int rc = mpota_session_resume(&self->s, &port->ctx, port->running, target, &self->opts,
+                                  written, &d);
+    mpota_check(rc, &d);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(session_resume_obj, 2, session_resume);
+
+static mp_obj_t session_write(mp_obj_t self_in, mp_obj_t data)
+{
+    session_obj_t *self = get(self_in);
+    mpota_device_port(self->device);
+    mp_buffer_info_t b;
+    mp_get_buffer_raise(data, &b, MP_BUFFER_READ);
+    check(self, mpota_session_write(&self->s, b.buf, (uint32_t)b.len));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(session_write_obj, session_write);
+
+static mp_obj_t session_write_at(mp_obj_t self_in, mp_obj_t off, mp_obj_t data)
+{
+    session_obj_t *self = get(self_in);
+    mpota_device_port(self->device);
+    uint32_t o = get_u32(off);
+    mp_buffer_info_t b;
+    mp_get_buffer_raise(data, &b, MP_BUFFER_READ);
+    check(self, mpota_session_write_at(&self->s, o, b.buf, (uint32_t)b.len));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(session_write_at_obj, session_write_at);
+
+static mp_obj_t session_offset(mp_obj_t self_in)
+{
+    return mp_obj_new_int_from_uint(mpota_session_offset(&get(self_in)->s));
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(session_offset_obj, session_offset);
+
+static mp_obj_t session_restart(mp_obj_t self_in)
+{
+    session_obj_t *self = get(self_in);
+    mpota_device_port(self->device);
+    check(self, mpota_session_restart(&self->s));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(session_restart_obj, session_restart);
+
+static mp_obj_t session_end(mp_obj_t self_in)
+{
+    session_obj_t *self = get(self_in);
+    mpota_device_port(self->device);
+    check(self, mpota_session_end(&self->s, NULL));
+    return mp_obj_new_int_from_uint(mpota_session_offset(&self->s));
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(session_end_obj, session_end);
+
+static mp_obj_t session_set_boot(mp_obj_t self_in)
+{
+    session_obj_t *self = get(self_in);
+    mpota_device_port(self->device);
+    check(self, mpota_session_set_boot(&self->s));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(session_set_boot_obj, session_set_boot);
+
+static mp_obj_t session_abort(mp_obj_t self_in)
+{
+    session_obj_t *self = get(self_in);
+    mpota_device_port(self->device);
+    mpota_check(mpota_session_abort(&self->s), NULL);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(session_abort_obj, session_abort);
+
+static mp_obj_t session_state(mp_obj_t self_in)
+{
+    return MP_OBJ_NEW_SMALL_INT(mpota_session_state(&get(self_in)->s));
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(session_state_obj, session_state);
+
+static mp_obj_t session_target(mp_obj_t self_in)
+{
+    const struct mpota_partition *p = mpota_session_target(&get(self_in)->s);
+    return p ? mp_obj_new_str_from_cstr(p->label) : mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(session_target_obj, session_target);
+
+static mp_obj_t session_sha256(mp_obj_t self_in)
+{
+    uint8_t digest[32];
+    mpota_check(mpota_session_sha256(&get(self_in)->s, digest), NULL);
+    return mp_obj_new_bytes(digest, sizeof(digest));
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(session_sha256_obj, session_sha256);
+
+static const mp_rom_map_elem_t session_locals_table[] = {
+    {MP_ROM_QSTR(MP_QSTR_begin), MP_ROM_PTR(&session_begin_obj)},
+    {MP_ROM_QSTR(MP_QSTR_resume), MP_ROM_PTR(&session_resume_obj)},
+    {MP_ROM_QSTR(MP_QSTR_write), MP_ROM_PTR(&session_write_obj)},
+    {MP_ROM_QSTR(MP_QSTR_write_at), MP_ROM_PTR(&session_write_at_obj)},
+    {MP_ROM_QSTR(MP_QSTR_offset), MP_ROM_PTR(&session_offset_obj)},
+    {MP_ROM_QSTR(MP_QSTR_restart), MP_ROM_PTR(&session_restart_obj)},
+    {MP_ROM_QSTR(MP_QSTR_end), MP_ROM_PTR(&session_end_obj)},
+    {MP_ROM_QSTR(MP_QSTR_set_boot), MP_ROM_PTR(&session_set_boot_obj)},
+    {MP_ROM_QSTR(MP_QSTR_abort), MP_ROM_PTR(&session_abort_obj)},
+    {MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&session_state_obj)},
+    {MP_ROM_QSTR(MP_QSTR_target), MP_ROM_PTR(&session_target_obj)},
+    {MP_ROM_QSTR(MP_QSTR_sha256), MP_ROM_PTR(&session_sha256_obj)},
+    // enum mpota_session_state
+    {MP_ROM_QSTR(MP_QSTR_IDLE), MP_ROM_INT(MPOTA_SESSION_IDLE)},
+    {MP_ROM_QSTR(MP_QSTR_HEAD), MP_ROM_INT(MPOTA_SESSION_HEAD)},
+    {MP_ROM_QSTR(MP_QSTR_WRITING), MP_ROM_INT(MPOTA_SESSION_WRITING)},
+    {MP_ROM_QSTR(MP_QSTR_DONE), MP_ROM_INT(MPOTA_SESSION_DONE)},
+    {MP_ROM_QSTR(MP_QSTR_SWITCHED), MP_ROM_INT(MPOTA_SESSION_SWITCHED)},
+    {MP_ROM_QSTR(MP_QSTR_FAILED), MP_ROM_INT(MPOTA_SESSION_FAILED)},
+};
+static MP_DEFINE_CONST_DICT(session_locals, session_locals_table);
+
+MP_DEFINE_CONST_OBJ_TYPE(
+    mpota_session_type,
+    MP_QSTR_Session,
+    MP_TYPE_FLAG_NONE,
+    make_new, session_make_new,
+    locals_dict, &session_locals
+    );
