@@ -116,7 +116,7 @@ static size_t utf8_check(const uint8_t *s, size_t n, uint32_t *cp)
 // Decodes one character of text already known to be valid UTF-8.
 static size_t utf8_get(const char *s, uint32_t *cp)
 {
-    uint32_t v;
+    uint32_t v = (uint8_t)s[0];  // utf8_check leaves it unset on invalid input
     size_t len = utf8_check((const uint8_t *)s, 4, &v);
     *cp = v;
     return len ? len : 1;
