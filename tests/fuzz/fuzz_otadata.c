@@ -29,6 +29,7 @@
 #include "mpota/image.h"
 #include "mpota/otadata.h"
 #include "mpota/part.h"
+#include "table_build.h"
 
 #define OTADATA 0xD000u
 #define SLOT_SIZE 0x20000u
@@ -80,18 +81,6 @@ static void init(void)
     }
     free(img);
     g_ready = true;
-}
-
-static void add_part(struct mpota_table *t, const char *label, uint8_t type, uint8_t subtype,
-                     uint32_t off, uint32_t size)
-{
-    struct mpota_partition *p = &t->parts[t->count++];
-    memset(p, 0, sizeof(*p));
-    p->type = type;
-    p->subtype = subtype;
-    p->offset = off;
-    p->size = size;
-    snprintf(p->label, sizeof(p->label), "%s", label);
 }
 
 static bool loads(const struct mpota_partition *p)
@@ -155,20 +144,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool no_otadata = (shape & 0x08) && (shape & 0x10);
     bool small_otadata = (shape & 0x08) && !(shape & 0x10);
     if (!no_otadata) {
-        add_part(&table, "otadata", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA, OTADATA,
-                 small_otadata ? 0x1000 : 0x2000);
+        table_add(&table, "otadata", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA, OTADATA,
+                  small_otadata ? 0x1000 : 0x2000);
     }
     if (flags & 0x40) {
-        add_part(&table, "factory", MPOTA_PART_TYPE_APP, 0x00, slot_off[0], SLOT_SIZE);
+        table_add(&table, "factory", MPOTA_PART_TYPE_APP, 0x00, slot_off[0], SLOT_SIZE);
     }
     uint32_t n_ota = 1 + (shape & 3) % 3;
     static const char *const names[3] = {"ota_0", "ota_1", "ota_2"};
     for (uint32_t i = 0; i < n_ota; i++) {
-        add_part(&table, names[i], MPOTA_PART_TYPE_APP, (uint8_t)(0x10 + i), slot_off[1 + i],
-                 SLOT_SIZE);
+        table_add(&table, names[i], MPOTA_PART_TYPE_APP, (uint8_t)(0x10 + i), slot_off[1 + i],
+                  SLOT_SIZE);
     }
     if (flags & 0x80) {
-        add_part(&table, "test", MPOTA_PART_TYPE_APP, 0x20, slot_off[4], SLOT_SIZE);
+        table_add(&table, "test", MPOTA_PART_TYPE_APP, 0x20, slot_off[4], SLOT_SIZE);
     }
     // Which apps load: flags bits 1..5 (factory, ota_0..2, test).
     for (int i = 0; i < 5; i++) {

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "boot_rig.h"
 #include "flash_emu.h"
 #include "host_file.h"
 #include "mpota/boot.h"
@@ -24,10 +25,9 @@
 #include "mpota/image.h"
 #include "mpota/otadata.h"
 #include "mpota/part.h"
+#include "table_build.h"
 #include "testutil.h"
 
-#define FLASH_SIZE (4u << 20)
-#define OTADATA 0xD000u
 #define MAX_STEPS 64
 
 enum op { BOOT, SET_BOOT, MARK_VALID, MARK_INVALID, INVALIDATE, END };
@@ -130,43 +130,22 @@ struct world {
 static uint8_t *g_image;
 static size_t g_image_len;
 
-static void add_part(struct mpota_table *t, const char *label, uint8_t type, uint8_t subtype,
-                     uint32_t off, uint32_t size)
-{
-    struct mpota_partition *p = &t->parts[t->count++];
-    memset(p, 0, sizeof(*p));
-    p->type = type;
-    p->subtype = subtype;
-    p->offset = off;
-    p->size = size;
-    snprintf(p->label, sizeof(p->label), "%s", label);
-}
-
-static const struct mpota_partition *part(struct world *w, const char *label)
-{
-    const struct mpota_partition *p = mpota_part_find_label(&w->table, label);
-    if (!p) {
-        fail_msg("no partition %s", label);
-    }
-    return p;
-}
-
 static void build(struct world *w, bool factory)
 {
     memset(w, 0, sizeof(*w));
-    assert_int_equal(mpota_flash_emu_open_ram(&w->emu, FLASH_SIZE), 0);
-    assert_int_equal(mpota_flash_emu_open_ram(&w->scratch, FLASH_SIZE), 0);
+    assert_int_equal(mpota_flash_emu_open_ram(&w->emu, RIG_FLASH_SIZE), 0);
+    assert_int_equal(mpota_flash_emu_open_ram(&w->scratch, RIG_FLASH_SIZE), 0);
     struct mpota_table *t = &w->table;
-    add_part(t, "nvs", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_NVS, 0x9000, 0x4000);
-    add_part(t, "otadata", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA, OTADATA, 0x2000);
-    add_part(t, "phy_init", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_PHY, 0xF000, 0x1000);
+    table_add(t, "nvs", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_NVS, 0x9000, 0x4000);
+    table_add(t, "otadata", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA, RIG_OTADATA, 0x2000);
+    table_add(t, "phy_init", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_PHY, 0xF000, 0x1000);
     if (factory) {
-        add_part(t, "factory", MPOTA_PART_TYPE_APP, 0x00, 0x10000, 0x100000);
-        add_part(t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x110000, 0x100000);
-        add_part(t, "ota_1", MPOTA_PART_TYPE_APP, 0x11, 0x210000, 0x100000);
+        table_add(t, "factory", MPOTA_PART_TYPE_APP, 0x00, 0x10000, 0x100000);
+        table_add(t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x110000, 0x100000);
+        table_add(t, "ota_1", MPOTA_PART_TYPE_APP, 0x11, 0x210000, 0x100000);
     } else {
-        add_part(t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x10000, 0x180000);
-        add_part(t, "ota_1", MPOTA_PART_TYPE_APP, 0x11, 0x190000, 0x180000);
+        table_add(t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x10000, 0x180000);
+        table_add(t, "ota_1", MPOTA_PART_TYPE_APP, 0x11, 0x190000, 0x180000);
     }
     for (uint32_t i = 0; i < t->count; i++) {
         if (t->parts[i].type == MPOTA_PART_TYPE_APP) {
@@ -176,9 +155,9 @@ static void build(struct world *w, bool factory)
                 mpota_flash_emu_load(&w->scratch, off, g_image, (uint32_t)g_image_len), 0);
         }
     }
-    w->initial = malloc(FLASH_SIZE);
+    w->initial = malloc(RIG_FLASH_SIZE);
     assert_non_null(w->initial);
-    memcpy(w->initial, w->emu.mem, FLASH_SIZE);
+    memcpy(w->initial, w->emu.mem, RIG_FLASH_SIZE);
     w->ctx = (struct mpota_boot_ctx){&w->emu.flash, &w->table, MPOTA_CHIP_ESP32, true};
     w->scratch_ctx = (struct mpota_boot_ctx){&w->scratch.flash, &w->table, MPOTA_CHIP_ESP32, true};
 }
@@ -194,7 +173,7 @@ static void destroy(struct world *w)
 // so the bootloader's own writes do not disturb the device).
 static const char *boot_now(struct world *w)
 {
-    memcpy(w->scratch.mem + OTADATA, w->emu.mem + OTADATA, 0x2000);
+    memcpy(w->scratch.mem + RIG_OTADATA, w->emu.mem + RIG_OTADATA, 0x2000);
     struct mpota_boot_report r;
     int rc = mpota_boot_select(&w->scratch_ctx, &r);
     assert_int_equal(rc, 0);
@@ -215,7 +194,7 @@ static void do_step(struct world *w, const struct step *s)
         w->running = r.booted;
         break;
     case SET_BOOT:
-        rc = mpota_boot_set_boot(&w->ctx, part(w, s->target), NULL);
+        rc = mpota_boot_set_boot(&w->ctx, rig_find(&w->table, s->target), NULL);
         assert_int_equal(rc, 0);
         break;
     case MARK_VALID:
@@ -241,8 +220,8 @@ static void check_goal(struct world *w, const struct cycle *c)
     assert_non_null(w->running);
     if (strcmp(w->running->label, c->goal) != 0) {
         struct mpota_otadata_entry e0, e1;
-        mpota_otadata_decode(w->emu.mem + OTADATA, &e0);
-        mpota_otadata_decode(w->emu.mem + OTADATA + 0x1000, &e1);
+        mpota_otadata_decode(w->emu.mem + RIG_OTADATA, &e0);
+        mpota_otadata_decode(w->emu.mem + RIG_OTADATA + 0x1000, &e1);
         fail_msg("%s: cycle \"%s\"%s: %s runs, expected %s; otadata {%x %u %x} {%x %u %x}",
                  w->where, c->name, w->redo ? " (redo)" : "", w->running->label, c->goal,
                  (unsigned)e0.ota_seq, (unsigned)e0.ota_state, (unsigned)e0.crc,
@@ -254,8 +233,8 @@ static void check_goal(struct world *w, const struct cycle *c)
         int rc = mpota_boot_get_state(&w->ctx, w->running, &st);
         if (rc != 0 || st != MPOTA_OTA_STATE_VALID) {
             struct mpota_otadata_entry e0, e1;
-            mpota_otadata_decode(w->emu.mem + OTADATA, &e0);
-            mpota_otadata_decode(w->emu.mem + OTADATA + 0x1000, &e1);
+            mpota_otadata_decode(w->emu.mem + RIG_OTADATA, &e0);
+            mpota_otadata_decode(w->emu.mem + RIG_OTADATA + 0x1000, &e1);
             fail_msg("%s: cycle \"%s\"%s: %s state %d/%u; otadata {%x %u %x} {%x %u %x}",
                      w->where, c->name,
                      w->redo ? " (redo)" : "", w->running->label, rc, (unsigned)st,
@@ -342,7 +321,7 @@ static unsigned run_scenario(const struct scenario *sc)
     unsigned checked = 0;
     for (uint64_t k = 1; k <= total; k++) {
         for (int tear = 0; tear < 3; tear++) {
-            memcpy(w->emu.mem, w->initial, FLASH_SIZE);
+            memcpy(w->emu.mem, w->initial, RIG_FLASH_SIZE);
             mpota_flash_emu_power_on(&w->emu);
             mpota_flash_emu_reset_counters(&w->emu);
             w->running = NULL;
@@ -418,10 +397,7 @@ static unsigned run_scenario(const struct scenario *sc)
 static void test_powerloss_every_op(void **state)
 {
     (void)state;
-    if (!testdata_present()) {
-        print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));
-        skip();
-    }
+    skip_without_testdata();
     g_image = mpota_host_read_file(testdata_path("images/app-v1.0.1.bin"), &g_image_len);
     assert_non_null(g_image);
     unsigned checked = run_scenario(&micropython);

@@ -1,9 +1,15 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "host_file.h"
 
 const char *testdata_path(const char *rel)
 {
@@ -16,6 +22,28 @@ bool testdata_present(void)
 {
     struct stat st;
     return stat(MPOTA_TESTDATA_DIR "/README.md", &st) == 0;
+}
+
+void skip_for_missing_testdata(void)
+{
+    print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));
+    skip();
+}
+
+void skip_without_testdata(void)
+{
+    if (!testdata_present()) {
+        skip_for_missing_testdata();
+    }
+}
+
+uint8_t *testdata_load(const char *rel, size_t *len)
+{
+    uint8_t *data = mpota_host_read_file(testdata_path(rel), len);
+    if (!data) {
+        fail_msg("cannot read %s", testdata_path(rel));
+    }
+    return data;
 }
 
 uint64_t rng_next(uint64_t *state)

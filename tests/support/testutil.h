@@ -10,9 +10,20 @@
 // Full path of a file under shared/testdata (static buffer; copy if kept).
 const char *testdata_path(const char *rel);
 
-// True if shared/testdata exists. Tests that need it call skip() with a
-// message "SKIPPED: shared/testdata not found at ..." when it is absent.
+// True if shared/testdata exists.
 bool testdata_present(void);
+
+// For a cmocka test that needs shared/testdata: prints "SKIPPED:
+// shared/testdata not found at <dir>/" and skips the running test (cmocka's
+// skip() does not return). Call it from the test, not from a fixture.
+void skip_for_missing_testdata(void);
+
+// skip_for_missing_testdata() if shared/testdata is absent; else returns.
+void skip_without_testdata(void);
+
+// Reads shared/testdata/<rel> whole (caller frees); fails the running cmocka
+// test with "cannot read <path>" if it cannot. *len gets the size.
+uint8_t *testdata_load(const char *rel, size_t *len);
 
 // (whole files: mpota_host_read_file in src/host/host_file.h)
 

@@ -30,11 +30,7 @@ static uint32_t le32(const uint8_t *b)
 // .iram0.text. The padding segment is not given: the builder must recreate it.
 static void rebuild_reference(const char *rel, bool patch_sha)
 {
-    if (!testdata_present()) {
-        print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));
-        skip();
-        return;
-    }
+    skip_without_testdata();
     size_t len;
     uint8_t *ref = mpota_host_read_file(testdata_path(rel), &len);
     assert_non_null(ref);
@@ -99,11 +95,7 @@ static void test_reproduces_reference_v2(void **state)
 static void test_reproduces_reference_from_source(void **state)
 {
     (void)state;
-    if (!testdata_present()) {
-        print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));
-        skip();
-        return;
-    }
+    skip_without_testdata();
     size_t len;
     uint8_t *ref = mpota_host_read_file(testdata_path("images/app-v2.0.0-ota.bin"), &len);
     assert_non_null(ref);

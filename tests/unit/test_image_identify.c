@@ -16,45 +16,27 @@
 #include "image_build.h"
 #include "mpota/image.h"
 #include "mpota/part.h"
+#include "table_build.h"
 #include "testutil.h"
-
-#define SKIP_WITHOUT_TESTDATA()                                                               \
-    do {                                                                                      \
-        if (!testdata_present()) {                                                            \
-            print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));   \
-            skip();                                                                           \
-            return;                                                                           \
-        }                                                                                     \
-    } while (0)
-
-static void add_part(struct mpota_table *t, const char *label, uint8_t type, uint8_t sub,
-                     uint32_t off, uint32_t size)
-{
-    struct mpota_partition *p = &t->parts[t->count++];
-    memset(p, 0, sizeof(*p));
-    strncpy(p->label, label, MPOTA_PART_LABEL_LEN);
-    p->type = type;
-    p->subtype = sub;
-    p->offset = off;
-    p->size = size;
-}
 
 // MicroPython's partitions-4MiB.csv (factory) and partitions-4MiB-ota.csv.
 static void make_table(bool ota, uint8_t out[MPOTA_PART_TABLE_MAX_LEN])
 {
     static struct mpota_table t;
     memset(&t, 0, sizeof(t));
-    add_part(&t, "nvs", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_NVS, 0x9000, ota ? 0x4000 : 0x6000);
+    table_add(&t, "nvs", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_NVS, 0x9000,
+              ota ? 0x4000 : 0x6000);
     if (ota) {
-        add_part(&t, "otadata", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA, 0xd000, 0x2000);
+        table_add(&t, "otadata", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA, 0xd000, 0x2000);
     }
-    add_part(&t, "phy_init", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_PHY, 0xf000, 0x1000);
+    table_add(&t, "phy_init", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_PHY, 0xf000, 0x1000);
     if (ota) {
-        add_part(&t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x10000, 0x180000);
-        add_part(&t, "ota_1", MPOTA_PART_TYPE_APP, 0x11, 0x190000, 0x180000);
+        table_add(&t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x10000, 0x180000);
+        table_add(&t, "ota_1", MPOTA_PART_TYPE_APP, 0x11, 0x190000, 0x180000);
     } else {
-        add_part(&t, "factory", MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_FACTORY, 0x10000, 0x1F0000);
-        add_part(&t, "vfs", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_FAT, 0x200000, 0x200000);
+        table_add(&t, "factory", MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_FACTORY, 0x10000,
+                  0x1F0000);
+        table_add(&t, "vfs", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_FAT, 0x200000, 0x200000);
     }
     assert_int_equal(mpota_part_table_write(&t, true, out), 0);
 }
@@ -100,7 +82,7 @@ static int head(const uint8_t *b, size_t len, uint16_t chip, struct mpota_diag *
 static void test_app_images(void **state)
 {
     (void)state;
-    SKIP_WITHOUT_TESTDATA();
+    skip_without_testdata();
     struct mpota_image_ident id;
     struct mpota_diag d;
     size_t len;
@@ -189,7 +171,7 @@ static void test_bootloader_images(void **state)
 static void test_partition_tables(void **state)
 {
     (void)state;
-    SKIP_WITHOUT_TESTDATA();
+    skip_without_testdata();
     static const char *files[] = {
         "partition-tables/esp32s3-ota-vfs.bin",
         "partition-tables/esp-idf/idf-test-partitions.bin",
@@ -238,7 +220,7 @@ static void put_entry(uint8_t *e, uint32_t seq, uint32_t state, uint32_t crc)
 static void test_otadata(void **state)
 {
     (void)state;
-    SKIP_WITHOUT_TESTDATA();
+    skip_without_testdata();
     assert_int_equal(crc_of(1), 0x4743989Au);  // SPEC §3.3 vector
     struct mpota_image_ident id;
     struct mpota_diag d;

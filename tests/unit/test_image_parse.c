@@ -58,22 +58,14 @@ static const struct seg_row ref_segs[5] = {
 
 static uint8_t *load_ref(int i, size_t *len)
 {
-    if (!testdata_present()) {
-        print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));
-        return NULL;
-    }
+    skip_without_testdata();
     uint8_t *b = mpota_host_read_file(testdata_path(refs[i].file), len);
     assert_non_null(b);
     assert_int_equal(*len, REF_LEN);
     return b;
 }
 
-#define LOAD_OR_SKIP(i, len)                                                                  \
-    uint8_t *img = load_ref((i), &(len));                                                     \
-    if (!img) {                                                                               \
-        skip();                                                                               \
-        return;                                                                               \
-    }
+#define LOAD_OR_SKIP(i, len) uint8_t *img = load_ref((i), &(len))
 
 static void hex(const uint8_t *b, size_t n, char *out)
 {

@@ -50,11 +50,7 @@ static bool next_line(const char **p, char *line, size_t cap)
 
 static void compare_with_esptool(const char *bin, const char *txt)
 {
-    if (!testdata_present()) {
-        print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));
-        skip();
-        return;
-    }
+    skip_without_testdata();
     size_t len, want_len;
     uint8_t *img = mpota_host_read_file(testdata_path(bin), &len);
     char *want = (char *)mpota_host_read_file(testdata_path(txt), &want_len);
@@ -191,11 +187,7 @@ static void test_variants(void **state)
 static void test_mmu_page_and_hash_invalid(void **state)
 {
     (void)state;
-    if (!testdata_present()) {
-        print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));
-        skip();
-        return;
-    }
+    skip_without_testdata();
     size_t len;
     uint8_t *img = mpota_host_read_file(testdata_path("images/app-v1.0.1.bin"), &len);
     assert_non_null(img);

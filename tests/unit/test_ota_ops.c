@@ -6,251 +6,57 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "boot_rig.h"
 #include "flash_emu.h"
-#include "host_file.h"
 #include "mpota/boot.h"
 #include "mpota/err.h"
 #include "mpota/image.h"
 #include "mpota/otadata.h"
 #include "mpota/part.h"
-#include "testutil.h"
+#include "table_build.h"
 
-#define FLASH_SIZE (4u << 20)
-#define OTADATA 0xD000u
-
-static uint8_t *g_image;
-static size_t g_image_len;
-
-struct bench {
-    struct mpota_flash_emu emu;
-    struct mpota_table table;
-    struct mpota_boot_ctx ctx;
-};
-
-enum layout {
-    L_OTA2,     // MicroPython 4 MiB OTA: ota_0, ota_1
-    L_FACTORY,  // factory, ota_0, ota_1
-    L_MANY,     // factory, ota_0..ota_2, test
-    L_EIGHT,    // ota_0..ota_7
-};
-
-static void add_part(struct mpota_table *t, const char *label, uint8_t type, uint8_t subtype,
-                     uint32_t off, uint32_t size)
+static int set_boot(struct boot_rig *b, const char *label)
 {
-    struct mpota_partition *p = &t->parts[t->count++];
-    memset(p, 0, sizeof(*p));
-    p->type = type;
-    p->subtype = subtype;
-    p->offset = off;
-    p->size = size;
-    snprintf(p->label, sizeof(p->label), "%s", label);
-}
-
-static const struct mpota_partition *part(struct bench *b, const char *label)
-{
-    const struct mpota_partition *p = mpota_part_find_label(&b->table, label);
-    if (!p) {
-        fail_msg("no partition %s", label);
-    }
-    return p;
-}
-
-static void put_app(struct bench *b, const char *label)
-{
-    assert_int_equal(mpota_flash_emu_load(&b->emu, part(b, label)->offset, g_image,
-                                          (uint32_t)g_image_len),
-                     0);
-}
-
-static void break_app(struct bench *b, const char *label)
-{
-    b->emu.mem[part(b, label)->offset + 0x200] ^= 0x5A;
-}
-
-static void layout(struct bench *b, enum layout l)
-{
-    struct mpota_table *t = &b->table;
-    memset(t, 0, sizeof(*t));
-    memset(b->emu.mem, 0xFF, b->emu.size);
-    add_part(t, "nvs", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_NVS, 0x9000, 0x4000);
-    add_part(t, "otadata", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA, OTADATA, 0x2000);
-    switch (l) {
-    case L_OTA2:
-        add_part(t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x10000, 0x180000);
-        add_part(t, "ota_1", MPOTA_PART_TYPE_APP, 0x11, 0x190000, 0x180000);
-        break;
-    case L_FACTORY:
-        add_part(t, "factory", MPOTA_PART_TYPE_APP, 0x00, 0x10000, 0x100000);
-        add_part(t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x110000, 0x100000);
-        add_part(t, "ota_1", MPOTA_PART_TYPE_APP, 0x11, 0x210000, 0x100000);
-        break;
-    case L_MANY:
-        add_part(t, "factory", MPOTA_PART_TYPE_APP, 0x00, 0x10000, 0x20000);
-        add_part(t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x30000, 0x20000);
-        add_part(t, "ota_1", MPOTA_PART_TYPE_APP, 0x11, 0x50000, 0x20000);
-        add_part(t, "ota_2", MPOTA_PART_TYPE_APP, 0x12, 0x70000, 0x20000);
-        add_part(t, "test", MPOTA_PART_TYPE_APP, 0x20, 0x90000, 0x20000);
-        break;
-    case L_EIGHT:
-        for (uint8_t i = 0; i < 8; i++) {
-            char name[16];
-            snprintf(name, sizeof(name), "ota_%u", (unsigned)i);
-            add_part(t, name, MPOTA_PART_TYPE_APP, (uint8_t)(0x10 + i), 0x10000 + i * 0x20000u,
-                     0x20000);
-        }
-        break;
-    }
-    for (uint32_t i = 0; i < t->count; i++) {
-        if (t->parts[i].type == MPOTA_PART_TYPE_APP) {
-            put_app(b, t->parts[i].label);
-        }
-    }
-    mpota_flash_emu_reset_counters(&b->emu);
-}
-
-static void set_raw(struct bench *b, unsigned sector, uint32_t seq, uint32_t state, uint32_t crc)
-{
-    uint8_t *s = b->emu.mem + OTADATA + sector * 0x1000u;
-    memset(s, 0xFF, 0x1000);
-    struct mpota_otadata_entry e;
-    mpota_otadata_entry_init(&e, seq, state);
-    e.crc = crc;
-    mpota_otadata_encode(&e, s);
-}
-
-static void set_entry(struct bench *b, unsigned sector, uint32_t seq, uint32_t state)
-{
-    set_raw(b, sector, seq, state, mpota_otadata_crc(seq));
-}
-
-static void assert_entry(struct bench *b, unsigned sector, uint32_t seq, uint32_t state)
-{
-    const uint8_t *s = b->emu.mem + OTADATA + sector * 0x1000u;
-    struct mpota_otadata_entry e;
-    mpota_otadata_decode(s, &e);
-    assert_int_equal(e.ota_seq, seq);
-    assert_int_equal(e.ota_state, state);
-    assert_int_equal(e.crc, mpota_otadata_crc(seq));
-    for (int i = 0; i < 20; i++) {
-        assert_int_equal(e.seq_label[i], 0xFF);
-    }
-    for (uint32_t i = 32; i < 0x1000; i++) {
-        assert_int_equal(s[i], 0xFF);
-    }
-}
-
-static void assert_blank(struct bench *b, unsigned sector)
-{
-    const uint8_t *s = b->emu.mem + OTADATA + sector * 0x1000u;
-    for (uint32_t i = 0; i < 0x1000; i++) {
-        assert_int_equal(s[i], 0xFF);
-    }
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    if (testdata_present()) {
-        g_image = mpota_host_read_file(testdata_path("images/app-v1.0.1.bin"), &g_image_len);
-    }
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    free(g_image);
-    return 0;
-}
-
-static int setup(void **state)
-{
-    if (!g_image) {
-        print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));
-        *state = NULL;
-        return 0;
-    }
-    struct bench *b = calloc(1, sizeof(*b));
-    if (!b || mpota_flash_emu_open_ram(&b->emu, FLASH_SIZE) != 0) {
-        free(b);
-        return -1;
-    }
-    b->ctx.flash = &b->emu.flash;
-    b->ctx.table = &b->table;
-    b->ctx.chip = MPOTA_CHIP_ESP32;
-    b->ctx.rollback_enabled = true;
-    *state = b;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct bench *b = *state;
-    if (b) {
-        mpota_flash_emu_close(&b->emu);
-        free(b);
-    }
-    return 0;
-}
-
-static struct bench *bench(void **state)
-{
-    if (!*state) {
-        skip();
-    }
-    return *state;
-}
-
-static const char *boot(struct bench *b)
-{
-    struct mpota_boot_report r;
-    assert_int_equal(mpota_boot_select(&b->ctx, &r), 0);
-    return r.booted->label;
-}
-
-static int set_boot(struct bench *b, const char *label)
-{
-    return mpota_boot_set_boot(&b->ctx, part(b, label), NULL);
+    return mpota_boot_set_boot(&b->ctx, rig_part(b, label), NULL);
 }
 
 // SPEC §3.9 example: 2 slots from sector0 = {1}: seq 2, 3, 4.
 static void test_set_boot_two_slots(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_OTA2);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_OTA2);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
     assert_int_equal(set_boot(b, "ota_1"), 0);
-    assert_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_NEW);
+    rig_assert_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_NEW);
     assert_int_equal(b->emu.count.sector_erases, 1);
     assert_int_equal(b->emu.count.progs, 1);
     assert_int_equal(b->emu.count.prog_bytes, 32);
     assert_int_equal(set_boot(b, "ota_0"), 0);
-    assert_entry(b, 0, 3, MPOTA_OTA_STATE_NEW);
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_NEW);
+    rig_assert_entry(b, 0, 3, MPOTA_OTA_STATE_NEW);
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_NEW);
     assert_int_equal(set_boot(b, "ota_1"), 0);
-    assert_entry(b, 0, 3, MPOTA_OTA_STATE_NEW);
-    assert_entry(b, 1, 4, MPOTA_OTA_STATE_NEW);
-    assert_string_equal(boot(b), "ota_1");
+    rig_assert_entry(b, 0, 3, MPOTA_OTA_STATE_NEW);
+    rig_assert_entry(b, 1, 4, MPOTA_OTA_STATE_NEW);
+    assert_string_equal(rig_boot(b, NULL), "ota_1");
 }
 
 // SPEC §3.9: 8 slots, active seq 5 (slot 4), target ota_7 -> seq 8.
 static void test_set_boot_eight_slots(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_EIGHT);
-    set_entry(b, 0, 4, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 5, MPOTA_OTA_STATE_VALID);
-    assert_string_equal(boot(b), "ota_4");
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_EIGHT);
+    rig_set_entry(b, 0, 4, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 5, MPOTA_OTA_STATE_VALID);
+    assert_string_equal(rig_boot(b, NULL), "ota_4");
     assert_int_equal(set_boot(b, "ota_7"), 0);
-    assert_entry(b, 0, 8, MPOTA_OTA_STATE_NEW);
-    assert_entry(b, 1, 5, MPOTA_OTA_STATE_VALID);
-    assert_string_equal(boot(b), "ota_7");
+    rig_assert_entry(b, 0, 8, MPOTA_OTA_STATE_NEW);
+    rig_assert_entry(b, 1, 5, MPOTA_OTA_STATE_VALID);
+    assert_string_equal(rig_boot(b, NULL), "ota_7");
 }
 
 // ESP-IDF's loop, kept literally as the reference (32-bit arithmetic).
@@ -265,23 +71,23 @@ static uint32_t idf_new_seq(uint32_t seq, uint32_t slot, uint32_t count)
 
 static void test_set_boot_formula_against_idf_loop(void **state)
 {
-    struct bench *b = bench(state);
-    static const enum layout layouts[] = {L_OTA2, L_MANY, L_EIGHT};
+    struct boot_rig *b = rig_get(state);
+    static const enum rig_layout layouts[] = {RIG_OTA2, RIG_MANY, RIG_EIGHT};
     static const uint32_t counts[] = {2, 3, 8};
     unsigned checked = 0;
     for (unsigned l = 0; l < 3; l++) {
-        layout(b, layouts[l]);
+        rig_layout(b, layouts[l]);
         for (uint32_t seq = 1; seq <= 40; seq++) {
             for (uint32_t slot = 0; slot < counts[l]; slot++) {
                 unsigned active = seq % 2;  // both sectors take the active role
-                set_entry(b, active, seq, MPOTA_OTA_STATE_VALID);
-                memset(b->emu.mem + OTADATA + (active ^ 1) * 0x1000u, 0xFF, 0x1000);
+                rig_set_entry(b, active, seq, MPOTA_OTA_STATE_VALID);
+                memset(b->emu.mem + RIG_OTADATA + (active ^ 1) * 0x1000u, 0xFF, 0x1000);
                 char name[16];
                 snprintf(name, sizeof(name), "ota_%u", (unsigned)slot);
                 assert_int_equal(set_boot(b, name), 0);
-                assert_entry(b, active ^ 1, idf_new_seq(seq, slot, counts[l]),
-                             MPOTA_OTA_STATE_NEW);
-                assert_entry(b, active, seq, MPOTA_OTA_STATE_VALID);
+                rig_assert_entry(b, active ^ 1, idf_new_seq(seq, slot, counts[l]),
+                                 MPOTA_OTA_STATE_NEW);
+                rig_assert_entry(b, active, seq, MPOTA_OTA_STATE_VALID);
                 checked++;
             }
         }
@@ -293,63 +99,63 @@ static void test_set_boot_formula_against_idf_loop(void **state)
 // the tie then picks sector 0.
 static void test_set_boot_same_slot_v55(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_OTA2);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_OTA2);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
     assert_int_equal(set_boot(b, "ota_1"), 0);
-    assert_entry(b, 0, 2, MPOTA_OTA_STATE_NEW);
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
-    assert_string_equal(boot(b), "ota_1");
-    assert_entry(b, 0, 2, MPOTA_OTA_STATE_PENDING_VERIFY);
+    rig_assert_entry(b, 0, 2, MPOTA_OTA_STATE_NEW);
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    assert_string_equal(rig_boot(b, NULL), "ota_1");
+    rig_assert_entry(b, 0, 2, MPOTA_OTA_STATE_PENDING_VERIFY);
     // Active in sector 0 this time: sector 1 gets the NEW copy, which the
     // tie rule never looks at while sector 0 stays valid.
-    layout(b, L_OTA2);
-    set_entry(b, 0, 2, MPOTA_OTA_STATE_VALID);
+    rig_layout(b, RIG_OTA2);
+    rig_set_entry(b, 0, 2, MPOTA_OTA_STATE_VALID);
     assert_int_equal(set_boot(b, "ota_1"), 0);
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_NEW);
-    assert_string_equal(boot(b), "ota_1");
-    assert_entry(b, 0, 2, MPOTA_OTA_STATE_VALID);
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_NEW);
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_NEW);
+    assert_string_equal(rig_boot(b, NULL), "ota_1");
+    rig_assert_entry(b, 0, 2, MPOTA_OTA_STATE_VALID);
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_NEW);
     assert_int_equal(b->emu.count.ops, 2);  // only set_boot wrote
 }
 
 static void test_set_boot_without_active_entry(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_OTA2);
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_OTA2);
     assert_int_equal(set_boot(b, "ota_1"), 0);
-    assert_entry(b, 0, 2, MPOTA_OTA_STATE_NEW);
-    assert_blank(b, 1);
+    rig_assert_entry(b, 0, 2, MPOTA_OTA_STATE_NEW);
+    rig_assert_blank(b, 1);
 
-    layout(b, L_OTA2);
-    set_entry(b, 0, 3, MPOTA_OTA_STATE_ABORTED);
-    set_entry(b, 1, 4, MPOTA_OTA_STATE_INVALID);
+    rig_layout(b, RIG_OTA2);
+    rig_set_entry(b, 0, 3, MPOTA_OTA_STATE_ABORTED);
+    rig_set_entry(b, 1, 4, MPOTA_OTA_STATE_INVALID);
     assert_int_equal(set_boot(b, "ota_0"), 0);
-    assert_entry(b, 0, 1, MPOTA_OTA_STATE_NEW);
-    assert_entry(b, 1, 4, MPOTA_OTA_STATE_INVALID);
-    assert_string_equal(boot(b), "ota_0");
+    rig_assert_entry(b, 0, 1, MPOTA_OTA_STATE_NEW);
+    rig_assert_entry(b, 1, 4, MPOTA_OTA_STATE_INVALID);
+    assert_string_equal(rig_boot(b, NULL), "ota_0");
 }
 
 static void test_set_boot_rollback_disabled(void **state)
 {
-    struct bench *b = bench(state);
+    struct boot_rig *b = rig_get(state);
     b->ctx.rollback_enabled = false;
-    layout(b, L_OTA2);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_layout(b, RIG_OTA2);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
     assert_int_equal(set_boot(b, "ota_1"), 0);
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_UNDEFINED);
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_UNDEFINED);
 }
 
 static void test_set_boot_keeps_seq_label(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_OTA2);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 1, MPOTA_OTA_STATE_INVALID);
-    memcpy(b->emu.mem + OTADATA + 0x1000 + 4, "some label bytes :-)", 20);
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_OTA2);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 1, MPOTA_OTA_STATE_INVALID);
+    memcpy(b->emu.mem + RIG_OTADATA + 0x1000 + 4, "some label bytes :-)", 20);
     assert_int_equal(set_boot(b, "ota_1"), 0);
-    const uint8_t *s1 = b->emu.mem + OTADATA + 0x1000;
+    const uint8_t *s1 = b->emu.mem + RIG_OTADATA + 0x1000;
     assert_memory_equal(s1 + 4, "some label bytes :-)", 20);
     struct mpota_otadata_entry e;
     mpota_otadata_decode(s1, &e);
@@ -369,22 +175,22 @@ static void on_cut(void *arg)
 
 static void test_set_boot_factory_erases_otadata(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_FACTORY);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
-    assert_string_equal(boot(b), "ota_1");
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_FACTORY);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    assert_string_equal(rig_boot(b, NULL), "ota_1");
     assert_int_equal(set_boot(b, "factory"), 0);
-    assert_blank(b, 0);
-    assert_blank(b, 1);
+    rig_assert_blank(b, 0);
+    rig_assert_blank(b, 1);
     assert_int_equal(b->emu.count.sector_erases, 2);
     assert_int_equal(b->emu.count.progs, 0);
-    assert_string_equal(boot(b), "factory");
+    assert_string_equal(rig_boot(b, NULL), "factory");
 
     // The inactive sector goes first: a cut after it still boots ota_1.
-    layout(b, L_FACTORY);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    rig_layout(b, RIG_FACTORY);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
     struct cut c;
     b->emu.on_cut = on_cut;
     b->emu.on_cut_arg = &c;
@@ -395,29 +201,29 @@ static void test_set_boot_factory_erases_otadata(void **state)
         fail_msg("no cut");
     }
     mpota_flash_emu_power_on(&b->emu);
-    assert_blank(b, 0);
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
-    assert_string_equal(boot(b), "ota_1");
+    rig_assert_blank(b, 0);
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    assert_string_equal(rig_boot(b, NULL), "ota_1");
     // Active in sector 0, an older valid entry in sector 1: sector 1 first,
     // so the cut never brings the older app back.
-    layout(b, L_FACTORY);
-    set_entry(b, 0, 3, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    rig_layout(b, RIG_FACTORY);
+    rig_set_entry(b, 0, 3, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
     b->emu.fail_after = 1;
     if (setjmp(c.jb) == 0) {
         set_boot(b, "factory");
         fail_msg("no cut");
     }
     mpota_flash_emu_power_on(&b->emu);
-    assert_entry(b, 0, 3, MPOTA_OTA_STATE_VALID);
-    assert_blank(b, 1);
-    assert_string_equal(boot(b), "ota_0");
+    rig_assert_entry(b, 0, 3, MPOTA_OTA_STATE_VALID);
+    rig_assert_blank(b, 1);
+    assert_string_equal(rig_boot(b, NULL), "ota_0");
     b->emu.on_cut = NULL;
 
     // No otadata partition: NOT_FOUND, nothing erased.
-    layout(b, L_FACTORY);
+    rig_layout(b, RIG_FACTORY);
     b->table.parts[1].subtype = MPOTA_PART_SUBTYPE_PHY;
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
     assert_int_equal(set_boot(b, "factory"), MPOTA_ERR_OTADATA_MISSING);
     assert_int_equal(set_boot(b, "ota_0"), MPOTA_ERR_OTADATA_MISSING);
     assert_int_equal(b->emu.count.ops, 0);
@@ -426,20 +232,20 @@ static void test_set_boot_factory_erases_otadata(void **state)
 // An image that does not verify: an error and not one byte of otadata changed.
 static void test_set_boot_invalid_image_writes_nothing(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_MANY);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_MANY);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
     uint8_t before[0x2000];
-    memcpy(before, b->emu.mem + OTADATA, sizeof(before));
+    memcpy(before, b->emu.mem + RIG_OTADATA, sizeof(before));
     struct mpota_diag d;
 
-    break_app(b, "ota_1");
+    rig_break_app(b, "ota_1");
     memset(&d, 0, sizeof(d));
-    int rc = mpota_boot_set_boot(&b->ctx, part(b, "ota_1"), &d);
+    int rc = mpota_boot_set_boot(&b->ctx, rig_part(b, "ota_1"), &d);
     assert_true(rc <= MPOTA_ERR_IMAGE_MAGIC && rc >= -119);  // the image range
     assert_int_equal(d.err, rc);
 
-    memset(b->emu.mem + part(b, "ota_2")->offset, 0xFF, 0x20000);  // erased slot
+    memset(b->emu.mem + rig_part(b, "ota_2")->offset, 0xFF, 0x20000);  // erased slot
     rc = set_boot(b, "ota_2");
     assert_true(rc <= MPOTA_ERR_IMAGE_MAGIC && rc >= -119);
 
@@ -452,23 +258,23 @@ static void test_set_boot_invalid_image_writes_nothing(void **state)
     assert_int_equal(set_boot(b, "factory"), MPOTA_ERR_IMAGE_CHIP);
 
     assert_int_equal(b->emu.count.ops, 0);
-    assert_memory_equal(b->emu.mem + OTADATA, before, sizeof(before));
+    assert_memory_equal(b->emu.mem + RIG_OTADATA, before, sizeof(before));
 }
 
 static void test_set_boot_refusals(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_MANY);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_MANY);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
     struct mpota_diag d;
     memset(&d, 0, sizeof(d));
     assert_int_equal(mpota_boot_set_boot(&b->ctx, NULL, &d), MPOTA_ERR_INVALID_ARG);
     // The test app verifies, but is not an OTA slot (ESP-IDF would select
     // ota_0 for it): refused.
-    assert_int_equal(mpota_boot_set_boot(&b->ctx, part(b, "test"), &d), MPOTA_ERR_NOT_OTA_SLOT);
+    assert_int_equal(mpota_boot_set_boot(&b->ctx, rig_part(b, "test"), &d), MPOTA_ERR_NOT_OTA_SLOT);
     assert_string_equal(d.label, "test");
     // Not an app, though its content is an image.
-    struct mpota_partition fake = *part(b, "ota_1");
+    struct mpota_partition fake = *rig_part(b, "ota_1");
     fake.type = MPOTA_PART_TYPE_DATA;
     assert_int_equal(mpota_boot_set_boot(&b->ctx, &fake, NULL), MPOTA_ERR_INVALID_ARG);
     assert_int_equal(b->emu.count.ops, 0);
@@ -476,11 +282,11 @@ static void test_set_boot_refusals(void **state)
     // ota_2 beyond the contiguous count (no ota_1 here): INVALID_ARG.
     struct mpota_table *t = &b->table;
     memset(t, 0, sizeof(*t));
-    add_part(t, "otadata", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA, OTADATA, 0x2000);
-    add_part(t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x30000, 0x20000);
-    add_part(t, "ota_2", MPOTA_PART_TYPE_APP, 0x12, 0x70000, 0x20000);
+    table_add(t, "otadata", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA, RIG_OTADATA, 0x2000);
+    table_add(t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x30000, 0x20000);
+    table_add(t, "ota_2", MPOTA_PART_TYPE_APP, 0x12, 0x70000, 0x20000);
     memset(&d, 0, sizeof(d));
-    assert_int_equal(mpota_boot_set_boot(&b->ctx, part(b, "ota_2"), &d), MPOTA_ERR_INVALID_ARG);
+    assert_int_equal(mpota_boot_set_boot(&b->ctx, rig_part(b, "ota_2"), &d), MPOTA_ERR_INVALID_ARG);
     assert_string_equal(d.label, "ota_2");
     assert_int_equal(b->emu.count.ops, 0);
 }
@@ -488,36 +294,36 @@ static void test_set_boot_refusals(void **state)
 // Where ESP-IDF would write an empty record (seq 0xFFFFFFFF) we refuse.
 static void test_set_boot_seq_wrap(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_OTA2);
-    set_entry(b, 0, 0xFFFFFFFEu, MPOTA_OTA_STATE_VALID);  // slot 1
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_OTA2);
+    rig_set_entry(b, 0, 0xFFFFFFFEu, MPOTA_OTA_STATE_VALID);  // slot 1
     struct mpota_diag d;
     memset(&d, 0, sizeof(d));
-    assert_int_equal(mpota_boot_set_boot(&b->ctx, part(b, "ota_0"), &d),
+    assert_int_equal(mpota_boot_set_boot(&b->ctx, rig_part(b, "ota_0"), &d),
                      MPOTA_ERR_OTADATA_SEQ_WRAP);
     assert_int_equal(d.actual, 0xFFFFFFFEu);
     assert_int_equal(b->emu.count.ops, 0);
     assert_int_equal(set_boot(b, "ota_1"), 0);  // same slot: seq 0xFFFFFFFE again
-    assert_entry(b, 1, 0xFFFFFFFEu, MPOTA_OTA_STATE_NEW);
+    rig_assert_entry(b, 1, 0xFFFFFFFEu, MPOTA_OTA_STATE_NEW);
 
     // A corrupt active seq 0 (valid: crc(0) = 0xFFFFFFFF). Targeting the last
     // slot gives seq 0 again: on 2 slots it still selects ota_1 (ESP-IDF's
     // bytes, written); on 3 slots it would select ota_0: refused.
-    layout(b, L_OTA2);
-    memset(b->emu.mem + OTADATA, 0x00, 4);
+    rig_layout(b, RIG_OTA2);
+    memset(b->emu.mem + RIG_OTADATA, 0x00, 4);
     assert_int_equal(set_boot(b, "ota_1"), 0);
-    const uint8_t *s1 = b->emu.mem + OTADATA + 0x1000;
+    const uint8_t *s1 = b->emu.mem + RIG_OTADATA + 0x1000;
     static const uint8_t zero_new[32] = {0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                                          0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                                          0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF};
     assert_memory_equal(s1, zero_new, 32);
-    assert_string_equal(boot(b), "ota_1");
-    layout(b, L_MANY);
-    memset(b->emu.mem + OTADATA, 0x00, 4);
+    assert_string_equal(rig_boot(b, NULL), "ota_1");
+    rig_layout(b, RIG_MANY);
+    memset(b->emu.mem + RIG_OTADATA, 0x00, 4);
     assert_int_equal(set_boot(b, "ota_2"), MPOTA_ERR_OTADATA_SEQ_WRAP);
     assert_int_equal(b->emu.count.ops, 0);
     assert_int_equal(set_boot(b, "ota_1"), 0);  // base 2 > 0: seq 2
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_NEW);
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_NEW);
 }
 
 // After a torn initial record (see test_boot_select.c) mark_valid has no
@@ -525,18 +331,18 @@ static void test_set_boot_seq_wrap(void **state)
 // afresh since no entry is valid.
 static void test_set_boot_repairs_torn_initial_record(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_OTA2);
-    uint8_t *s0 = b->emu.mem + OTADATA;
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_OTA2);
+    uint8_t *s0 = b->emu.mem + RIG_OTADATA;
     s0[0] = 0x01;
     s0[1] = s0[2] = s0[3] = 0x00;
-    assert_string_equal(boot(b), "ota_0");
+    assert_string_equal(rig_boot(b, NULL), "ota_0");
     assert_int_equal(mpota_boot_mark_valid(&b->ctx), MPOTA_ERR_OTADATA_NO_ACTIVE);
     assert_int_equal(set_boot(b, "ota_1"), 0);
-    assert_entry(b, 0, 2, MPOTA_OTA_STATE_NEW);
-    assert_string_equal(boot(b), "ota_1");
+    rig_assert_entry(b, 0, 2, MPOTA_OTA_STATE_NEW);
+    assert_string_equal(rig_boot(b, NULL), "ota_1");
     assert_int_equal(mpota_boot_mark_valid(&b->ctx), 0);
-    assert_entry(b, 0, 2, MPOTA_OTA_STATE_VALID);
+    rig_assert_entry(b, 0, 2, MPOTA_OTA_STATE_VALID);
 }
 
 // ESP-IDF <= v5.5 hazard: set_boot() of the slot that runs PENDING_VERIFY
@@ -547,33 +353,33 @@ static void test_set_boot_repairs_torn_initial_record(void **state)
 // esp_ota_begin refuses then: ESP_ERR_OTA_ROLLBACK_INVALID_STATE).
 static void test_set_boot_on_pending_slot_loses_rollback_target(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_OTA2);
-    set_entry(b, 0, 3, MPOTA_OTA_STATE_NEW);    // ota_0, just selected
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);  // ota_1, the previous app
-    assert_string_equal(boot(b), "ota_0");
-    assert_entry(b, 0, 3, MPOTA_OTA_STATE_PENDING_VERIFY);
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_OTA2);
+    rig_set_entry(b, 0, 3, MPOTA_OTA_STATE_NEW);    // ota_0, just selected
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);  // ota_1, the previous app
+    assert_string_equal(rig_boot(b, NULL), "ota_0");
+    rig_assert_entry(b, 0, 3, MPOTA_OTA_STATE_PENDING_VERIFY);
     uint32_t st = 0;
-    assert_int_equal(mpota_boot_get_state(&b->ctx, part(b, "ota_0"), &st), 0);
+    assert_int_equal(mpota_boot_get_state(&b->ctx, rig_part(b, "ota_0"), &st), 0);
     assert_int_equal(st, MPOTA_OTA_STATE_PENDING_VERIFY);
     assert_int_equal(set_boot(b, "ota_0"), 0);
-    assert_entry(b, 1, 3, MPOTA_OTA_STATE_NEW);  // ota_1's VALID entry is gone
-    assert_string_equal(boot(b), "ota_0");
-    assert_string_equal(boot(b), "ota_0");  // both ABORTED now: default ota_0
-    assert_entry(b, 0, 3, MPOTA_OTA_STATE_ABORTED);
-    assert_entry(b, 1, 3, MPOTA_OTA_STATE_ABORTED);
+    rig_assert_entry(b, 1, 3, MPOTA_OTA_STATE_NEW);  // ota_1's VALID entry is gone
+    assert_string_equal(rig_boot(b, NULL), "ota_0");
+    assert_string_equal(rig_boot(b, NULL), "ota_0");  // both ABORTED now: default ota_0
+    rig_assert_entry(b, 0, 3, MPOTA_OTA_STATE_ABORTED);
+    rig_assert_entry(b, 1, 3, MPOTA_OTA_STATE_ABORTED);
 }
 
 static void test_mark_valid(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_OTA2);
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_OTA2);
     assert_int_equal(mpota_boot_mark_valid(&b->ctx), MPOTA_ERR_OTADATA_NO_ACTIVE);  // blank
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_PENDING_VERIFY);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_PENDING_VERIFY);
     assert_int_equal(mpota_boot_mark_valid(&b->ctx), 0);
-    assert_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    rig_assert_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
     assert_int_equal(b->emu.count.sector_erases, 1);
     assert_int_equal(b->emu.count.progs, 1);
     // Already valid: no write at all.
@@ -581,13 +387,13 @@ static void test_mark_valid(void **state)
     assert_int_equal(mpota_boot_mark_valid(&b->ctx), 0);
     assert_int_equal(b->emu.count.ops, 0);
     // It is the ACTIVE entry that changes (here sector 0, seq 3), whatever runs.
-    set_entry(b, 0, 3, MPOTA_OTA_STATE_NEW);
+    rig_set_entry(b, 0, 3, MPOTA_OTA_STATE_NEW);
     assert_int_equal(mpota_boot_mark_valid(&b->ctx), 0);
-    assert_entry(b, 0, 3, MPOTA_OTA_STATE_VALID);
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    rig_assert_entry(b, 0, 3, MPOTA_OTA_STATE_VALID);
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
     // Given up entries only: no active one.
-    set_entry(b, 0, 3, MPOTA_OTA_STATE_ABORTED);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_INVALID);
+    rig_set_entry(b, 0, 3, MPOTA_OTA_STATE_ABORTED);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_INVALID);
     assert_int_equal(mpota_boot_mark_valid(&b->ctx), MPOTA_ERR_OTADATA_NO_ACTIVE);
     b->table.parts[1].subtype = MPOTA_PART_SUBTYPE_PHY;
     assert_int_equal(mpota_boot_mark_valid(&b->ctx), MPOTA_ERR_OTADATA_MISSING);
@@ -595,15 +401,15 @@ static void test_mark_valid(void **state)
 
 static void test_mark_invalid_and_rollback_possible(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_OTA2);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_PENDING_VERIFY);
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_OTA2);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_PENDING_VERIFY);
     assert_int_equal(mpota_boot_rollback_possible(&b->ctx), 1);
     assert_int_equal(mpota_boot_mark_invalid(&b->ctx), 0);
-    assert_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_INVALID);
-    assert_string_equal(boot(b), "ota_0");
+    rig_assert_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_INVALID);
+    assert_string_equal(rig_boot(b, NULL), "ota_0");
     // Now ota_0 is active and the other entry is INVALID, no factory.
     assert_int_equal(mpota_boot_rollback_possible(&b->ctx), 0);
     mpota_flash_emu_reset_counters(&b->emu);
@@ -611,27 +417,27 @@ static void test_mark_invalid_and_rollback_possible(void **state)
     assert_int_equal(b->emu.count.ops, 0);
 
     // The other entry is valid but its app is broken: impossible.
-    layout(b, L_OTA2);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    rig_layout(b, RIG_OTA2);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
     assert_int_equal(mpota_boot_rollback_possible(&b->ctx), 1);
-    break_app(b, "ota_0");
+    rig_break_app(b, "ota_0");
     assert_int_equal(mpota_boot_rollback_possible(&b->ctx), 0);
 
     // Factory: other entry blank -> factory counts if it verifies.
-    layout(b, L_FACTORY);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    rig_layout(b, RIG_FACTORY);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
     assert_int_equal(mpota_boot_rollback_possible(&b->ctx), 1);
     assert_int_equal(mpota_boot_mark_invalid(&b->ctx), 0);
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_INVALID);
-    assert_string_equal(boot(b), "factory");
-    layout(b, L_FACTORY);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
-    break_app(b, "factory");
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_INVALID);
+    assert_string_equal(rig_boot(b, NULL), "factory");
+    rig_layout(b, RIG_FACTORY);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    rig_break_app(b, "factory");
     assert_int_equal(mpota_boot_rollback_possible(&b->ctx), 0);
 
     // No active entry / no otadata.
-    layout(b, L_FACTORY);
+    rig_layout(b, RIG_FACTORY);
     assert_int_equal(mpota_boot_rollback_possible(&b->ctx), 0);
     assert_int_equal(mpota_boot_mark_invalid(&b->ctx), MPOTA_ERR_OTADATA_NO_ACTIVE);
     b->table.parts[1].subtype = MPOTA_PART_SUBTYPE_PHY;
@@ -641,28 +447,28 @@ static void test_mark_invalid_and_rollback_possible(void **state)
 
 static void test_last_invalid(void **state)
 {
-    struct bench *b = bench(state);
+    struct boot_rig *b = rig_get(state);
     const struct mpota_partition *p = (const void *)1;
-    layout(b, L_OTA2);
+    rig_layout(b, RIG_OTA2);
     assert_int_equal(mpota_boot_last_invalid(&b->ctx, &p), 0);
     assert_null(p);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_ABORTED);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_ABORTED);
     assert_int_equal(mpota_boot_last_invalid(&b->ctx, &p), 0);
-    assert_ptr_equal(p, part(b, "ota_1"));
+    assert_ptr_equal(p, rig_part(b, "ota_1"));
     // Both given up: the smaller seq (seq 2 in sector 1 -> ota_1).
-    set_entry(b, 0, 3, MPOTA_OTA_STATE_INVALID);
+    rig_set_entry(b, 0, 3, MPOTA_OTA_STATE_INVALID);
     assert_int_equal(mpota_boot_last_invalid(&b->ctx, &p), 0);
-    assert_ptr_equal(p, part(b, "ota_1"));
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_INVALID);
+    assert_ptr_equal(p, rig_part(b, "ota_1"));
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_INVALID);
     assert_int_equal(mpota_boot_last_invalid(&b->ctx, &p), 0);
-    assert_ptr_equal(p, part(b, "ota_0"));
+    assert_ptr_equal(p, rig_part(b, "ota_0"));
     // A bad CRC is no candidate.
-    set_raw(b, 0, 1, MPOTA_OTA_STATE_INVALID, 0);
+    rig_set_raw(b, 0, 1, MPOTA_OTA_STATE_INVALID, 0);
     assert_int_equal(mpota_boot_last_invalid(&b->ctx, &p), 0);
-    assert_ptr_equal(p, part(b, "ota_1"));
+    assert_ptr_equal(p, rig_part(b, "ota_1"));
     // Its app broken: NULL.
-    break_app(b, "ota_1");
+    rig_break_app(b, "ota_1");
     assert_int_equal(mpota_boot_last_invalid(&b->ctx, &p), 0);
     assert_null(p);
     b->table.parts[1].subtype = MPOTA_PART_SUBTYPE_PHY;
@@ -671,130 +477,130 @@ static void test_last_invalid(void **state)
 
 static void test_get_boot_partition(void **state)
 {
-    struct bench *b = bench(state);
+    struct boot_rig *b = rig_get(state);
     const struct mpota_partition *p = NULL;
-    layout(b, L_OTA2);
+    rig_layout(b, RIG_OTA2);
     assert_int_equal(mpota_boot_get_boot_partition(&b->ctx, &p), 0);
-    assert_ptr_equal(p, part(b, "ota_0"));
-    layout(b, L_FACTORY);
+    assert_ptr_equal(p, rig_part(b, "ota_0"));
+    rig_layout(b, RIG_FACTORY);
     assert_int_equal(mpota_boot_get_boot_partition(&b->ctx, &p), 0);
-    assert_ptr_equal(p, part(b, "factory"));
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_NEW);
+    assert_ptr_equal(p, rig_part(b, "factory"));
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_NEW);
     assert_int_equal(mpota_boot_get_boot_partition(&b->ctx, &p), 0);
-    assert_ptr_equal(p, part(b, "ota_1"));
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_ABORTED);
+    assert_ptr_equal(p, rig_part(b, "ota_1"));
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_ABORTED);
     assert_int_equal(mpota_boot_get_boot_partition(&b->ctx, &p), 0);
-    assert_ptr_equal(p, part(b, "factory"));
-    set_raw(b, 1, 2, MPOTA_OTA_STATE_VALID, 0);  // bad CRC: "assuming factory"
+    assert_ptr_equal(p, rig_part(b, "factory"));
+    rig_set_raw(b, 1, 2, MPOTA_OTA_STATE_VALID, 0);  // bad CRC: "assuming factory"
     assert_int_equal(mpota_boot_get_boot_partition(&b->ctx, &p), 0);
-    assert_ptr_equal(p, part(b, "factory"));
+    assert_ptr_equal(p, rig_part(b, "factory"));
     b->table.parts[1].subtype = MPOTA_PART_SUBTYPE_PHY;
     assert_int_equal(mpota_boot_get_boot_partition(&b->ctx, &p), MPOTA_ERR_OTADATA_MISSING);
 
     // Only a test app.
     struct mpota_table *t = &b->table;
     memset(t, 0, sizeof(*t));
-    add_part(t, "otadata", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA, OTADATA, 0x2000);
-    add_part(t, "test", MPOTA_PART_TYPE_APP, 0x20, 0x90000, 0x20000);
+    table_add(t, "otadata", MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA, RIG_OTADATA, 0x2000);
+    table_add(t, "test", MPOTA_PART_TYPE_APP, 0x20, 0x90000, 0x20000);
     assert_int_equal(mpota_boot_get_boot_partition(&b->ctx, &p), 0);
-    assert_ptr_equal(p, part(b, "test"));
+    assert_ptr_equal(p, rig_part(b, "test"));
     t->count = 1;
     assert_int_equal(mpota_boot_get_boot_partition(&b->ctx, &p), MPOTA_ERR_NOT_FOUND);
 }
 
 static void test_get_next_update(void **state)
 {
-    struct bench *b = bench(state);
+    struct boot_rig *b = rig_get(state);
     struct mpota_table *t = &b->table;
     const struct mpota_partition *p = NULL;
     memset(t, 0, sizeof(*t));
-    add_part(t, "factory", MPOTA_PART_TYPE_APP, 0x00, 0x10000, 0x20000);
-    add_part(t, "ota_1", MPOTA_PART_TYPE_APP, 0x11, 0x30000, 0x20000);  // table order
-    add_part(t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x50000, 0x20000);  // differs
-    add_part(t, "ota_3", MPOTA_PART_TYPE_APP, 0x13, 0x70000, 0x20000);
-    assert_int_equal(mpota_boot_get_next_update(&b->ctx, part(b, "ota_0"), &p), 0);
-    assert_ptr_equal(p, part(b, "ota_1"));
-    assert_int_equal(mpota_boot_get_next_update(&b->ctx, part(b, "ota_1"), &p), 0);
-    assert_ptr_equal(p, part(b, "ota_3"));  // subtype order, gaps skipped
-    assert_int_equal(mpota_boot_get_next_update(&b->ctx, part(b, "ota_3"), &p), 0);
-    assert_ptr_equal(p, part(b, "ota_0"));  // last -> first
-    assert_int_equal(mpota_boot_get_next_update(&b->ctx, part(b, "factory"), &p), 0);
-    assert_ptr_equal(p, part(b, "ota_0"));
-    struct mpota_partition copy = *part(b, "ota_0");  // a copy, not a table pointer
+    table_add(t, "factory", MPOTA_PART_TYPE_APP, 0x00, 0x10000, 0x20000);
+    table_add(t, "ota_1", MPOTA_PART_TYPE_APP, 0x11, 0x30000, 0x20000);  // table order
+    table_add(t, "ota_0", MPOTA_PART_TYPE_APP, 0x10, 0x50000, 0x20000);  // differs
+    table_add(t, "ota_3", MPOTA_PART_TYPE_APP, 0x13, 0x70000, 0x20000);
+    assert_int_equal(mpota_boot_get_next_update(&b->ctx, rig_part(b, "ota_0"), &p), 0);
+    assert_ptr_equal(p, rig_part(b, "ota_1"));
+    assert_int_equal(mpota_boot_get_next_update(&b->ctx, rig_part(b, "ota_1"), &p), 0);
+    assert_ptr_equal(p, rig_part(b, "ota_3"));  // subtype order, gaps skipped
+    assert_int_equal(mpota_boot_get_next_update(&b->ctx, rig_part(b, "ota_3"), &p), 0);
+    assert_ptr_equal(p, rig_part(b, "ota_0"));  // last -> first
+    assert_int_equal(mpota_boot_get_next_update(&b->ctx, rig_part(b, "factory"), &p), 0);
+    assert_ptr_equal(p, rig_part(b, "ota_0"));
+    struct mpota_partition copy = *rig_part(b, "ota_0");  // a copy, not a table pointer
     assert_int_equal(mpota_boot_get_next_update(&b->ctx, &copy, &p), 0);
-    assert_ptr_equal(p, part(b, "ota_1"));
+    assert_ptr_equal(p, rig_part(b, "ota_1"));
     assert_int_equal(mpota_boot_get_next_update(&b->ctx, NULL, &p), MPOTA_ERR_INVALID_ARG);
     t->count = 1;
-    assert_int_equal(mpota_boot_get_next_update(&b->ctx, part(b, "factory"), &p),
+    assert_int_equal(mpota_boot_get_next_update(&b->ctx, rig_part(b, "factory"), &p),
                      MPOTA_ERR_NO_OTA_SLOTS);
     assert_null(p);
 }
 
 static void test_get_state(void **state)
 {
-    struct bench *b = bench(state);
+    struct boot_rig *b = rig_get(state);
     uint32_t st = 0x55;
-    layout(b, L_FACTORY);
-    assert_int_equal(mpota_boot_get_state(&b->ctx, part(b, "ota_0"), &st), MPOTA_ERR_NOT_FOUND);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_PENDING_VERIFY);
-    assert_int_equal(mpota_boot_get_state(&b->ctx, part(b, "ota_0"), &st), 0);
+    rig_layout(b, RIG_FACTORY);
+    assert_int_equal(mpota_boot_get_state(&b->ctx, rig_part(b, "ota_0"), &st), MPOTA_ERR_NOT_FOUND);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_PENDING_VERIFY);
+    assert_int_equal(mpota_boot_get_state(&b->ctx, rig_part(b, "ota_0"), &st), 0);
     assert_int_equal(st, MPOTA_OTA_STATE_VALID);
-    assert_int_equal(mpota_boot_get_state(&b->ctx, part(b, "ota_1"), &st), 0);
+    assert_int_equal(mpota_boot_get_state(&b->ctx, rig_part(b, "ota_1"), &st), 0);
     assert_int_equal(st, MPOTA_OTA_STATE_PENDING_VERIFY);
-    assert_int_equal(mpota_boot_get_state(&b->ctx, part(b, "factory"), &st),
+    assert_int_equal(mpota_boot_get_state(&b->ctx, rig_part(b, "factory"), &st),
                      MPOTA_ERR_NOT_OTA_SLOT);
     // Given-up states are reported too; a bad CRC hides the entry.
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_ABORTED);
-    assert_int_equal(mpota_boot_get_state(&b->ctx, part(b, "ota_1"), &st), 0);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_ABORTED);
+    assert_int_equal(mpota_boot_get_state(&b->ctx, rig_part(b, "ota_1"), &st), 0);
     assert_int_equal(st, MPOTA_OTA_STATE_ABORTED);
-    set_raw(b, 1, 2, MPOTA_OTA_STATE_VALID, 0);
-    assert_int_equal(mpota_boot_get_state(&b->ctx, part(b, "ota_1"), &st), MPOTA_ERR_NOT_FOUND);
+    rig_set_raw(b, 1, 2, MPOTA_OTA_STATE_VALID, 0);
+    assert_int_equal(mpota_boot_get_state(&b->ctx, rig_part(b, "ota_1"), &st), MPOTA_ERR_NOT_FOUND);
     // Two entries for one slot: entry 0 answers.
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_INVALID);
-    set_entry(b, 1, 3, MPOTA_OTA_STATE_VALID);
-    assert_int_equal(mpota_boot_get_state(&b->ctx, part(b, "ota_0"), &st), 0);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_INVALID);
+    rig_set_entry(b, 1, 3, MPOTA_OTA_STATE_VALID);
+    assert_int_equal(mpota_boot_get_state(&b->ctx, rig_part(b, "ota_0"), &st), 0);
     assert_int_equal(st, MPOTA_OTA_STATE_INVALID);
     b->table.parts[1].subtype = MPOTA_PART_SUBTYPE_PHY;
-    assert_int_equal(mpota_boot_get_state(&b->ctx, part(b, "ota_0"), &st),
+    assert_int_equal(mpota_boot_get_state(&b->ctx, rig_part(b, "ota_0"), &st),
                      MPOTA_ERR_OTADATA_MISSING);
 }
 
 static void test_invalidate_inactive(void **state)
 {
-    struct bench *b = bench(state);
-    layout(b, L_OTA2);
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
-    assert_int_equal(mpota_boot_invalidate_inactive(&b->ctx, part(b, "ota_0")),
+    struct boot_rig *b = rig_get(state);
+    rig_layout(b, RIG_OTA2);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    assert_int_equal(mpota_boot_invalidate_inactive(&b->ctx, rig_part(b, "ota_0")),
                      MPOTA_ERR_SLOT_IS_RUNNING);
     assert_int_equal(b->emu.count.ops, 0);
     assert_int_equal(mpota_boot_rollback_possible(&b->ctx), 1);
-    assert_int_equal(mpota_boot_invalidate_inactive(&b->ctx, part(b, "ota_1")), 0);
-    assert_blank(b, 0);
-    assert_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
+    assert_int_equal(mpota_boot_invalidate_inactive(&b->ctx, rig_part(b, "ota_1")), 0);
+    rig_assert_blank(b, 0);
+    rig_assert_entry(b, 1, 2, MPOTA_OTA_STATE_VALID);
     assert_int_equal(b->emu.count.sector_erases, 1);
     assert_int_equal(b->emu.count.ops, 1);
     assert_int_equal(mpota_boot_rollback_possible(&b->ctx), 0);
-    assert_string_equal(boot(b), "ota_1");
+    assert_string_equal(rig_boot(b, NULL), "ota_1");
     // Nothing left to invalidate.
-    assert_int_equal(mpota_boot_invalidate_inactive(&b->ctx, part(b, "ota_1")),
+    assert_int_equal(mpota_boot_invalidate_inactive(&b->ctx, rig_part(b, "ota_1")),
                      MPOTA_ERR_NOT_FOUND);
-    layout(b, L_OTA2);
-    assert_int_equal(mpota_boot_invalidate_inactive(&b->ctx, part(b, "ota_0")),
+    rig_layout(b, RIG_OTA2);
+    assert_int_equal(mpota_boot_invalidate_inactive(&b->ctx, rig_part(b, "ota_0")),
                      MPOTA_ERR_OTADATA_NO_ACTIVE);
     // The inactive entry given up but intact (good CRC): still erased.
-    set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
-    set_entry(b, 1, 2, MPOTA_OTA_STATE_ABORTED);
-    assert_int_equal(mpota_boot_invalidate_inactive(&b->ctx, part(b, "ota_0")), 0);
-    assert_blank(b, 1);
+    rig_set_entry(b, 0, 1, MPOTA_OTA_STATE_VALID);
+    rig_set_entry(b, 1, 2, MPOTA_OTA_STATE_ABORTED);
+    assert_int_equal(mpota_boot_invalidate_inactive(&b->ctx, rig_part(b, "ota_0")), 0);
+    rig_assert_blank(b, 1);
     assert_int_equal(mpota_boot_invalidate_inactive(&b->ctx, NULL), MPOTA_ERR_INVALID_ARG);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, rig_setup, rig_teardown)
         T(test_set_boot_two_slots),
         T(test_set_boot_eight_slots),
         T(test_set_boot_formula_against_idf_loop),
@@ -817,5 +623,5 @@ int main(void)
         T(test_invalidate_inactive),
 #undef T
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, rig_group_setup, rig_group_teardown);
 }

@@ -19,14 +19,6 @@
 
 #define OTADATA_ADDR 0xD000u
 
-static void require_testdata(void)
-{
-    if (!testdata_present()) {
-        print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));
-        skip();
-    }
-}
-
 // Loads a testdata file, checks its size, returns it (caller frees).
 static uint8_t *load(const char *rel, size_t want)
 {
@@ -56,7 +48,7 @@ static void test_crc_vectors(void **state)
 static void test_entry_seq1_undefined(void **state)
 {
     (void)state;
-    require_testdata();
+    skip_without_testdata();
     uint8_t *buf = load("otadata/entry-seq1-undefined.bin", 512);
     struct mpota_otadata_entry e;
     mpota_otadata_decode(buf, &e);
@@ -102,7 +94,7 @@ static void check_badcrc(const char *rel, uint32_t seq, uint32_t expected_crc)
 static void test_entry_badcrc_files(void **state)
 {
     (void)state;
-    require_testdata();
+    skip_without_testdata();
     check_badcrc("otadata/entry-seq1-badcrc.bin", 1, 0x4743989Au);
     check_badcrc("otadata/entry-seq2-badcrc.bin", 2, 0x55F63774u);
 }
@@ -110,7 +102,7 @@ static void test_entry_badcrc_files(void **state)
 static void test_blank_initial(void **state)
 {
     (void)state;
-    require_testdata();
+    skip_without_testdata();
     uint8_t *buf = load("otadata/blank-initial.bin", 8192);
     struct mpota_flash_emu emu;
     assert_int_equal(mpota_flash_emu_open_ram(&emu, 0x10000), 0);

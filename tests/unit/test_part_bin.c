@@ -11,9 +11,10 @@
 
 #include <cmocka.h>
 
+#include "diag_text.h"
 #include "mpota/hash.h"
-#include "host_file.h"
 #include "mpota/part.h"
+#include "part_helpers.h"
 #include "testutil.h"
 
 #define ROW 32u
@@ -54,22 +55,7 @@ static void hex_to_bytes(const char *hex, uint8_t *out)
     }
 }
 
-static char text[1024];
 static struct mpota_table scratch;  // where refused parses go
-
-static const char *diag_text(const struct mpota_diag *d)
-{
-    mpota_diag_format(d, text, sizeof(text));
-    return text;
-}
-
-#define assert_text(d, needle)                                          \
-    do {                                                                \
-        const char *t_ = diag_text(d);                                  \
-        if (!strstr(t_, (needle))) {                                    \
-            fail_msg("diag text \"%s\" lacks \"%s\"", t_, (needle));    \
-        }                                                               \
-    } while (0)
 
 // Writes t (with MD5) and parses it back; returns the parse result.
 static int roundtrip(const struct mpota_table *t, uint32_t flash, struct mpota_table *out,
@@ -78,25 +64,6 @@ static int roundtrip(const struct mpota_table *t, uint32_t flash, struct mpota_t
     uint8_t bin[MPOTA_PART_TABLE_MAX_LEN];
     assert_int_equal(mpota_part_table_write(t, true, bin), MPOTA_OK);
     return mpota_part_table_parse(bin, sizeof(bin), flash, out, d);
-}
-
-static bool need_testdata(void)
-{
-    if (!testdata_present()) {
-        print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));
-        skip();
-        return false;
-    }
-    return true;
-}
-
-static uint8_t *load(const char *rel, size_t *len)
-{
-    uint8_t *data = mpota_host_read_file(testdata_path(rel), len);
-    if (!data) {
-        fail_msg("cannot read %s", testdata_path(rel));
-    }
-    return data;
 }
 
 /// SPEC §2.8 vectors ///
@@ -155,31 +122,18 @@ static void test_parse_spec_table(void **state)
 
 /// shared/testdata ///
 
-static const char *const bins[] = {
-    "partition-tables/micropython/partitions-2MiB.bin",
-    "partition-tables/micropython/partitions-4MiB-ota.bin",
-    "partition-tables/micropython/partitions-4MiB-romfs.bin",
-    "partition-tables/micropython/partitions-4MiBplus.bin",
-    "partition-tables/micropython/partitions-8MiBplus-ota.bin",
-    "partition-tables/esp-idf/idf-test-partitions.bin",
-    "partition-tables/esp-idf/partitions-utf8-bom.bin",
-    "partition-tables/esp32s3-ota-vfs.bin",
-};
-
 static void test_testdata_bins_parse_and_rewrite(void **state)
 {
     (void)state;
-    if (!need_testdata()) {
-        return;
-    }
-    for (size_t i = 0; i < sizeof(bins) / sizeof(bins[0]); i++) {
+    skip_without_testdata();
+    for (size_t i = 0; i < part_testdata_bins_count; i++) {
         size_t len;
-        uint8_t *data = load(bins[i], &len);
+        uint8_t *data = testdata_load(part_testdata_bins[i], &len);
         struct mpota_table t;
         struct mpota_diag d = {0};
         int err = mpota_part_table_parse(data, len, 0, &t, &d);
         if (err) {
-            fail_msg("%s: %s", bins[i], diag_text(&d));
+            fail_msg("%s: %s", part_testdata_bins[i], diag_text(&d));
         }
         assert_true(t.md5_present && t.md5_valid);
         uint8_t out[MPOTA_PART_TABLE_MAX_LEN];
@@ -193,11 +147,9 @@ static void test_testdata_bins_parse_and_rewrite(void **state)
 static void test_idf_test_table(void **state)
 {
     (void)state;
-    if (!need_testdata()) {
-        return;
-    }
+    skip_without_testdata();
     size_t len;
-    uint8_t *data = load("partition-tables/esp-idf/idf-test-partitions.bin", &len);
+    uint8_t *data = testdata_load("partition-tables/esp-idf/idf-test-partitions.bin", &len);
     struct mpota_table t;
     struct mpota_diag d = {0};
     assert_int_equal(mpota_part_table_parse(data, len, 0, &t, &d), MPOTA_OK);
@@ -214,11 +166,9 @@ static void test_idf_test_table(void **state)
 static void test_esp32s3_rows(void **state)
 {
     (void)state;
-    if (!need_testdata()) {
-        return;
-    }
+    skip_without_testdata();
     size_t len;
-    uint8_t *data = load("partition-tables/esp32s3-ota-vfs.bin", &len);
+    uint8_t *data = testdata_load("partition-tables/esp32s3-ota-vfs.bin", &len);
     struct mpota_table t;
     struct mpota_diag d = {0};
     assert_int_equal(mpota_part_table_parse(data, len, 4u << 20, &t, &d), MPOTA_OK);
@@ -235,23 +185,17 @@ static void test_esp32s3_rows(void **state)
     assert_int_equal(t.count, 6);
     assert_true(t.md5_valid);
     for (size_t i = 0; i < 6; i++) {
-        assert_string_equal(t.parts[i].label, want[i].label);
-        assert_int_equal(t.parts[i].type, want[i].type);
-        assert_int_equal(t.parts[i].subtype, want[i].subtype);
-        assert_int_equal(t.parts[i].offset, want[i].offset);
-        assert_int_equal(t.parts[i].size, want[i].size);
-        assert_int_equal(t.parts[i].flags, 0);
+        assert_part(&t.parts[i], want[i].label, want[i].type, want[i].subtype, want[i].offset,
+                    want[i].size, 0);
     }
 }
 
 static void test_8mib_table_beyond_4mib(void **state)
 {
     (void)state;
-    if (!need_testdata()) {
-        return;
-    }
+    skip_without_testdata();
     size_t len;
-    uint8_t *data = load("partition-tables/micropython/partitions-8MiBplus-ota.bin", &len);
+    uint8_t *data = testdata_load("partition-tables/micropython/partitions-8MiBplus-ota.bin", &len);
     struct mpota_table t;
     struct mpota_diag d = {0};
     assert_int_equal(mpota_part_table_parse(data, len, 8u << 20, &t, &d), MPOTA_OK);

@@ -12,28 +12,14 @@
 
 #include <cmocka.h>
 
-#include "host_file.h"
+#include "diag_text.h"
 #include "mpota/part.h"
 #include "part_csv.h"
+#include "part_helpers.h"
 #include "testutil.h"
 
 /// Helpers ///
 
-static char text[1024];
-
-static const char *diag_text(const struct mpota_diag *d)
-{
-    mpota_diag_format(d, text, sizeof(text));
-    return text;
-}
-
-#define assert_text(d, needle)                                          \
-    do {                                                                \
-        const char *t_ = diag_text(d);                                  \
-        if (!strstr(t_, (needle))) {                                    \
-            fail_msg("diag text \"%s\" lacks \"%s\"", t_, (needle));    \
-        }                                                               \
-    } while (0)
 
 // The environment the tests see: fixed, whatever the process has.
 static const char *test_env(void *ctx, const char *name)
@@ -84,43 +70,13 @@ static void parse_ok(const char *csv, struct mpota_table *t)
     }
 }
 
-static void assert_part(const struct mpota_partition *p, const char *label, uint8_t type,
-                        uint8_t subtype, uint32_t offset, uint32_t size, uint32_t flags)
-{
-    assert_string_equal(p->label, label);
-    assert_int_equal(p->type, type);
-    assert_int_equal(p->subtype, subtype);
-    assert_int_equal(p->offset, offset);
-    assert_int_equal(p->size, size);
-    assert_int_equal(p->flags, flags);
-}
-
-static bool need_testdata(void)
-{
-    if (!testdata_present()) {
-        print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));
-        skip();
-        return false;
-    }
-    return true;
-}
-
-static uint8_t *load(const char *rel, size_t *len)
-{
-    uint8_t *data = mpota_host_read_file(testdata_path(rel), len);
-    if (!data) {
-        fail_msg("cannot read %s", testdata_path(rel));
-    }
-    return data;
-}
-
 // CSV file -> binary, compared with the binary file.
 static void check_csv_gives_bin(const char *csv_rel, const char *bin_rel,
                                 const struct mpota_part_csv_opts *o)
 {
     size_t csv_len, bin_len;
-    uint8_t *csv = load(csv_rel, &csv_len);
-    uint8_t *bin = load(bin_rel, &bin_len);
+    uint8_t *csv = testdata_load(csv_rel, &csv_len);
+    uint8_t *bin = testdata_load(bin_rel, &bin_len);
     struct mpota_table t;
     struct mpota_diag d = {0};
     int err = mpota_part_csv_parse(csv, csv_len, o, &t, &d);
@@ -147,9 +103,7 @@ static const char *const mp_tables[] = {
 static void test_micropython_csvs_byte_for_byte(void **state)
 {
     (void)state;
-    if (!need_testdata()) {
-        return;
-    }
+    skip_without_testdata();
     for (size_t i = 0; i < sizeof(mp_tables) / sizeof(mp_tables[0]); i++) {
         char csv[128], bin[128];
         snprintf(csv, sizeof(csv), "partition-tables/micropython/%s.csv", mp_tables[i]);
@@ -161,9 +115,7 @@ static void test_micropython_csvs_byte_for_byte(void **state)
 static void test_bom_csv(void **state)
 {
     (void)state;
-    if (!need_testdata()) {
-        return;
-    }
+    skip_without_testdata();
     // gen_esp32part since v5.4.2 skips the UTF-8 BOM: that output is
     // idf-test-partitions.bin (label "nvs"). partitions-utf8-bom.bin was made
     // by an older tool that kept the BOM in the first name (label
@@ -175,7 +127,7 @@ static void test_bom_csv(void **state)
                         "partition-tables/esp-idf/partitions-utf8-bom.bin", &legacy);
 
     size_t len;
-    uint8_t *csv = load("partition-tables/esp-idf/partitions-utf8-bom.csv", &len);
+    uint8_t *csv = testdata_load("partition-tables/esp-idf/partitions-utf8-bom.csv", &len);
     struct mpota_table t;
     struct mpota_diag d = {0};
     assert_int_equal(mpota_part_csv_parse(csv, len, NULL, &t, &d), MPOTA_OK);
@@ -186,26 +138,13 @@ static void test_bom_csv(void **state)
     free(csv);
 }
 
-static const char *const all_bins[] = {
-    "partition-tables/micropython/partitions-2MiB.bin",
-    "partition-tables/micropython/partitions-4MiB-ota.bin",
-    "partition-tables/micropython/partitions-4MiB-romfs.bin",
-    "partition-tables/micropython/partitions-4MiBplus.bin",
-    "partition-tables/micropython/partitions-8MiBplus-ota.bin",
-    "partition-tables/esp-idf/idf-test-partitions.bin",
-    "partition-tables/esp-idf/partitions-utf8-bom.bin",
-    "partition-tables/esp32s3-ota-vfs.bin",
-};
-
 static void test_bin_to_csv_to_bin(void **state)
 {
     (void)state;
-    if (!need_testdata()) {
-        return;
-    }
-    for (size_t i = 0; i < sizeof(all_bins) / sizeof(all_bins[0]); i++) {
+    skip_without_testdata();
+    for (size_t i = 0; i < part_testdata_bins_count; i++) {
         size_t len;
-        uint8_t *bin = load(all_bins[i], &len);
+        uint8_t *bin = testdata_load(part_testdata_bins[i], &len);
         struct mpota_table t, back;
         struct mpota_diag d = {0};
         bool is_bin = false;
@@ -217,13 +156,14 @@ static void test_bin_to_csv_to_bin(void **state)
         bool again = true;
         int err = mpota_part_csv_load(csv, n, NULL, &back, &again, &d);
         if (err) {
-            fail_msg("%s -> CSV does not read back: %s\n%s", all_bins[i], diag_text(&d), csv);
+            fail_msg("%s -> CSV does not read back: %s\n%s", part_testdata_bins[i],
+                     diag_text(&d), csv);
         }
         assert_false(again);
         uint8_t out[MPOTA_PART_TABLE_MAX_LEN];
         assert_int_equal(mpota_part_table_write(&back, true, out), MPOTA_OK);
         if (len != sizeof(out) || memcmp(out, bin, sizeof(out)) != 0) {
-            fail_msg("%s -> CSV -> bin differs\n%s", all_bins[i], csv);
+            fail_msg("%s -> CSV -> bin differs\n%s", part_testdata_bins[i], csv);
         }
         free(bin);
     }
@@ -232,11 +172,9 @@ static void test_bin_to_csv_to_bin(void **state)
 static void test_esp32s3_csv_text(void **state)
 {
     (void)state;
-    if (!need_testdata()) {
-        return;
-    }
+    skip_without_testdata();
     size_t len;
-    uint8_t *bin = load("partition-tables/esp32s3-ota-vfs.bin", &len);
+    uint8_t *bin = testdata_load("partition-tables/esp32s3-ota-vfs.bin", &len);
     struct mpota_table t;
     struct mpota_diag d = {0};
     assert_int_equal(mpota_part_table_parse(bin, len, 0, &t, &d), MPOTA_OK);
@@ -256,11 +194,9 @@ static void test_esp32s3_csv_text(void **state)
 static void test_8mib_csv_does_not_fit_4mib(void **state)
 {
     (void)state;
-    if (!need_testdata()) {
-        return;
-    }
+    skip_without_testdata();
     size_t len;
-    uint8_t *csv = load("partition-tables/micropython/partitions-8MiBplus-ota.csv", &len);
+    uint8_t *csv = testdata_load("partition-tables/micropython/partitions-8MiBplus-ota.csv", &len);
     struct mpota_table t;
     struct mpota_diag d = {0};
     struct mpota_part_csv_opts o = {.flash_size = 8u << 20};

@@ -10,39 +10,14 @@
 
 #include <cmocka.h>
 
+#include "diag_text.h"
 #include "host_file.h"
 #include "mpota/part.h"
+#include "part_helpers.h"
 #include "part_layout.h"
 #include "testutil.h"
 
 #define MIB (1u << 20)
-
-static char text[1024];
-
-static const char *diag_text(const struct mpota_diag *d)
-{
-    mpota_diag_format(d, text, sizeof(text));
-    return text;
-}
-
-#define assert_text(d, needle)                                          \
-    do {                                                                \
-        const char *t_ = diag_text(d);                                  \
-        if (!strstr(t_, (needle))) {                                    \
-            fail_msg("diag text \"%s\" lacks \"%s\"", t_, (needle));    \
-        }                                                               \
-    } while (0)
-
-static void assert_part(const struct mpota_partition *p, const char *label, uint8_t type,
-                        uint8_t subtype, uint32_t offset, uint32_t size)
-{
-    assert_string_equal(p->label, label);
-    assert_int_equal(p->type, type);
-    assert_int_equal(p->subtype, subtype);
-    assert_int_equal(p->offset, offset);
-    assert_int_equal(p->size, size);
-    assert_int_equal(p->flags, 0);
-}
 
 // A made table must survive its own binary form, checked against the flash.
 static void assert_valid_on(const struct mpota_table *t, uint32_t flash)
@@ -69,12 +44,12 @@ static void test_zeroed_opts_are_the_esp32s3_table(void **state)
     struct mpota_diag d = {0};
     assert_int_equal(mpota_part_layout_make(&o, &t, &d), MPOTA_OK);
     assert_int_equal(t.count, 6);
-    assert_part(&t.parts[0], "nvs", 1, 0x02, 0x9000, 0x4000);
-    assert_part(&t.parts[1], "otadata", 1, 0x00, 0xd000, 0x2000);
-    assert_part(&t.parts[2], "phy_init", 1, 0x01, 0xf000, 0x1000);
-    assert_part(&t.parts[3], "ota_0", 0, 0x10, 0x10000, 0x180000);
-    assert_part(&t.parts[4], "ota_1", 0, 0x11, 0x190000, 0x180000);
-    assert_part(&t.parts[5], "vfs", 1, 0x81, 0x310000, 0xF0000);
+    assert_part(&t.parts[0], "nvs", 1, 0x02, 0x9000, 0x4000, 0);
+    assert_part(&t.parts[1], "otadata", 1, 0x00, 0xd000, 0x2000, 0);
+    assert_part(&t.parts[2], "phy_init", 1, 0x01, 0xf000, 0x1000, 0);
+    assert_part(&t.parts[3], "ota_0", 0, 0x10, 0x10000, 0x180000, 0);
+    assert_part(&t.parts[4], "ota_1", 0, 0x11, 0x190000, 0x180000, 0);
+    assert_part(&t.parts[5], "vfs", 1, 0x81, 0x310000, 0xF0000, 0);
     assert_valid_on(&t, 4 * MIB);
     struct mpota_table t2;
     assert_int_equal(mpota_part_layout_make(NULL, &t2, &d), MPOTA_OK);
@@ -178,7 +153,7 @@ static void test_every_kind_and_flash(void **state)
         assert_int_equal(t.count, c->rows);
         for (size_t k = 0; k < c->rows; k++) {
             const struct expect_row *r = &c->row[k];
-            assert_part(&t.parts[k], r->label, r->type, r->subtype, r->offset, r->size);
+            assert_part(&t.parts[k], r->label, r->type, r->subtype, r->offset, r->size, 0);
         }
         assert_valid_on(&t, c->flash);
         assert_int_equal(mpota_part_ota_count(&t), c->kind == MPOTA_PART_LAYOUT_FACTORY ? 0 : 2);
@@ -207,7 +182,7 @@ static void test_32mib(void **state)
     struct mpota_table t;
     struct mpota_diag d = {0};
     assert_int_equal(mpota_part_layout_make(&o, &t, &d), MPOTA_OK);
-    assert_part(&t.parts[5], "vfs", 1, 0x81, 0x4F0000, 32 * MIB - 0x4F0000);
+    assert_part(&t.parts[5], "vfs", 1, 0x81, 0x4F0000, 32 * MIB - 0x4F0000, 0);
     assert_valid_on(&t, 32 * MIB);
 }
 
@@ -219,9 +194,9 @@ static void test_fit_grows_slots(void **state)
     struct mpota_diag d = {0};
     assert_int_equal(mpota_part_layout_make(&o, &t, &d), MPOTA_OK);
     // 1,672,800 B rounds up to 0x1A0000 (1,703,936 B).
-    assert_part(&t.parts[3], "ota_0", 0, 0x10, 0x10000, 0x1A0000);
-    assert_part(&t.parts[4], "ota_1", 0, 0x11, 0x1B0000, 0x1A0000);
-    assert_part(&t.parts[5], "vfs", 1, 0x81, 0x350000, 0xB0000);
+    assert_part(&t.parts[3], "ota_0", 0, 0x10, 0x10000, 0x1A0000, 0);
+    assert_part(&t.parts[4], "ota_1", 0, 0x11, 0x1B0000, 0x1A0000, 0);
+    assert_part(&t.parts[5], "vfs", 1, 0x81, 0x350000, 0xB0000, 0);
     assert_valid_on(&t, 4 * MIB);
     // An image that fits the default slot leaves it alone; an exact 64 KiB
     // multiple is not rounded further.
@@ -238,8 +213,8 @@ static void test_fit_grows_slots(void **state)
     struct mpota_part_layout_opts f = {.kind = MPOTA_PART_LAYOUT_FACTORY, .flash_size = 4 * MIB,
                                        .fit = 0x250000};
     assert_int_equal(mpota_part_layout_make(&f, &t, &d), MPOTA_OK);
-    assert_part(&t.parts[2], "factory", 0, 0, 0x10000, 0x250000);
-    assert_part(&t.parts[3], "vfs", 1, 0x81, 0x260000, 0x1A0000);
+    assert_part(&t.parts[2], "factory", 0, 0, 0x10000, 0x250000, 0);
+    assert_part(&t.parts[3], "vfs", 1, 0x81, 0x260000, 0x1A0000, 0);
 }
 
 static void test_app_too_big(void **state)
@@ -261,7 +236,7 @@ static void test_app_too_big(void **state)
     // ... and with that largest slot it fits (the fs gets the minimum).
     big.fit = 2031616;
     assert_int_equal(mpota_part_layout_make(&big, &t, &d), MPOTA_OK);
-    assert_part(&t.parts[5], "vfs", 1, 0x81, 0x3F0000, MPOTA_PART_LAYOUT_FS_MIN);
+    assert_part(&t.parts[5], "vfs", 1, 0x81, 0x3F0000, MPOTA_PART_LAYOUT_FS_MIN, 0);
     struct mpota_part_layout_opts fac = {.kind = MPOTA_PART_LAYOUT_FACTORY, .flash_size = 2 * MIB,
                                          .fit = 0x200000};
     assert_int_equal(mpota_part_layout_make(&fac, &t, &d), MPOTA_ERR_LAYOUT_APP_TOO_BIG);
@@ -295,10 +270,10 @@ static void test_filesystems(void **state)
     // fs_size: smaller leaves the end unused, larger is shrunk to the rest.
     struct mpota_part_layout_opts s = {.fs_size = 0x40000};
     assert_int_equal(mpota_part_layout_make(&s, &t, &d), MPOTA_OK);
-    assert_part(&t.parts[5], "vfs", 1, 0x81, 0x310000, 0x40000);
+    assert_part(&t.parts[5], "vfs", 1, 0x81, 0x310000, 0x40000, 0);
     s.fs_size = 8 * MIB;
     assert_int_equal(mpota_part_layout_make(&s, &t, &d), MPOTA_OK);
-    assert_part(&t.parts[5], "vfs", 1, 0x81, 0x310000, 0xF0000);
+    assert_part(&t.parts[5], "vfs", 1, 0x81, 0x310000, 0xF0000, 0);
 }
 
 static void test_option_errors(void **state)

@@ -116,10 +116,7 @@ static void copy_partition(struct trace *t, const struct mpota_partition *from,
 static void test_partition_ota_trace(void **state)
 {
     (void)state;
-    if (!testdata_present()) {
-        print_message("SKIPPED: shared/testdata not found at %s\n", testdata_path(""));
-        skip();
-    }
+    skip_without_testdata();
     struct trace *t = calloc(1, sizeof(*t));
     assert_non_null(t);
     snprintf(t->dir, sizeof(t->dir), "/tmp/mpota-trace-XXXXXX");
