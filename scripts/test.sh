@@ -23,6 +23,8 @@ run_ctest() {
     echo "$label: ctest printed no summary"; failed=$((failed + 1)); return
   fi
   passed=$((passed + total - fails - skips)); failed=$((failed + fails)); skipped=$((skipped + skips))
+  # Say why each skipped test skipped (ctest itself only says "Skipped").
+  grep -h '^SKIPPED:' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null | sort -u | sed "s/^/$label: /"
 }
 
 # One pass/fail step that is not a ctest test.
