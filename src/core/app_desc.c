@@ -3,6 +3,7 @@
 // description straight from the stream without buffering 256 bytes.
 #include <string.h>
 
+#include "core_internal.h"
 #include "mpota/image.h"
 
 // esp_app_desc_t field offsets (SPEC §4.7).
@@ -95,20 +96,6 @@ int mpota_app_desc_decode(const uint8_t *raw, size_t len, struct mpota_app_desc 
     return MPOTA_OK;
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
 // Copies a string into a fixed field: truncated to the field, NUL-padded. A
 // string that fills the field has no NUL, as on flash (SPEC §4.7).
 static void encode_str(uint8_t *field, size_t field_len, const char *s)
@@ -124,16 +111,16 @@ static void encode_str(uint8_t *field, size_t field_len, const char *s)
 void mpota_app_desc_encode(const struct mpota_app_desc *d, uint8_t out[MPOTA_APP_DESC_LEN])
 {
     memset(out, 0, MPOTA_APP_DESC_LEN);
-    put_le32(out + AD_MAGIC, d->magic_word);
-    put_le32(out + AD_SECURE_VERSION, d->secure_version);
+    mpota_put_le32(out + AD_MAGIC, d->magic_word);
+    mpota_put_le32(out + AD_SECURE_VERSION, d->secure_version);
     encode_str(out + AD_VERSION, 32, d->version);
     encode_str(out + AD_PROJECT, 32, d->project_name);
     encode_str(out + AD_TIME, 16, d->time);
     encode_str(out + AD_DATE, 16, d->date);
     encode_str(out + AD_IDF_VER, 32, d->idf_ver);
     memcpy(out + AD_ELF_SHA, d->app_elf_sha256, 32);
-    put_le16(out + AD_MIN_EFUSE, d->min_efuse_blk_rev_full);
-    put_le16(out + AD_MAX_EFUSE, d->max_efuse_blk_rev_full);
+    mpota_put_le16(out + AD_MIN_EFUSE, d->min_efuse_blk_rev_full);
+    mpota_put_le16(out + AD_MAX_EFUSE, d->max_efuse_blk_rev_full);
     out[AD_MMU_PAGE] = d->mmu_page_size;
     out[AD_FLASH_MODE] = d->spi_flash_mode;
 }
@@ -174,7 +161,7 @@ void mpota_bootloader_desc_encode(const struct mpota_bootloader_desc *d,
     memset(out, 0, MPOTA_BOOTLOADER_DESC_LEN);
     out[BD_MAGIC] = d->magic_byte;
     out[BD_SECURE_VERSION] = d->secure_version;
-    put_le32(out + BD_VERSION, d->version);
+    mpota_put_le32(out + BD_VERSION, d->version);
     encode_str(out + BD_IDF_VER, 32, d->idf_ver);
     encode_str(out + BD_DATE_TIME, 24, d->date_time);
 }

@@ -1,6 +1,7 @@
 // Area view over a flash backend: the core's only route to flash (flash.h).
 #include "mpota/flash.h"
 
+#include "core_internal.h"
 #include "mpota/err.h"
 
 static bool range_ok(const struct mpota_area *a, uint32_t off, uint32_t len)
@@ -95,11 +96,8 @@ int mpota_area_is_blank(const struct mpota_area *a, uint32_t off, uint32_t len)
         if (rc) {
             return rc;
         }
-        const uint8_t *p = (const uint8_t *)words;
-        for (uint32_t i = 0; i < n; i++) {
-            if (p[i] != 0xFF) {
-                return 0;
-            }
+        if (!mpota_all_ff((const uint8_t *)words, n)) {
+            return 0;
         }
         off += n;
         len -= n;

@@ -5,42 +5,15 @@
 // anything.
 #include <string.h>
 
+#include "core_internal.h"
 #include "mpota/image.h"
+#include "mpota/otadata.h"
 #include "mpota/part.h"
-
-static uint32_t le32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static bool all_ff(const uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (b[i] != 0xFF) {
-            return false;
-        }
-    }
-    return true;
-}
-
-// SPEC §3.3: reflected CRC-32 with the register starting at 0 and a final
-// inversion (esp_rom_crc32_le(UINT32_MAX, ...)), over the 4 bytes of ota_seq.
-static uint32_t otadata_crc(const uint8_t seq[4])
-{
-    uint32_t r = 0;
-    for (int i = 0; i < 4; i++) {
-        r ^= seq[i];
-        for (int k = 0; k < 8; k++) {
-            r = (r >> 1) ^ ((r & 1u) ? 0xEDB88320u : 0u);
-        }
-    }
-    return ~r;
-}
 
 // SPEC §3.2: a used entry has seq != 0xFFFFFFFF and crc == crc(seq).
 static bool otadata_entry_used(const uint8_t *e)
 {
-    return le32(e) != 0xFFFFFFFFu && le32(e + 28) == otadata_crc(e);
+    return mpota_le32(e) != 0xFFFFFFFFu && mpota_le32(e + 28) == mpota_otadata_crc(mpota_le32(e));
 }
 
 #define OTADATA_ENTRY 32u
@@ -53,7 +26,7 @@ static bool is_otadata(const uint8_t *b, size_t len)
     if (len < OTADATA_ENTRY || len > MPOTA_OTADATA_SIZE) {
         return false;
     }
-    if (len == MPOTA_OTADATA_SIZE && all_ff(b, len)) {
+    if (len == MPOTA_OTADATA_SIZE && mpota_all_ff(b, len)) {
         return true;
     }
     bool used = false;
@@ -62,10 +35,10 @@ static bool is_otadata(const uint8_t *b, size_t len)
         const uint8_t *sec = b + s;
         if (n >= OTADATA_ENTRY && otadata_entry_used(sec)) {
             used = true;
-        } else if (!all_ff(sec, n < OTADATA_ENTRY ? n : OTADATA_ENTRY)) {
+        } else if (!mpota_all_ff(sec, n < OTADATA_ENTRY ? n : OTADATA_ENTRY)) {
             return false;
         }
-        if (n > OTADATA_ENTRY && !all_ff(sec + OTADATA_ENTRY, n - OTADATA_ENTRY)) {
+        if (n > OTADATA_ENTRY && !mpota_all_ff(sec + OTADATA_ENTRY, n - OTADATA_ENTRY)) {
             return false;
         }
     }
@@ -92,7 +65,7 @@ static bool is_table(const uint8_t *b, size_t len)
         if (r[0] == 0xAA && r[1] == 0x50) {
             continue;
         }
-        if ((r[0] == 0xEB && r[1] == 0xEB) || all_ff(r, MPOTA_PART_ROW_SIZE)) {
+        if ((r[0] == 0xEB && r[1] == 0xEB) || mpota_all_ff(r, MPOTA_PART_ROW_SIZE)) {
             return true;
         }
         return false;
@@ -114,7 +87,7 @@ static uint32_t first_app(const uint8_t *b, size_t len, size_t table_off, uint32
         if (r[2] != MPOTA_PART_TYPE_APP) {
             continue;
         }
-        uint32_t flash = le32(r + 4);
+        uint32_t flash = mpota_le32(r + 4);
         if (flash < base) {
             continue;
         }
@@ -157,7 +130,7 @@ static void read_head(const uint8_t *b, size_t len, struct img_head *h)
     }
     h->have_header = true;
     uint8_t count = b[1];
-    h->chip = (uint16_t)(b[12] | b[13] << 8);
+    h->chip = mpota_le16(b + 12);
     if (count == 0 || count > MPOTA_IMAGE_MAX_SEGMENTS || b[23] > 1) {
         h->valid = false;
         return;
@@ -165,7 +138,7 @@ static void read_head(const uint8_t *b, size_t len, struct img_head *h)
     size_t off = MPOTA_IMAGE_HEADER_LEN;
     uint8_t i;
     for (i = 0; i < count && off + MPOTA_IMAGE_SEG_HEADER_LEN <= len; i++) {
-        uint32_t load = le32(b + off), slen = le32(b + off + 4);
+        uint32_t load = mpota_le32(b + off), slen = mpota_le32(b + off + 4);
         if (slen % 4u || slen >= MPOTA_IMAGE_MAX_SEGMENT_LEN) {
             h->valid = false;
             return;
@@ -183,7 +156,7 @@ static void read_head(const uint8_t *b, size_t len, struct img_head *h)
     // SPEC §4.5-4.6: checksum ends a 16-byte block, then the optional hash.
     h->image_len = (uint32_t)((off + 16u) & ~(size_t)15u) + (b[23] ? MPOTA_IMAGE_HASH_LEN : 0u);
     if (len >= MPOTA_APP_DESC_OFFSET + 4) {
-        h->app_desc = le32(b + MPOTA_APP_DESC_OFFSET) == MPOTA_APP_DESC_MAGIC;
+        h->app_desc = mpota_le32(b + MPOTA_APP_DESC_OFFSET) == MPOTA_APP_DESC_MAGIC;
         h->boot_desc = b[MPOTA_APP_DESC_OFFSET] == MPOTA_BOOTLOADER_DESC_MAGIC;
     }
 }
@@ -329,7 +302,7 @@ void mpota_image_identify(const uint8_t *b, size_t len, struct mpota_image_ident
     static const uint32_t boot_offsets[] = {0x1000u, 0x2000u};
     for (unsigned i = 0; i < 2; i++) {
         uint32_t at = boot_offsets[i];
-        if (!all_ff(b, len < at ? len : at)) {
+        if (!mpota_all_ff(b, len < at ? len : at)) {
             continue;
         }
         if (len <= at) {

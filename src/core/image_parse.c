@@ -6,6 +6,7 @@
 // points into the caller's data between calls.
 #include <string.h>
 
+#include "core_internal.h"
 #include "mpota/hash.h"
 #include "mpota/image.h"
 
@@ -26,11 +27,6 @@ enum {
 #define F_DESC_PRESENT 0x04u
 #define F_COMPLETE 0x08u
 #define F_HASH_BAD 0x10u
-
-static uint32_t le32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
 
 static uint32_t round_checksum_end(uint32_t data_end)
 {
@@ -150,7 +146,7 @@ static void header_done(mpota_image_parser_t *p)
 {
     const uint8_t *h = p->buf;
     p->seg_count = h[1];
-    p->chip = (uint16_t)(h[12] | h[13] << 8);
+    p->chip = mpota_le16(h + 12);
     p->hash_appended = h[23];
     p->flags |= F_HEADER;
     p->events |= MPOTA_IMAGE_EV_HEADER;
@@ -161,13 +157,13 @@ static void header_done(mpota_image_parser_t *p)
         o->spi_mode = h[2];
         o->spi_speed = h[3] & 0x0Fu;
         o->spi_size = h[3] >> 4;
-        o->entry_addr = le32(h + 4);
+        o->entry_addr = mpota_le32(h + 4);
         o->wp_pin = h[8];
         memcpy(o->spi_pin_drv, h + 9, 3);
         o->chip_id = p->chip;
         o->min_chip_rev = h[14];
-        o->min_chip_rev_full = (uint16_t)(h[15] | h[16] << 8);
-        o->max_chip_rev_full = (uint16_t)(h[17] | h[18] << 8);
+        o->min_chip_rev_full = mpota_le16(h + 15);
+        o->max_chip_rev_full = mpota_le16(h + 17);
         o->hash_appended = h[23];
     }
     // SPEC §4.9 step 3: chip id, then segment count. A foreign chip does not
@@ -208,7 +204,7 @@ static void data_done(mpota_image_parser_t *p)
 static void seg_header_done(mpota_image_parser_t *p)
 {
     uint32_t hdr_off = p->pos - MPOTA_IMAGE_SEG_HEADER_LEN;
-    uint32_t load = le32(p->buf), len = le32(p->buf + 4);
+    uint32_t load = mpota_le32(p->buf), len = mpota_le32(p->buf + 4);
     bool mapped = mpota_chip_is_mapped_addr(p->chip, load);
     if (p->info) {
         struct mpota_image_segment *s = &p->info->segments[p->seg_index];

@@ -79,6 +79,32 @@ static int open_otadata(const struct mpota_boot_ctx *ctx, struct mpota_area *are
     return two ? mpota_otadata_read(area, two) : MPOTA_OK;
 }
 
+// The otadata as the app functions see it: the area, both entries as read and
+// the number of ota slots in the table (ota_count).
+struct otadata_view {
+    struct mpota_area area;
+    struct mpota_otadata_entry two[2];
+    uint32_t count;
+};
+
+static int read_view(const struct mpota_boot_ctx *ctx, struct otadata_view *v)
+{
+    int rc = open_otadata(ctx, &v->area, v->two);
+    if (rc) {
+        return rc;
+    }
+    v->count = ota_count(ctx->table);
+    return MPOTA_OK;
+}
+
+// The ota_N partition that entry e's seq selects among `count` slots.
+static const struct mpota_partition *entry_slot(const struct mpota_table *t,
+                                                const struct mpota_otadata_entry *e,
+                                                uint32_t count)
+{
+    return find_ota(t, mpota_otadata_seq_to_slot(e->ota_seq, count));
+}
+
 static bool ctx_ok(const struct mpota_boot_ctx *ctx)
 {
     return ctx && ctx->flash && ctx->table;
@@ -158,26 +184,24 @@ int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_par
     }
 
     // esp_rewrite_ota_data
-    struct mpota_area area;
-    struct mpota_otadata_entry two[2];
-    rc = open_otadata(ctx, &area, two);
+    struct otadata_view v;
+    rc = read_view(ctx, &v);
     if (rc) {
         return mpota_diag_set(d, rc, 0, 0, 0);
     }
-    uint32_t count = ota_count(ctx->table);
     uint32_t slot = SUBTYPE_SLOT(p->subtype);
-    if (slot >= count) {
-        return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, count, slot);
+    if (slot >= v.count) {
+        return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, v.count, slot);
     }
     unsigned sector;
     uint32_t seq;
-    int active = mpota_otadata_active(two);
+    int active = mpota_otadata_active(v.two);
     if (active >= 0) {
         // <= v5.5: always the other sector, even when `slot` is already the
         // active one (then seq == the active seq and the tie goes to sector 0).
         sector = (unsigned)active ^ 1u;
-        if (!next_seq(two[active].ota_seq, slot, count, &seq)) {
-            return mpota_diag_set(d, MPOTA_ERR_OTADATA_SEQ_WRAP, 0, 0, two[active].ota_seq);
+        if (!next_seq(v.two[active].ota_seq, slot, v.count, &seq)) {
+            return mpota_diag_set(d, MPOTA_ERR_OTADATA_SEQ_WRAP, 0, 0, v.two[active].ota_seq);
         }
     } else {
         // Nothing valid (blank after flashing, or both given up): sector 0.
@@ -185,11 +209,11 @@ int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_par
         seq = slot + 1u;
     }
     // The record keeps that sector's seq_label as read, as ESP-IDF does.
-    struct mpota_otadata_entry *e = &two[sector];
+    struct mpota_otadata_entry *e = &v.two[sector];
     e->ota_seq = seq;
     e->ota_state = ctx->rollback_enabled ? MPOTA_OTA_STATE_NEW : MPOTA_OTA_STATE_UNDEFINED;
     e->crc = mpota_otadata_crc(seq);
-    return mpota_diag_set(d, mpota_otadata_write(&area, sector, e), 0, 0, 0);
+    return mpota_diag_set(d, mpota_otadata_write(&v.area, sector, e), 0, 0, 0);
 }
 
 // esp_ota_current_ota_is_workable(valid)
@@ -198,18 +222,17 @@ static int mark_active(const struct mpota_boot_ctx *ctx, uint32_t state)
     if (!ctx_ok(ctx)) {
         return MPOTA_ERR_INVALID_ARG;
     }
-    struct mpota_area area;
-    struct mpota_otadata_entry two[2];
-    int rc = open_otadata(ctx, &area, two);
+    struct otadata_view v;
+    int rc = read_view(ctx, &v);
     if (rc) {
         return rc;
     }
-    int active = mpota_otadata_active(two);
-    if (active < 0 || ota_count(ctx->table) == 0) {
+    int active = mpota_otadata_active(v.two);
+    if (active < 0 || v.count == 0) {
         return MPOTA_ERR_OTADATA_NO_ACTIVE;
     }
     if (state == MPOTA_OTA_STATE_VALID) {
-        if (two[active].ota_state == MPOTA_OTA_STATE_VALID) {
+        if (v.two[active].ota_state == MPOTA_OTA_STATE_VALID) {
             return MPOTA_OK;  // calling it at every boot costs no flash wear
         }
     } else {
@@ -223,9 +246,9 @@ static int mark_active(const struct mpota_boot_ctx *ctx, uint32_t state)
     }
     // In place, same seq: see the top of the file for a cut between the
     // erase and the program.
-    two[active].ota_state = state;
-    two[active].crc = mpota_otadata_crc(two[active].ota_seq);
-    return mpota_otadata_write(&area, (unsigned)active, &two[active]);
+    v.two[active].ota_state = state;
+    v.two[active].crc = mpota_otadata_crc(v.two[active].ota_seq);
+    return mpota_otadata_write(&v.area, (unsigned)active, &v.two[active]);
 }
 
 int mpota_boot_mark_valid(const struct mpota_boot_ctx *ctx)
@@ -243,21 +266,19 @@ int mpota_boot_rollback_possible(const struct mpota_boot_ctx *ctx)
     if (!ctx_ok(ctx)) {
         return MPOTA_ERR_INVALID_ARG;
     }
-    struct mpota_area area;
-    struct mpota_otadata_entry two[2];
-    int rc = open_otadata(ctx, &area, two);
+    struct otadata_view v;
+    int rc = read_view(ctx, &v);
     if (rc == MPOTA_ERR_OTADATA_MISSING) {
         return 0;
     }
     if (rc) {
         return rc;
     }
-    uint32_t count = ota_count(ctx->table);
-    if (count == 0) {
+    if (v.count == 0) {
         return 0;
     }
-    bool valid[2] = {mpota_otadata_is_valid(&two[0]), mpota_otadata_is_valid(&two[1])};
-    int active = mpota_otadata_select(two, valid, true);
+    bool valid[2] = {mpota_otadata_is_valid(&v.two[0]), mpota_otadata_is_valid(&v.two[1])};
+    int active = mpota_otadata_select(v.two, valid, true);
     if (active < 0) {
         return 0;
     }
@@ -270,8 +291,7 @@ int mpota_boot_rollback_possible(const struct mpota_boot_ctx *ctx)
         }
         return 0;
     }
-    const struct mpota_partition *p =
-        find_ota(ctx->table, mpota_otadata_seq_to_slot(two[other].ota_seq, count));
+    const struct mpota_partition *p = entry_slot(ctx->table, &v.two[other], v.count);
     return p && verify_app(ctx, p, NULL) == MPOTA_OK ? 1 : 0;
 }
 
@@ -281,25 +301,23 @@ int mpota_boot_last_invalid(const struct mpota_boot_ctx *ctx, const struct mpota
         return MPOTA_ERR_INVALID_ARG;
     }
     *out = NULL;
-    struct mpota_area area;
-    struct mpota_otadata_entry two[2];
-    int rc = open_otadata(ctx, &area, two);
+    struct otadata_view v;
+    int rc = read_view(ctx, &v);
     if (rc) {
         return rc;
     }
     bool given_up[2];
     for (unsigned i = 0; i < 2; i++) {
-        given_up[i] = two[i].ota_seq != MPOTA_OTADATA_SEQ_EMPTY && mpota_otadata_crc_ok(&two[i]) &&
-                      (two[i].ota_state == MPOTA_OTA_STATE_INVALID ||
-                       two[i].ota_state == MPOTA_OTA_STATE_ABORTED);
+        const struct mpota_otadata_entry *e = &v.two[i];
+        given_up[i] = e->ota_seq != MPOTA_OTADATA_SEQ_EMPTY && mpota_otadata_crc_ok(e) &&
+                      (e->ota_state == MPOTA_OTA_STATE_INVALID ||
+                       e->ota_state == MPOTA_OTA_STATE_ABORTED);
     }
-    int idx = mpota_otadata_select(two, given_up, false);  // the older one
-    uint32_t count = ota_count(ctx->table);
-    if (idx < 0 || count == 0) {
+    int idx = mpota_otadata_select(v.two, given_up, false);  // the older one
+    if (idx < 0 || v.count == 0) {
         return MPOTA_OK;
     }
-    const struct mpota_partition *p =
-        find_ota(ctx->table, mpota_otadata_seq_to_slot(two[idx].ota_seq, count));
+    const struct mpota_partition *p = entry_slot(ctx->table, &v.two[idx], v.count);
     if (p && verify_app(ctx, p, NULL) == MPOTA_OK) {
         *out = p;
     }
@@ -327,19 +345,16 @@ int mpota_boot_get_boot_partition(const struct mpota_boot_ctx *ctx,
         return MPOTA_ERR_INVALID_ARG;
     }
     *out = NULL;
-    struct mpota_area area;
-    struct mpota_otadata_entry two[2];
-    int rc = open_otadata(ctx, &area, two);
+    struct otadata_view v;
+    int rc = read_view(ctx, &v);
     if (rc) {
         return rc;
     }
-    uint32_t count = ota_count(ctx->table);
     int active = -1;
-    if (!(mpota_otadata_is_invalid(&two[0]) && mpota_otadata_is_invalid(&two[1])) && count) {
-        active = mpota_otadata_active(two);
+    if (!(mpota_otadata_is_invalid(&v.two[0]) && mpota_otadata_is_invalid(&v.two[1])) && v.count) {
+        active = mpota_otadata_active(v.two);
     }
-    *out = active >= 0 ? find_ota(ctx->table, mpota_otadata_seq_to_slot(two[active].ota_seq, count))
-                       : default_boot(ctx->table);
+    *out = active >= 0 ? entry_slot(ctx->table, &v.two[active], v.count) : default_boot(ctx->table);
     return *out ? MPOTA_OK : MPOTA_ERR_NOT_FOUND;
 }
 
@@ -382,21 +397,19 @@ int mpota_boot_get_state(const struct mpota_boot_ctx *ctx, const struct mpota_pa
     if (!mpota_part_is_ota_app(p)) {
         return MPOTA_ERR_NOT_OTA_SLOT;
     }
-    struct mpota_area area;
-    struct mpota_otadata_entry two[2];
-    int rc = open_otadata(ctx, &area, two);
+    struct otadata_view v;
+    int rc = read_view(ctx, &v);
     if (rc) {
         return rc;
     }
-    uint32_t count = ota_count(ctx->table);
-    if (count == 0) {
+    if (v.count == 0) {
         return MPOTA_ERR_NO_OTA_SLOTS;
     }
     // No "empty seq" test here, as in ESP-IDF: a blank entry fails the CRC.
     for (unsigned i = 0; i < 2; i++) {
-        if (mpota_otadata_seq_to_slot(two[i].ota_seq, count) == SUBTYPE_SLOT(p->subtype) &&
-            mpota_otadata_crc_ok(&two[i])) {
-            *state = two[i].ota_state;
+        if (mpota_otadata_seq_to_slot(v.two[i].ota_seq, v.count) == SUBTYPE_SLOT(p->subtype) &&
+            mpota_otadata_crc_ok(&v.two[i])) {
+            *state = v.two[i].ota_state;
             return MPOTA_OK;
         }
     }
@@ -409,26 +422,23 @@ int mpota_boot_invalidate_inactive(const struct mpota_boot_ctx *ctx,
     if (!ctx_ok(ctx) || !running) {
         return MPOTA_ERR_INVALID_ARG;
     }
-    struct mpota_area area;
-    struct mpota_otadata_entry two[2];
-    int rc = open_otadata(ctx, &area, two);
+    struct otadata_view v;
+    int rc = read_view(ctx, &v);
     if (rc) {
         return rc;
     }
-    int active = mpota_otadata_active(two);
-    uint32_t count = ota_count(ctx->table);
+    int active = mpota_otadata_active(v.two);
     if (active < 0) {
         return MPOTA_ERR_OTADATA_NO_ACTIVE;
     }
-    if (count == 0) {
+    if (v.count == 0) {
         return MPOTA_ERR_NO_OTA_SLOTS;
     }
     unsigned inactive = (unsigned)active ^ 1u;
-    if (mpota_otadata_is_blank_or_bad_crc(&two[inactive])) {
+    if (mpota_otadata_is_blank_or_bad_crc(&v.two[inactive])) {
         return MPOTA_ERR_NOT_FOUND;
     }
-    const struct mpota_partition *p =
-        find_ota(ctx->table, mpota_otadata_seq_to_slot(two[inactive].ota_seq, count));
+    const struct mpota_partition *p = entry_slot(ctx->table, &v.two[inactive], v.count);
     if (!p) {
         return MPOTA_ERR_NOT_FOUND;
     }
@@ -436,6 +446,6 @@ int mpota_boot_invalidate_inactive(const struct mpota_boot_ctx *ctx,
         return MPOTA_ERR_SLOT_IS_RUNNING;
     }
     // The inactive sector: nothing boots from it now, so a cut is harmless.
-    return mpota_area_erase(&area, inactive * MPOTA_OTADATA_SECTOR_SIZE,
+    return mpota_area_erase(&v.area, inactive * MPOTA_OTADATA_SECTOR_SIZE,
                             MPOTA_OTADATA_SECTOR_SIZE);
 }

@@ -3,21 +3,9 @@
 
 #include <string.h>
 
+#include "core_internal.h"
 #include "mpota/err.h"
 #include "mpota/flash.h"
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 uint32_t mpota_otadata_crc(uint32_t ota_seq)
 {
@@ -37,19 +25,19 @@ uint32_t mpota_otadata_crc(uint32_t ota_seq)
 void mpota_otadata_decode(const uint8_t raw[MPOTA_OTADATA_ENTRY_SIZE],
                           struct mpota_otadata_entry *e)
 {
-    e->ota_seq = get_le32(raw);
+    e->ota_seq = mpota_le32(raw);
     memcpy(e->seq_label, raw + 4, MPOTA_OTADATA_LABEL_LEN);
-    e->ota_state = get_le32(raw + 24);
-    e->crc = get_le32(raw + 28);
+    e->ota_state = mpota_le32(raw + 24);
+    e->crc = mpota_le32(raw + 28);
 }
 
 void mpota_otadata_encode(const struct mpota_otadata_entry *e,
                           uint8_t raw[MPOTA_OTADATA_ENTRY_SIZE])
 {
-    put_le32(raw, e->ota_seq);
+    mpota_put_le32(raw, e->ota_seq);
     memcpy(raw + 4, e->seq_label, MPOTA_OTADATA_LABEL_LEN);
-    put_le32(raw + 24, e->ota_state);
-    put_le32(raw + 28, e->crc);
+    mpota_put_le32(raw + 24, e->ota_state);
+    mpota_put_le32(raw + 28, e->crc);
 }
 
 void mpota_otadata_entry_init(struct mpota_otadata_entry *e, uint32_t ota_seq,

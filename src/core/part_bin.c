@@ -2,6 +2,7 @@
 // Documentation of the public functions is in include/mpota/part.h.
 #include <string.h>
 
+#include "core_internal.h"
 #include "mpota/hash.h"
 #include "mpota/part.h"
 
@@ -11,29 +12,6 @@
 #define MAGIC_ENTRY 0x50AAu
 #define MAGIC_MD5 0xEBEBu
 #define MD5_OFFSET 16u
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static bool all_ff(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != 0xFF) {
-            return false;
-        }
-    }
-    return true;
-}
 
 static size_t label_len(const char *label)
 {
@@ -60,25 +38,24 @@ static void decode_row(const uint8_t *row, struct mpota_partition *p)
     // gen_esp32part, keep the bytes before the first NUL only.
     p->type = row[2];
     p->subtype = row[3];
-    p->offset = get_le32(row + 4);
-    p->size = get_le32(row + 8);
+    p->offset = mpota_le32(row + 4);
+    p->size = mpota_le32(row + 8);
     memset(p->label, 0, sizeof(p->label));
     size_t n = label_len((const char *)row + 12);
     memcpy(p->label, row + 12, n);
-    p->flags = get_le32(row + 28);
+    p->flags = mpota_le32(row + 28);
 }
 
 static void encode_row(const struct mpota_partition *p, uint8_t *row)
 {
-    row[0] = (uint8_t)MAGIC_ENTRY;
-    row[1] = (uint8_t)(MAGIC_ENTRY >> 8);
+    mpota_put_le16(row, MAGIC_ENTRY);
     row[2] = p->type;
     row[3] = p->subtype;
-    put_le32(row + 4, p->offset);
-    put_le32(row + 8, p->size);
+    mpota_put_le32(row + 4, p->offset);
+    mpota_put_le32(row + 8, p->size);
     memset(row + 12, 0, MPOTA_PART_LABEL_LEN);
     memcpy(row + 12, p->label, label_len(p->label));
-    put_le32(row + 28, p->flags);
+    mpota_put_le32(row + 28, p->flags);
 }
 
 static int parse_table(const uint8_t *buf, size_t len, uint32_t flash_size,
@@ -96,8 +73,8 @@ static int parse_table(const uint8_t *buf, size_t len, uint32_t flash_size,
     uint32_t off = 0;
     for (; off < window; off += ROW) {
         const uint8_t *row = buf + off;
-        uint32_t magic = (uint32_t)row[0] | (uint32_t)row[1] << 8;
-        if (all_ff(row, ROW)) {
+        uint32_t magic = mpota_le16(row);
+        if (mpota_all_ff(row, ROW)) {
             ended = true;
             break;
         }
@@ -109,7 +86,7 @@ static int parse_table(const uint8_t *buf, size_t len, uint32_t flash_size,
             mpota_md5_finish(&md5, digest);
             // Bytes 2..15 are always 0xFF from gen_esp32part; nobody else
             // checks them, but a damaged filler means a damaged table.
-            if (!all_ff(row + 2, MD5_OFFSET - 2) ||
+            if (!mpota_all_ff(row + 2, MD5_OFFSET - 2) ||
                 memcmp(digest, row + MD5_OFFSET, MPOTA_MD5_LEN) != 0) {
                 return mpota_diag_set(d, MPOTA_ERR_TABLE_MD5, off, 0, 0);
             }
@@ -181,8 +158,7 @@ int mpota_part_table_write(const struct mpota_table *t, bool with_md5,
         mpota_md5_t md5;
         mpota_md5_start(&md5);
         mpota_md5_update(&md5, out, t->count * ROW);
-        row[0] = (uint8_t)MAGIC_MD5;
-        row[1] = (uint8_t)(MAGIC_MD5 >> 8);
+        mpota_put_le16(row, MAGIC_MD5);
         mpota_md5_finish(&md5, row + MD5_OFFSET);
     }
     return MPOTA_OK;

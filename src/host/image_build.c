@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core_internal.h"
 #include "mpota/hash.h"
 #include "mpota/part.h"
 
@@ -58,20 +59,6 @@ static void ob_fill(struct obuf *o, uint8_t v, size_t n)
         memset(o->b + o->len, v, n);
         o->len += n;
     }
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
 }
 
 static void segs_free(struct seg *s, size_t n)
@@ -162,8 +149,8 @@ static int save_segment(struct obuf *o, const struct mpota_image_build_opts *opt
         memcpy(s->data + at, opt->elf_sha256, 32);
     }
     uint8_t h[8];
-    put_le32(h, s->addr);
-    put_le32(h + 4, s->len);
+    mpota_put_le32(h, s->addr);
+    mpota_put_le32(h + 4, s->len);
     ob_put(o, h, 8);
     ob_put(o, s->data, s->len);
     for (uint32_t i = 0; i < s->len; i++) {
@@ -306,13 +293,13 @@ int mpota_image_build(const struct mpota_image_build_opts *o,
     hdr[1] = (uint8_t)n;
     hdr[2] = o->spi_mode;
     hdr[3] = (uint8_t)((o->spi_size << 4) | (o->spi_speed & 0x0Fu));
-    put_le32(hdr + 4, o->entry_addr);
+    mpota_put_le32(hdr + 4, o->entry_addr);
     hdr[8] = o->wp_pin;
     memcpy(hdr + 9, o->spi_pin_drv, 3);
-    put_le16(hdr + 12, chip);
+    mpota_put_le16(hdr + 12, chip);
     hdr[14] = o->min_chip_rev;
-    put_le16(hdr + 15, o->min_chip_rev_full);
-    put_le16(hdr + 17, o->max_chip_rev_full);
+    mpota_put_le16(hdr + 15, o->min_chip_rev_full);
+    mpota_put_le16(hdr + 17, o->max_chip_rev_full);
     hdr[23] = o->append_digest ? 1 : 0;
     ob_put(&ob, hdr, sizeof(hdr));
 
@@ -501,8 +488,7 @@ static int build_app_once(const struct mpota_app_spec *s, const struct chip_layo
         copy_str(a.idf_ver, sizeof(a.idf_ver), s->idf_ver ? s->idf_ver : "v5.2.2");
         a.max_efuse_blk_rev_full = 0xFFFF;
         mpota_app_desc_encode(&a, drom);  // app_elf_sha256 left zero for patching
-    } else if ((drom[0] | drom[1] << 8 | drom[2] << 16 | (uint32_t)drom[3] << 24) ==
-               MPOTA_APP_DESC_MAGIC) {
+    } else if (mpota_le32(drom) == MPOTA_APP_DESC_MAGIC) {
         drom[0] ^= 0xFF;  // no accidental description
     }
     if (s->elf_sha256) {

@@ -69,6 +69,36 @@ static const struct mpota_partition *find_slot(const char *label, struct mpota_d
     return p;
 }
 
+// Closes the device and exits with error code rc, which has no diagnostic of
+// its own.
+static int finish_rc(int rc)
+{
+    struct mpota_diag d = {0};
+    mpota_diag_set(&d, rc, 0, 0, 0);
+    return finish(cli_fail_diag(&d));
+}
+
+// Parses "FLASH LABEL ..." (n_pos positionals), opens the device and finds
+// the app partition LABEL. Returns CLI_OK with *p set, or the status to exit
+// with (the device closed, the problem reported).
+static int open_slot(int argc, char **argv, const struct cli_opt *opts, const char **pos,
+                     int n_pos, const char *usage, const struct mpota_partition **p)
+{
+    if (!cli_parse(argc, argv, opts, pos, n_pos, n_pos, usage)) {
+        return CLI_USAGE;
+    }
+    int status = open_device(pos[0]);
+    if (status) {
+        return status;
+    }
+    struct mpota_diag d = {0};
+    *p = find_slot(pos[1], &d);
+    if (!*p) {
+        return finish(cli_fail_diag(&d));
+    }
+    return CLI_OK;
+}
+
 // Checks that buf is an app image for the device that fits slot p. A full
 // firmware, a bootloader, a table or a foreign chip is named as such.
 static int check_app_for_slot(const uint8_t *buf, size_t len, const struct mpota_partition *p,
@@ -443,9 +473,7 @@ static int flash_boot(int argc, char **argv)
         }
     }
     if (rc) {
-        struct mpota_diag d = {0};
-        mpota_diag_set(&d, rc, 0, 0, 0);
-        return finish(cli_fail_diag(&d));
+        return finish_rc(rc);
     }
     return finish(CLI_OK);
 }
@@ -455,18 +483,12 @@ static const char set_boot_usage[] = "mpota flash set-boot FLASH LABEL";
 static int flash_set_boot(int argc, char **argv)
 {
     const char *pos[2] = {0};
-    if (!cli_parse(argc, argv, NULL, pos, 2, 2, set_boot_usage)) {
-        return CLI_USAGE;
-    }
-    int status = open_device(pos[0]);
+    const struct mpota_partition *p;
+    int status = open_slot(argc, argv, NULL, pos, 2, set_boot_usage, &p);
     if (status) {
         return status;
     }
     struct mpota_diag d = {0};
-    const struct mpota_partition *p = find_slot(pos[1], &d);
-    if (!p) {
-        return finish(cli_fail_diag(&d));
-    }
     struct mpota_boot_ctx ctx;
     mpota_device_ctx(&dev, &ctx);
     if (mpota_boot_set_boot(&ctx, p, &d) != 0) {
@@ -492,9 +514,7 @@ static int flash_mark(int argc, char **argv, bool valid)
     mpota_device_ctx(&dev, &ctx);
     int rc = valid ? mpota_boot_mark_valid(&ctx) : mpota_boot_mark_invalid(&ctx);
     if (rc) {
-        struct mpota_diag d = {0};
-        mpota_diag_set(&d, rc, 0, 0, 0);
-        return finish(cli_fail_diag(&d));
+        return finish_rc(rc);
     }
     const char *running = mpota_device_running(&dev);
     if (valid) {
@@ -512,18 +532,12 @@ static int flash_write_slot(int argc, char **argv)
     const char *pos[3] = {0};
     bool force = false;
     const struct cli_opt opts[] = {{"--force", NULL, &force}, {0}};
-    if (!cli_parse(argc, argv, opts, pos, 3, 3, write_slot_usage)) {
-        return CLI_USAGE;
-    }
-    int status = open_device(pos[0]);
+    const struct mpota_partition *p;
+    int status = open_slot(argc, argv, opts, pos, 3, write_slot_usage, &p);
     if (status) {
         return status;
     }
     struct mpota_diag d = {0};
-    const struct mpota_partition *p = find_slot(pos[1], &d);
-    if (!p) {
-        return finish(cli_fail_diag(&d));
-    }
     size_t len;
     uint8_t *img = cli_read_file(pos[2], &len);
     if (!img) {
