@@ -87,7 +87,7 @@ otadata_states() { "$MPOTA" flash status dev.flash --json >"$WORK/status.json" &
   json_get "$WORK/status.json" '[(e["seq"], e["state"]) for e in j["otadata"]]'; }
 
 # --- MicroPython's partition_ota.py -------------------------------------------
-MPY_TEST=$MICROPY_DIR/tests/ports/esp32/partition_ota.py
+MPY_TEST=${MICROPY_DIR:-}/tests/ports/esp32/partition_ota.py
 if [ -n "${MICROPY_DIR:-}" ] && [ -f "$MPY_TEST" ]; then
   new_device
   twin 0 "$TWIN" --flash dev.flash --fs fs --max-boots 10 "$MPY_TEST"

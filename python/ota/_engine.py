@@ -1,0 +1,270 @@
+# The engine behind every API of the `ota` package: one mpota.Session (the
+# C update engine: pre-flight checks before anything is erased, erase ahead,
+# hashing, read-back, set_boot) fed from a stream, a buffer or an HTTP
+# download that resumes where the flash write stopped.
+#
+#   u = Updater(size=0, sha256=None, md5=None, verify=True, target=None,
+#               progress=None, policy=0)
+#   u.write(buf) / u.copy(stream)
+#   u.fetch(url, retries=5, auth=None, headers=None, timeout=20, cadata=None)
+#   u.finish()     -> bytes written (verifies: mpota.Error / ValueError)
+#   u.set_boot()   the new app boots next (state NEW)
+#   u.abort()      the slot is left reading as empty
+#
+# Memory: one 4 KiB bytearray per Updater, reused for every chunk; streams are
+# read with readinto(), so the steady state allocates nothing per chunk.
+# Progress and abort stay in this loop: progress(done, total) is called after
+# each chunk (total 0 when unknown), and any exception raised inside the loop
+# -- KeyboardInterrupt included, or one raised by the progress callback --
+# aborts the session before it propagates.
+import mpota
+
+CHUNK = 4096
+
+# Expectation failures: glenn20's API reports these as ValueError; the text
+# is the core's sentence, unchanged.
+_VALUE_ERRORS = ("MPOTA_ERR_EXPECT_SHA256", "MPOTA_ERR_EXPECT_MD5", "MPOTA_ERR_EXPECT_LENGTH",
+                 "MPOTA_ERR_SLOT_TOO_SMALL")
+
+
+def is_value_error(e):
+    return isinstance(e, mpota.Error) and mpota.err_name(e.errno) in _VALUE_ERRORS
+
+
+def message(e):
+    # The human sentence of an exception: mpota.Error's second argument is
+    # the core's text (never reworded); other errors give their own.
+    if isinstance(e, mpota.Error) and len(e.args) > 1:
+        return e.args[1]
+    if isinstance(e, OSError) and len(e.args) > 1:
+        return "%s (errno %s)" % (e.args[1], e.args[0])
+    if isinstance(e, ValueError) and e.args:
+        return str(e)
+    return "%s: %s" % (type(e).__name__, e) if e.args else type(e).__name__
+
+
+def reboot(delay=10, verbose=True):
+    # A hard reset after `delay` seconds; Ctrl-C during the countdown stops it.
+    import time
+
+    for i in range(delay, 0, -1):
+        if verbose:
+            print("\rRestarting in %2d s; Ctrl-C to stay in this firmware" % i, end="")
+        time.sleep(1)
+    if verbose and delay:
+        print()
+    import machine
+
+    machine.reset()
+
+
+def _text(digest, hex_len):
+    # A hex digest given as bytes becomes text (the session takes raw bytes
+    # or hex text).
+    if isinstance(digest, (bytes, bytearray)) and len(digest) == hex_len:
+        return bytes(digest).decode()
+    return digest
+
+
+def _hex(digest):
+    import binascii
+
+    return binascii.hexlify(digest).decode()
+
+
+class Updater:
+    def __init__(self, size=0, sha256=None, md5=None, verify=True, target=None, progress=None,
+                 policy=0, device=None):
+        self._own = device is None  # close() closes only a device opened here
+        self.dev = device or mpota.Device()
+        self._s = mpota.Session(self.dev)
+        self._target = target
+        self._verify = verify
+        self._policy = policy
+        self.progress = progress
+        self.total = 0
+        self._late = None  # expectations given after the data started
+        self._buf = None
+        self._begin(size, sha256, md5)
+
+    def _begin(self, size, sha256, md5):
+        sha256, md5 = _text(sha256, 64), _text(md5, 32)
+        self._exp = (size, sha256, md5)
+        self.total = size or 0
+        self._s.begin(self._target, size=size or 0, sha256=sha256 or None, md5=md5 or None,
+                      verify=self._verify, policy=self._policy)
+        self._target = self._s.target()
+
+    @property
+    def target(self):
+        return self._s.target()
+
+    def slot_size(self):
+        for row in self.dev.partitions():
+            if row[4] == self.target:
+                return row[3]
+        return 0
+
+    def offset(self):
+        return self._s.offset()
+
+    def expect(self, size=0, sha256=None, md5=None):
+        # Adds what the caller knows (length, hashes). Before the first byte
+        # the session starts again with them, so the size is checked against
+        # the slot before anything is erased; later they are checked at finish.
+        if not (size or sha256 or md5):
+            return
+        sha256, md5 = _text(sha256, 64), _text(md5, 32)
+        if self._s.offset() == 0 and self._s.state() == mpota.Session.HEAD:
+            old = self._exp
+            self._s.abort()  # nothing was written: this erases nothing
+            self._begin(size or old[0], sha256 or old[1], md5 or old[2])
+        else:
+            old = self._late or (0, None, None)
+            self._late = (size or old[0], sha256 or old[1], md5 or old[2])
+            self.total = size or self.total
+
+    def _buffer(self):
+        if self._buf is None:
+            self._buf = bytearray(CHUNK)
+        return self._buf
+
+    def _tick(self):
+        if self.progress:
+            self.progress(self._s.offset(), self.total)
+
+    def write(self, data):
+        try:
+            self._s.write(data)
+            self._tick()
+        except BaseException:
+            self.abort()
+            raise
+        return len(data)
+
+    def copy(self, stream):
+        # Writes what stream.readinto() yields until it ends; returns the
+        # count. A stream without readinto() is read() in 4 KiB pieces.
+        buf = self._buffer()
+        w = self._s.write
+        done = 0
+        try:
+            into = getattr(stream, "readinto", None)
+            while True:
+                if into:
+                    n = into(buf)
+                    if not n:
+                        break
+                    w(buf if n == CHUNK else memoryview(buf)[:n])
+                else:
+                    data = stream.read(CHUNK)
+                    if not data:
+                        break
+                    n = len(data)
+                    w(data)
+                done += n
+                self._tick()
+        except BaseException:
+            self.abort()
+            raise
+        return done
+
+    def fetch(self, url, retries=5, auth=None, headers=None, timeout=20, cadata=None):
+        # Downloads url into the slot. A connection that drops, resets or
+        # stalls (timeout seconds) is opened again with Range: bytes=<offset>-
+        # (and If-Range, so a file changed meanwhile comes whole); a server
+        # that answers 200 instead of 206 sends the whole file again and the
+        # session restarts from byte 0. `retries` attempts in a row may fail
+        # without progress. Returns the byte count.
+        from . import _http
+
+        tag = None
+        failures = 0
+        try:
+            while True:
+                at = self._s.offset()
+                r = None
+                try:
+                    r = _http.get(url, start=at, auth=auth, headers=headers, timeout=timeout,
+                                  if_range=tag, cadata=cadata)
+                    url = r.url  # later attempts skip the redirects
+                    tag = r.etag
+                    if r.start != at:
+                        if r.start != 0:
+                            raise ValueError("asked for bytes from %d, the server sent them from %d"
+                                             % (at, r.start))
+                        self._s.restart()  # the server ignored the range
+                        at = 0
+                    if at == 0 and r.length > 0 and not self._exp[0]:
+                        # The declared length, checked against the slot
+                        # before anything is erased (and at the end).
+                        self.expect(size=r.length)
+                    if not self.total and r.total > 0:
+                        self.total = r.total
+                    self._drain(r)
+                    return self._s.offset()
+                except (ValueError, mpota.Error):
+                    raise
+                except OSError:
+                    failures = 1 if self._s.offset() > at else failures + 1
+                    if failures > retries:
+                        raise
+                finally:
+                    if r:
+                        r.close()
+        except BaseException:
+            self.abort()
+            raise
+
+    def _drain(self, r):
+        # copy() without the abort: fetch() decides whether to retry.
+        buf = self._buffer()
+        w = self._s.write
+        while True:
+            n = r.readinto(buf)
+            if not n:
+                return
+            w(buf if n == CHUNK else memoryview(buf)[:n])
+            self._tick()
+
+    def finish(self):
+        # Verifies the image (mpota.Error, ValueError for a wrong length or
+        # hash) and returns its byte count. The session is aborted on failure.
+        try:
+            n = self._s.end()
+            if self._late:
+                size, sha256, md5 = self._late
+                if size and size != n:
+                    raise ValueError("received %d bytes, expected %d" % (n, size))
+                if sha256:
+                    got = self._s.sha256()
+                    want = sha256 if isinstance(sha256, (bytes, bytearray)) else None
+                    if (want and want != got) or (not want and sha256.lower() != _hex(got)):
+                        raise ValueError("SHA-256 of the received data is %s, expected %s"
+                                         % (_hex(got), sha256))
+                if md5:
+                    raise ValueError("an MD5 given after the data started cannot be checked")
+            return n
+        except BaseException:
+            self.abort()
+            raise
+
+    def sha256(self):
+        return _hex(self._s.sha256())
+
+    def set_boot(self):
+        self._s.set_boot()
+
+    def state(self):
+        return self._s.state()
+
+    def abort(self):
+        try:
+            self._s.abort()
+        except mpota.Error:
+            pass
+
+    def close(self):
+        self._buf = None
+        if self._own:
+            self.dev.close()
