@@ -43,6 +43,17 @@ static int slot_too_small(mpota_session_t *s, uint32_t need)
     return fail_diag(s, MPOTA_ERR_SLOT_TOO_SMALL);
 }
 
+// Enters HEAD with nothing received: hashes and parser fresh, erase plan from
+// the start of the slot. Used by begin and restart.
+static void start_receiving(mpota_session_t *s)
+{
+    s->state = MPOTA_SESSION_HEAD;
+    if (s->opts->has_md5) {
+        mpota_md5_start(&s->md5);
+    }
+    mpota_image_parser_init(&s->parser, s->ctx->chip, s->target->offset, NULL);
+}
+
 static void copy_diag_out(const mpota_session_t *s, struct mpota_diag *d)
 {
     if (d) {
@@ -97,11 +108,7 @@ int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
         copy_diag_out(s, d);
         return s->diag.err;
     }
-    s->state = MPOTA_SESSION_HEAD;
-    if (s->opts->has_md5) {
-        mpota_md5_start(&s->md5);
-    }
-    mpota_image_parser_init(&s->parser, ctx->chip, target->offset, NULL);
+    start_receiving(s);
     mpota_diag_set(&s->diag, MPOTA_OK, 0, 0, 0);
     return MPOTA_OK;
 }
@@ -401,11 +408,7 @@ int mpota_session_restart(mpota_session_t *s)
     s->ctx = ctx;
     s->opts = opts;
     s->target = target;
-    s->state = MPOTA_SESSION_HEAD;
-    if (opts->has_md5) {
-        mpota_md5_start(&s->md5);
-    }
-    mpota_image_parser_init(&s->parser, ctx->chip, target->offset, NULL);
+    start_receiving(s);
     return MPOTA_OK;
 }
 
