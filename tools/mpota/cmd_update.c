@@ -96,6 +96,7 @@ struct run {
     const struct mpota_partition *running;
     struct progress progress;
     uint64_t bytes;
+    struct mpota_diag refusal;  // why a sink callback refused (e.g. Content-Length too big)
 };
 
 static int feed(struct run *r, uint64_t off, const uint8_t *data, size_t len)
@@ -144,9 +145,9 @@ static int on_length(void *ctx, uint64_t total)
     r->progress.total = total;
     if (total > t->size) {
         // Content-Length says it cannot fit: refuse before the first byte.
-        struct mpota_diag *d = (struct mpota_diag *)mpota_session_diag(&r->session);
-        mpota_diag_set(d, MPOTA_ERR_SLOT_TOO_SMALL, 0, t->size, (uint32_t)(total > UINT32_MAX ? UINT32_MAX : total));
-        mpota_diag_label(d, t->label, MPOTA_PART_LABEL_LEN);
+        uint32_t need = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+        mpota_diag_set(&r->refusal, MPOTA_ERR_SLOT_TOO_SMALL, 0, t->size, need);
+        mpota_diag_label(&r->refusal, t->label, MPOTA_PART_LABEL_LEN);
         return MPOTA_ERR_SLOT_TOO_SMALL;
     }
     return MPOTA_OK;
@@ -435,14 +436,15 @@ int cmd_update(int argc, char **argv)
             struct mpota_http_sink sink = {&r, on_length, on_data, on_restart, resume_offset};
             p.http.url = p.firmware;
             rc = mpota_http_fetch(&p.http, &sink, &hres, &d);
-            if (rc && mpota_session_diag(&r.session)->err == rc) {
-                d = *mpota_session_diag(&r.session);  // the session's own words
-            }
         } else {
             rc = update_from_file(&r, p.firmware, chunk, &d);
-            if (rc && mpota_session_diag(&r.session)->err == rc) {
-                d = *mpota_session_diag(&r.session);
-            }
+        }
+        // A refusal from the sink carries its own words: the session's, or
+        // the Content-Length check's.
+        if (rc && r.refusal.err == rc) {
+            d = r.refusal;
+        } else if (rc && mpota_session_diag(&r.session)->err == rc) {
+            d = *mpota_session_diag(&r.session);
         }
     }
     progress_show(&r.progress, mpota_session_offset(&r.session), true);
