@@ -211,7 +211,7 @@ static int program(mpota_session_t *s, uint32_t off, const uint8_t *data, uint32
     if (!s->opts->no_verify) {
         // Read back while the data is at hand: a compare needs no second
         // hash pass, and catches a program over bytes that were not erased.
-        uint8_t back[128];
+        uint8_t back[256];
         for (uint32_t done = 0; done < len;) {
             uint32_t n = len - done < sizeof(back) ? len - done : (uint32_t)sizeof(back);
             rc = mpota_area_read(&a, off + done, back, n);
