@@ -18,41 +18,19 @@
 # Builds the twin with `make twin` from MICROPY_DIR into its own directory
 # (build-twin-ota, or MPOTA_TWIN_OTA_BUILD; test_twin.sh may build
 # build-twin at the same time), or takes a built one from MPOTA_TWIN.
-if [ -z "${MICROPY_DIR:-}" ] && [ -z "${MPOTA_TWIN:-}" ]; then
-  echo "SKIPPED: no MICROPY_DIR"
-  exit 77
-fi
-. "$(dirname "$0")/lib.sh"
-need_testdata
-SRC=${MPOTA_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-TESTS=$SRC/tests/mpy
+. "$(dirname "$0")/twin_lib.sh"
 RIG=$SRC/tests/integration
-IMG=$TESTDATA/images
 M=$MPOTA
 
 # --- build ------------------------------------------------------------------
-if [ -n "${MPOTA_TWIN:-}" ]; then
-  TWIN=$MPOTA_TWIN
-else
-  make --no-print-directory -C "$SRC" twin MICROPY_DIR="$MICROPY_DIR" \
-    TWIN_BUILD="${MPOTA_TWIN_OTA_BUILD:-$SRC/build-twin-ota}" >"$WORK/build.log" 2>&1 ||
-    { tail -30 "$WORK/build.log"; echo "FAIL: make twin"; exit 1; }
-  TWIN=$(tail -1 "$WORK/build.log")
-fi
-[ -x "$TWIN" ] && ok || { echo "FAIL: no twin at '$TWIN'"; exit 1; }
+build_twin "${MPOTA_TWIN_OTA_BUILD:-$SRC/build-twin-ota}"
 
 # --- files ------------------------------------------------------------------
 # www/ (nginx's docroot): the new app (and its manifest, .sha and .md5 side
 # files), a 1.4 MB app for the resume tests, a full firmware.bin, and under
 # bad/ the same app with side files that do not match it.
 mkdir -p www/bad fsfiles/fw fsfiles/bad run
-"$M" part make --layout ota --flash-size 4M -o table.csv >/dev/null || fail "part make"
-"$M" part convert table.csv table.bin >/dev/null || fail "part convert"
-"$M" image build --bootloader -o boot.bin >/dev/null || fail "image build --bootloader"
-head -c $((0xF000)) /dev/zero | tr '\0' '\377' >www/firmware.bin
-dd if=boot.bin of=www/firmware.bin conv=notrunc 2>/dev/null
-dd if=table.bin of=www/firmware.bin bs=1 seek=$((0x7000)) conv=notrunc 2>/dev/null
-cat "$IMG/app-v1.0.1.bin" >>www/firmware.bin
+make_firmware www/firmware.bin
 cp "$IMG/app-v2.0.0-ota.bin" www/app-v2.bin
 "$M" image build -o www/app-v3.bin --size 1400000 --version v3.0.0 --seed 3 >/dev/null || fail "image build"
 (cd www && "$M" manifest make app-v2.bin -o app-v2.json >/dev/null &&
@@ -129,33 +107,6 @@ SHA3 = "$(sha www/app-v3.bin)"
 LEN3 = $(stat -c %s www/app-v3.bin)
 SHA_FW = "$(sha www/firmware.bin)"
 COMBINED = """$COMBINED"""
-EOF
-}
-
-# match_exp EXP: $WORK/out against EXP; a line "########" in EXP matches zero
-# or more lines, every other line must be equal (as in test_twin.sh).
-match_exp() {
-  if python3 - "$WORK/out" "$1" <<'EOF'; then ok; else fail "output does not match $(basename "$1")"; fi
-import sys
-out = open(sys.argv[1], "rb").read().decode(errors="replace").split("\n")
-exp = open(sys.argv[2]).read().split("\n")
-for lines in (out, exp):
-    if lines and lines[-1] == "":
-        lines.pop()
-
-def match(i, j):
-    while i < len(exp):
-        if exp[i] == "########":
-            return any(match(i + 1, k) for k in range(j, len(out) + 1))
-        if j >= len(out) or out[j] != exp[i]:
-            return False
-        i, j = i + 1, j + 1
-    return j == len(out)
-
-if not match(0, 0):
-    import difflib
-    print("\n".join(difflib.unified_diff(exp, out, "expected", "got", lineterm="")))
-    sys.exit(1)
 EOF
 }
 
@@ -275,22 +226,7 @@ import config
 ota.update.REBOOT_DELAY = 0
 ota.update.from_file("app-v2.bin", sha=config.SHA, verbose=False)
 EOF
-echo 'import mpota; print("running", mpota.Device().running())' >fs/main.py
-cp dev.flash pristine.flash && cp dev.flash.state pristine.flash.state && cp -r fs pristine.fs
-cuts=0
-for n in $(seq 1 300); do
-  rm -rf dev.flash dev.flash.state fs
-  cp pristine.flash dev.flash && cp pristine.flash.state dev.flash.state && cp -r pristine.fs fs
-  MPOTA_FLASH_FAIL_AFTER=$n "$TWIN" --flash dev.flash --fs fs --max-boots 3 update.py >"$WORK/out" 2>&1
-  st=$?
-  if [ $st -ne 75 ]; then
-    [ $st -eq 0 ] && grep -qx "running ota_1" "$WORK/out" && ok || fail "uncut update: status $st, $(cat "$WORK/out")"
-    break
-  fi
-  cuts=$((cuts + 1))
-  expect_status 0 "$TWIN" --flash dev.flash --fs fs --max-boots 1
-  grep -qx "running ota_0" "$WORK/out" && ok || fail "after a cut at op $n: $(cat "$WORK/out")"
-done
+power_cuts 300 update.py
 echo "power cuts: $cuts cut points in ota.update.from_file(), each followed by a clean boot of the old app"
 [ $cuts -gt 10 ] && ok || fail "only $cuts cut points"
 

@@ -515,117 +515,154 @@ static void test_invalid_args(void **state)
     free(t.buf);
 }
 
+/// One download: its URL, sink, options and results ///
+
+struct fetch {
+    const struct rig *g;
+    char url[128];
+    struct tsink t;
+    struct mpota_http_sink s;
+    struct mpota_http_opts o;
+    struct mpota_http_result r;
+    struct mpota_diag d;
+    long mark;              // the access log's size before the download
+    char lines[4][256];     // fetch_log's access-log lines
+};
+
+// Sets up *f in place (f->s points at f->t) for scheme://127.0.0.1:port/path:
+// a sink of `cap` bytes, fast_opts, an empty diag, the access-log mark. Any
+// proxy must already be started. fetch_done frees the sink's buffer.
+static void fetch_init(struct fetch *f, const struct rig *g, const char *scheme, int port, const char *path,
+                       size_t cap)
+{
+    f->g = g;
+    url_of(f->url, sizeof(f->url), scheme, port, path);
+    f->t = tsink_new(cap);
+    f->s = as_sink(&f->t);
+    f->o = fast_opts(f->url);
+    f->d = (struct mpota_diag){0};
+    f->mark = log_size(g);
+}
+
+static void fetch_done(struct fetch *f)
+{
+    free(f->t.buf);
+}
+
+// Fetches (without a diag) and expects app.bin, whole and unchanged.
+static void fetch_app(struct fetch *f)
+{
+    assert_int_equal(mpota_http_fetch(&f->o, &f->s, &f->r, NULL), 0);
+    assert_holds(&f->t, f->g->app, APP_LEN);
+}
+
+// Waits for the `n` access-log lines for `uri` since the mark, into f->lines.
+static void fetch_log(struct fetch *f, const char *uri, int n)
+{
+    assert_int_equal(log_lines(f->g, f->mark, uri, f->lines, 4, n), n);
+}
+
+// An access-log line asked for "bytes=OFF-" and was answered with `status`.
+static void assert_ranged(const char *line, uint64_t off, const char *status)
+{
+    char want[64];
+    snprintf(want, sizeof(want), "range=bytes=%llu- ", (unsigned long long)off);
+    assert_true(contains(line, want));
+    assert_true(contains(line, status));
+}
+
+static void need_tls(const struct rig *g)
+{
+    if (!g->tls) {
+        print_message("SKIPPED: openssl not installed (no HTTPS port)\n");
+        skip();
+    }
+}
+
 /// Plain downloads ///
 
 static void test_plain_download(void **state)
 {
     struct rig *g = need_rig(state);
-    char url[128];
-    url_of(url, sizeof(url), "http", g->port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    struct mpota_diag d = {0};
-    long mark = log_size(g);
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), 0);
-    assert_holds(&t, g->app, APP_LEN);
-    assert_int_equal(r.status, 200);
-    assert_int_equal(r.total, APP_LEN);
-    assert_int_equal(r.end, APP_LEN);
-    assert_int_equal(r.received, APP_LEN);
-    assert_int_equal(r.attempts, 1);
-    assert_int_equal(r.resumes, 0);
-    assert_int_equal(r.restarts, 0);
-    assert_int_equal(t.length_calls, 1);
-    assert_int_equal(t.length, APP_LEN);
-    assert_string_equal(r.effective_url, url);
-    assert_string_equal(r.error, "");
-    char lines[4][256];
-    assert_int_equal(log_lines(g, mark, "/files/app.bin", lines, 4, 1), 1);
-    assert_true(contains(lines[0], "range=- ifrange=- status=200"));
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/files/app.bin", APP_LEN);
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), 0);
+    assert_holds(&f.t, g->app, APP_LEN);
+    assert_int_equal(f.r.status, 200);
+    assert_int_equal(f.r.total, APP_LEN);
+    assert_int_equal(f.r.end, APP_LEN);
+    assert_int_equal(f.r.received, APP_LEN);
+    assert_int_equal(f.r.attempts, 1);
+    assert_int_equal(f.r.resumes, 0);
+    assert_int_equal(f.r.restarts, 0);
+    assert_int_equal(f.t.length_calls, 1);
+    assert_int_equal(f.t.length, APP_LEN);
+    assert_string_equal(f.r.effective_url, f.url);
+    assert_string_equal(f.r.error, "");
+    fetch_log(&f, "/files/app.bin", 1);
+    assert_true(contains(f.lines[0], "range=- ifrange=- status=200"));
+    fetch_done(&f);
 }
 
 static void test_empty_file(void **state)
 {
     struct rig *g = need_rig(state);
-    char url[128];
-    url_of(url, sizeof(url), "http", g->port, "/files/empty.bin");
-    struct tsink t = tsink_new(16);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
-    assert_int_equal(t.length_calls, 1);
-    assert_int_equal(t.length, 0);
-    assert_int_equal(t.data_calls, 0);
-    assert_int_equal(r.total, 0);
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/files/empty.bin", 16);
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, NULL), 0);
+    assert_int_equal(f.t.length_calls, 1);
+    assert_int_equal(f.t.length, 0);
+    assert_int_equal(f.t.data_calls, 0);
+    assert_int_equal(f.r.total, 0);
+    fetch_done(&f);
 }
 
 static void test_redirect_followed(void **state)
 {
     struct rig *g = need_rig(state);
-    char url[128], final[128];
-    url_of(url, sizeof(url), "http", g->port, "/redirect/app.bin");
+    char final[128];
     url_of(final, sizeof(final), "http", g->port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    long mark = log_size(g);
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
-    assert_holds(&t, g->app, APP_LEN);
-    assert_string_equal(r.effective_url, final);
-    assert_int_equal(r.status, 200);
-    char lines[4][256];
-    assert_int_equal(log_lines(g, mark, "/redirect/app.bin", lines, 4, 1), 1);
-    assert_true(contains(lines[0], "status=302"));
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/redirect/app.bin", APP_LEN);
+    fetch_app(&f);
+    assert_string_equal(f.r.effective_url, final);
+    assert_int_equal(f.r.status, 200);
+    fetch_log(&f, "/redirect/app.bin", 1);
+    assert_true(contains(f.lines[0], "status=302"));
+    fetch_done(&f);
 }
 
 static void test_too_many_redirects(void **state)
 {
     struct rig *g = need_rig(state);
-    char url[128];
-    url_of(url, sizeof(url), "http", g->port, "/loop/app.bin");
-    struct tsink t = tsink_new(16);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    o.max_redirects = 3;
-    struct mpota_http_result r;
-    struct mpota_diag d = {0};
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_HTTP_REDIRECT);
-    assert_int_equal(d.expected, 3);
-    assert_int_equal(r.attempts, 1);
-    assert_int_equal(t.data_calls, 0);
-    assert_true(contains(r.error, "edirect"));
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/loop/app.bin", 16);
+    f.o.max_redirects = 3;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_HTTP_REDIRECT);
+    assert_int_equal(f.d.expected, 3);
+    assert_int_equal(f.r.attempts, 1);
+    assert_int_equal(f.t.data_calls, 0);
+    assert_true(contains(f.r.error, "edirect"));
+    fetch_done(&f);
 }
 
 static void test_404_is_status_error(void **state)
 {
     struct rig *g = need_rig(state);
-    char url[128];
-    url_of(url, sizeof(url), "http", g->port, "/files/nope.bin");
-    struct tsink t = tsink_new(16);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    struct mpota_diag d = {0};
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_HTTP_STATUS);
-    assert_int_equal(d.err, MPOTA_ERR_HTTP_STATUS);
-    assert_int_equal(d.actual, 404);
-    assert_int_equal(r.status, 404);
-    assert_int_equal(r.attempts, 1);  // not retried: the server answered
-    assert_int_equal(t.data_calls, 0);  // the error page never reaches the sink
-    assert_int_equal(t.length_calls, 0);
-    assert_true(contains(r.error, "HTTP 404"));
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/files/nope.bin", 16);
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_HTTP_STATUS);
+    assert_int_equal(f.d.err, MPOTA_ERR_HTTP_STATUS);
+    assert_int_equal(f.d.actual, 404);
+    assert_int_equal(f.r.status, 404);
+    assert_int_equal(f.r.attempts, 1);  // not retried: the server answered
+    assert_int_equal(f.t.data_calls, 0);  // the error page never reaches the sink
+    assert_int_equal(f.t.length_calls, 0);
+    assert_true(contains(f.r.error, "HTTP 404"));
     char text[256];
-    mpota_diag_format(&d, text, sizeof(text));
+    mpota_diag_format(&f.d, text, sizeof(text));
     assert_true(contains(text, "HTTP 404"));
-    free(t.buf);
+    fetch_done(&f);
 }
 
 static void test_dead_server_fails_fast(void **state)
@@ -654,43 +691,34 @@ static void test_resume_after_cut(void **state)
     struct rig *g = need_rig(state);
     // The first two connections are closed after 300,000 response bytes.
     int port = proxy_start(g, g->port, 300000, 2, "cut");
-    char url[128];
-    url_of(url, sizeof(url), "http", port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    t.align = 4096;  // holds only whole 4 KiB pages: resumes below what it got
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    o.retries = 3;
-    struct mpota_http_result r;
-    long mark = log_size(g);
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
-    assert_holds(&t, g->app, APP_LEN);
-    assert_int_equal(r.attempts, 3);
-    assert_int_equal(r.resumes, 2);
-    assert_int_equal(r.restarts, 0);
-    assert_int_equal(t.restarts, 0);
-    assert_int_equal(t.length_calls, 1);
-    assert_true(r.received > APP_LEN);  // the bytes above each page boundary came twice
+    struct fetch f;
+    fetch_init(&f, g, "http", port, "/files/app.bin", APP_LEN);
+    f.t.align = 4096;  // holds only whole 4 KiB pages: resumes below what it got
+    f.o.retries = 3;
+    fetch_app(&f);
+    assert_int_equal(f.r.attempts, 3);
+    assert_int_equal(f.r.resumes, 2);
+    assert_int_equal(f.r.restarts, 0);
+    assert_int_equal(f.t.restarts, 0);
+    assert_int_equal(f.t.length_calls, 1);
+    assert_true(f.r.received > APP_LEN);  // the bytes above each page boundary came twice
     assert_int_equal(proxy_broken(g, ": cut after"), 2);
 
     // The sink was asked before each attempt; the resumed requests started
     // exactly there (server's view), with If-Range guarding the version.
-    assert_int_equal(t.n_asked, 3);
-    assert_int_equal(t.asked[0], 0);
-    assert_true(t.asked[1] > 0 && t.asked[1] % 4096 == 0 && t.asked[1] < 300000);
-    assert_true(t.asked[2] > t.asked[1] && t.asked[2] % 4096 == 0);
-    char lines[4][256], want[64];
-    assert_int_equal(log_lines(g, mark, "/files/app.bin", lines, 4, 3), 3);
-    assert_true(contains(lines[0], "range=- ifrange=- status=200"));
+    assert_int_equal(f.t.n_asked, 3);
+    assert_int_equal(f.t.asked[0], 0);
+    assert_true(f.t.asked[1] > 0 && f.t.asked[1] % 4096 == 0 && f.t.asked[1] < 300000);
+    assert_true(f.t.asked[2] > f.t.asked[1] && f.t.asked[2] % 4096 == 0);
+    fetch_log(&f, "/files/app.bin", 3);
+    assert_true(contains(f.lines[0], "range=- ifrange=- status=200"));
     for (int i = 1; i <= 2; i++) {
-        snprintf(want, sizeof(want), "range=bytes=%llu- ", (unsigned long long)t.asked[i]);
-        assert_true(contains(lines[i], want));
-        assert_false(contains(lines[i], "ifrange=- "));
-        assert_true(contains(lines[i], "status=206"));
+        assert_ranged(f.lines[i], f.t.asked[i], "status=206");
+        assert_false(contains(f.lines[i], "ifrange=- "));
     }
-    print_message("resume: %u attempts, restarted at %llu and %llu, %.2f s\n", r.attempts,
-                  (unsigned long long)t.asked[1], (unsigned long long)t.asked[2], r.seconds);
-    free(t.buf);
+    print_message("resume: %u attempts, restarted at %llu and %llu, %.2f s\n", f.r.attempts,
+                  (unsigned long long)f.t.asked[1], (unsigned long long)f.t.asked[2], f.r.seconds);
+    fetch_done(&f);
 }
 
 static void test_resume_through_redirect(void **state)
@@ -699,86 +727,57 @@ static void test_resume_through_redirect(void **state)
     // Redirects are relative, so they stay on the proxy; each attempt is a
     // 302 then the file, and the 206's Content-Range must still be read.
     int port = proxy_start(g, g->port, 400000, 1, "cut");
-    char url[128], final[128];
-    url_of(url, sizeof(url), "http", port, "/redirect/app.bin");
+    char final[128];
     url_of(final, sizeof(final), "http", port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    long mark = log_size(g);
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
-    assert_holds(&t, g->app, APP_LEN);
-    assert_int_equal(r.attempts, 2);
-    assert_int_equal(r.resumes, 1);
-    assert_int_equal(r.restarts, 0);
-    assert_int_equal(r.status, 206);
-    assert_string_equal(r.effective_url, final);
-    char lines[4][256], want[64];
-    assert_int_equal(log_lines(g, mark, "/files/app.bin", lines, 4, 2), 2);
-    snprintf(want, sizeof(want), "range=bytes=%llu- ", (unsigned long long)t.asked[1]);
-    assert_true(contains(lines[1], want));
-    assert_true(contains(lines[1], "status=206"));
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", port, "/redirect/app.bin", APP_LEN);
+    fetch_app(&f);
+    assert_int_equal(f.r.attempts, 2);
+    assert_int_equal(f.r.resumes, 1);
+    assert_int_equal(f.r.restarts, 0);
+    assert_int_equal(f.r.status, 206);
+    assert_string_equal(f.r.effective_url, final);
+    fetch_log(&f, "/files/app.bin", 2);
+    assert_ranged(f.lines[1], f.t.asked[1], "status=206");
+    fetch_done(&f);
 }
 
 static void test_resume_https_after_reset(void **state)
 {
     struct rig *g = need_rig(state);
-    if (!g->tls) {
-        print_message("SKIPPED: openssl not installed (no HTTPS port)\n");
-        skip();
-    }
+    need_tls(g);
     // A TCP reset in the middle of the TLS stream.
     int port = proxy_start(g, g->tls_port, 200000, 1, "rst");
-    char url[128];
-    url_of(url, sizeof(url), "https", port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    o.cacert = g->cert;
-    struct mpota_http_result r;
-    long mark = log_size(g);
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
-    assert_holds(&t, g->app, APP_LEN);
-    assert_int_equal(r.attempts, 2);
-    assert_int_equal(r.resumes, 1);
+    struct fetch f;
+    fetch_init(&f, g, "https", port, "/files/app.bin", APP_LEN);
+    f.o.cacert = g->cert;
+    fetch_app(&f);
+    assert_int_equal(f.r.attempts, 2);
+    assert_int_equal(f.r.resumes, 1);
     assert_int_equal(proxy_broken(g, ": reset after"), 1);
-    char lines[4][256], want[64];
-    assert_int_equal(log_lines(g, mark, "/files/app.bin", lines, 4, 2), 2);
-    snprintf(want, sizeof(want), "range=bytes=%llu- ", (unsigned long long)t.asked[1]);
-    assert_true(t.asked[1] > 0);
-    assert_true(contains(lines[1], want));
-    assert_true(contains(lines[1], "status=206"));
-    free(t.buf);
+    fetch_log(&f, "/files/app.bin", 2);
+    assert_true(f.t.asked[1] > 0);
+    assert_ranged(f.lines[1], f.t.asked[1], "status=206");
+    fetch_done(&f);
 }
 
 static void test_range_ignored_restarts_from_zero(void **state)
 {
     struct rig *g = need_rig(state);
     int port = proxy_start(g, g->port, 300000, 1, "cut");
-    char url[128];
-    url_of(url, sizeof(url), "http", port, "/norange/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    long mark = log_size(g);
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
-    assert_holds(&t, g->app, APP_LEN);
-    assert_int_equal(r.attempts, 2);
-    assert_int_equal(r.resumes, 1);
-    assert_int_equal(r.restarts, 1);
-    assert_int_equal(t.restarts, 1);
-    assert_int_equal(t.length_calls, 2);  // told again after the restart
-    assert_true(r.received > APP_LEN);
-    char lines[4][256], want[64];
-    assert_int_equal(log_lines(g, mark, "/norange/app.bin", lines, 4, 2), 2);
-    snprintf(want, sizeof(want), "range=bytes=%llu- ", (unsigned long long)t.asked[1]);
-    assert_true(t.asked[1] > 0);
-    assert_true(contains(lines[1], want));
-    assert_true(contains(lines[1], "status=200"));  // Range ignored: the whole file again
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", port, "/norange/app.bin", APP_LEN);
+    fetch_app(&f);
+    assert_int_equal(f.r.attempts, 2);
+    assert_int_equal(f.r.resumes, 1);
+    assert_int_equal(f.r.restarts, 1);
+    assert_int_equal(f.t.restarts, 1);
+    assert_int_equal(f.t.length_calls, 2);  // told again after the restart
+    assert_true(f.r.received > APP_LEN);
+    fetch_log(&f, "/norange/app.bin", 2);
+    assert_true(f.t.asked[1] > 0);
+    assert_ranged(f.lines[1], f.t.asked[1], "status=200");  // Range ignored: the whole file again
+    fetch_done(&f);
 }
 
 // Replaces change.bin on the server while the first attempt runs.
@@ -798,26 +797,17 @@ static void test_misplaced_206_refetches_whole(void **state)
     // A server that answers "bytes=N-" from 1000 bytes earlier: splicing that
     // in at N would corrupt the file. The client must drop it and start over.
     int port = proxy_start_ex(g, g->port, 300000, 1, "cut", "--range-shift", 1000);
-    char url[128];
-    url_of(url, sizeof(url), "http", port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    long mark = log_size(g);
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
-    assert_holds(&t, g->app, APP_LEN);
-    assert_int_equal(r.attempts, 3);
-    assert_int_equal(r.resumes, 1);
-    assert_int_equal(r.restarts, 1);
-    assert_int_equal(t.restarts, 1);
-    char lines[4][256], want[64];
-    assert_int_equal(log_lines(g, mark, "/files/app.bin", lines, 4, 3), 3);
-    snprintf(want, sizeof(want), "range=bytes=%llu- ", (unsigned long long)(t.asked[1] - 1000));
-    assert_true(contains(lines[1], want));
-    assert_true(contains(lines[1], "status=206"));
-    assert_true(contains(lines[2], "range=- ifrange=- status=200"));
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", port, "/files/app.bin", APP_LEN);
+    fetch_app(&f);
+    assert_int_equal(f.r.attempts, 3);
+    assert_int_equal(f.r.resumes, 1);
+    assert_int_equal(f.r.restarts, 1);
+    assert_int_equal(f.t.restarts, 1);
+    fetch_log(&f, "/files/app.bin", 3);
+    assert_ranged(f.lines[1], f.t.asked[1] - 1000, "status=206");
+    assert_true(contains(f.lines[2], "range=- ifrange=- status=200"));
+    fetch_done(&f);
 }
 
 static void test_short_206_pieces_continue(void **state)
@@ -826,50 +816,39 @@ static void test_short_206_pieces_continue(void **state)
     // A server that answers every resume with at most 200,000 bytes, cleanly.
     // Such pieces are progress, not failures: 1 retry is enough.
     int port = proxy_start_ex(g, g->port, 300000, 1, "cut", "--range-piece", 200000);
-    char url[128];
-    url_of(url, sizeof(url), "http", port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    o.retries = 1;
-    struct mpota_http_result r;
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
-    assert_holds(&t, g->app, APP_LEN);
+    struct fetch f;
+    fetch_init(&f, g, "http", port, "/files/app.bin", APP_LEN);
+    f.o.retries = 1;
+    fetch_app(&f);
     // The cut attempt, then pieces of 200,000 from where the sink stood.
-    uint64_t pieces = (APP_LEN - t.asked[1] + 199999) / 200000;
+    uint64_t pieces = (APP_LEN - f.t.asked[1] + 199999) / 200000;
     assert_true(pieces >= 3);
-    assert_int_equal(r.attempts, 1 + pieces);
-    assert_int_equal(r.resumes, pieces);
-    assert_int_equal(r.restarts, 0);
-    assert_int_equal(t.length_calls, 1);
-    free(t.buf);
+    assert_int_equal(f.r.attempts, 1 + pieces);
+    assert_int_equal(f.r.resumes, pieces);
+    assert_int_equal(f.r.restarts, 0);
+    assert_int_equal(f.t.length_calls, 1);
+    fetch_done(&f);
 }
 
 static void test_file_changed_between_attempts(void **state)
 {
     struct rig *g = need_rig(state);
     int port = proxy_start(g, g->port, 100000, 1, "cut");
-    char url[128];
-    url_of(url, sizeof(url), "http", port, "/files/change.bin");
-    struct tsink t = tsink_new(CHANGE_LEN + 4096);
-    t.on_first_data = change_file;
-    t.hook_ctx = g;
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    long mark = log_size(g);
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
+    struct fetch f;
+    fetch_init(&f, g, "http", port, "/files/change.bin", CHANGE_LEN + 4096);
+    f.t.on_first_data = change_file;
+    f.t.hook_ctx = g;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, NULL), 0);
     // If-Range saw another version: the new file came whole, not spliced.
-    assert_holds(&t, g->change2, CHANGE_LEN + 4096);
-    assert_int_equal(r.attempts, 2);
-    assert_int_equal(r.restarts, 1);
-    assert_int_equal(t.length, CHANGE_LEN + 4096);
-    char lines[4][256];
-    assert_int_equal(log_lines(g, mark, "/files/change.bin", lines, 4, 2), 2);
-    assert_true(contains(lines[1], "range=bytes="));
-    assert_false(contains(lines[1], "ifrange=- "));
-    assert_true(contains(lines[1], "status=200"));
-    free(t.buf);
+    assert_holds(&f.t, g->change2, CHANGE_LEN + 4096);
+    assert_int_equal(f.r.attempts, 2);
+    assert_int_equal(f.r.restarts, 1);
+    assert_int_equal(f.t.length, CHANGE_LEN + 4096);
+    fetch_log(&f, "/files/change.bin", 2);
+    assert_true(contains(f.lines[1], "range=bytes="));
+    assert_false(contains(f.lines[1], "ifrange=- "));
+    assert_true(contains(f.lines[1], "status=200"));
+    fetch_done(&f);
 }
 
 static void test_truncated_until_retries_run_out(void **state)
@@ -877,151 +856,115 @@ static void test_truncated_until_retries_run_out(void **state)
     struct rig *g = need_rig(state);
     // Every connection ends after 150,000 bytes although Content-Length says more.
     int port = proxy_start(g, g->port, 150000, -1, "cut");
-    char url[128];
-    url_of(url, sizeof(url), "http", port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    o.retries = 2;
-    struct mpota_http_result r;
-    struct mpota_diag d = {0};
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_NET);
-    assert_int_equal(r.attempts, 3);
-    assert_int_equal(r.resumes, 2);
-    assert_int_equal(d.actual, 3);
-    assert_int_equal(d.expected, APP_LEN);
-    assert_int_equal(d.offset, r.end);
-    assert_true(contains(r.error, "gave up after 3 attempts"));
+    struct fetch f;
+    fetch_init(&f, g, "http", port, "/files/app.bin", APP_LEN);
+    f.o.retries = 2;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_NET);
+    assert_int_equal(f.r.attempts, 3);
+    assert_int_equal(f.r.resumes, 2);
+    assert_int_equal(f.d.actual, 3);
+    assert_int_equal(f.d.expected, APP_LEN);
+    assert_int_equal(f.d.offset, f.r.end);
+    assert_true(contains(f.r.error, "gave up after 3 attempts"));
     assert_int_equal(proxy_broken(g, ": cut after"), 3);
     // What it got is a correct prefix, never corrupted.
-    assert_false(t.gap);
-    assert_true(t.len > 300000 && t.len < APP_LEN);
-    assert_int_equal(t.len, r.end);
-    assert_memory_equal(t.buf, g->app, (size_t)t.len);
-    print_message("truncated: %s\n", r.error);
-    free(t.buf);
+    assert_false(f.t.gap);
+    assert_true(f.t.len > 300000 && f.t.len < APP_LEN);
+    assert_int_equal(f.t.len, f.r.end);
+    assert_memory_equal(f.t.buf, g->app, (size_t)f.t.len);
+    print_message("truncated: %s\n", f.r.error);
+    fetch_done(&f);
 }
 
 static void test_stall_detected_then_resumed(void **state)
 {
     struct rig *g = need_rig(state);
     int port = proxy_start(g, g->port, 200000, 1, "stall");
-    char url[128];
-    url_of(url, sizeof(url), "http", port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    o.stall_timeout_s = 1;
-    struct mpota_http_result r;
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
-    assert_holds(&t, g->app, APP_LEN);
-    assert_int_equal(r.attempts, 2);
-    assert_int_equal(r.resumes, 1);
+    struct fetch f;
+    fetch_init(&f, g, "http", port, "/files/app.bin", APP_LEN);
+    f.o.stall_timeout_s = 1;
+    fetch_app(&f);
+    assert_int_equal(f.r.attempts, 2);
+    assert_int_equal(f.r.resumes, 1);
     assert_int_equal(proxy_broken(g, ": stalled after"), 1);
-    assert_true(r.seconds >= 0.9 && r.seconds < 4.0);  // about the stall window, not the default 20 s
-    print_message("stall: detected and resumed in %.2f s\n", r.seconds);
-    free(t.buf);
+    assert_true(f.r.seconds >= 0.9 && f.r.seconds < 4.0);  // about the stall window, not the default 20 s
+    print_message("stall: detected and resumed in %.2f s\n", f.r.seconds);
+    fetch_done(&f);
 }
 
 static void test_slow_is_not_stalled(void **state)
 {
     struct rig *g = need_rig(state);
-    char url[128];
-    url_of(url, sizeof(url), "http", g->port, "/slow/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    o.stall_timeout_s = 2;  // nginx pauses ~1 s between bursts
-    struct mpota_http_result r;
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
-    assert_holds(&t, g->app, APP_LEN);
-    assert_int_equal(r.attempts, 1);
-    assert_true(r.seconds > 2.0);  // 1 MiB at 256 KiB/s: longer than the stall window
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/slow/app.bin", APP_LEN);
+    f.o.stall_timeout_s = 2;  // nginx pauses ~1 s between bursts
+    fetch_app(&f);
+    assert_int_equal(f.r.attempts, 1);
+    assert_true(f.r.seconds > 2.0);  // 1 MiB at 256 KiB/s: longer than the stall window
+    fetch_done(&f);
 }
 
 static void test_resume_from_earlier_run(void **state)
 {
     struct rig *g = need_rig(state);
-    char url[128];
-    url_of(url, sizeof(url), "http", g->port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    memcpy(t.buf, g->app, 500000);
-    t.len = 500000;
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    long mark = log_size(g);
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);
-    assert_holds(&t, g->app, APP_LEN);
-    assert_int_equal(r.attempts, 1);
-    assert_int_equal(r.resumes, 1);
-    assert_int_equal(r.received, APP_LEN - 500000);
-    assert_int_equal(t.length, APP_LEN);
-    char lines[4][256];
-    assert_int_equal(log_lines(g, mark, "/files/app.bin", lines, 4, 1), 1);
-    assert_true(contains(lines[0], "range=bytes=500000- ifrange=- status=206"));
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/files/app.bin", APP_LEN);
+    memcpy(f.t.buf, g->app, 500000);
+    f.t.len = 500000;
+    fetch_app(&f);
+    assert_int_equal(f.r.attempts, 1);
+    assert_int_equal(f.r.resumes, 1);
+    assert_int_equal(f.r.received, APP_LEN - 500000);
+    assert_int_equal(f.t.length, APP_LEN);
+    fetch_log(&f, "/files/app.bin", 1);
+    assert_true(contains(f.lines[0], "range=bytes=500000- ifrange=- status=206"));
+    fetch_done(&f);
 }
 
 static void test_already_complete(void **state)
 {
     struct rig *g = need_rig(state);
-    char url[128];
-    url_of(url, sizeof(url), "http", g->port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    memcpy(t.buf, g->app, APP_LEN);
-    t.len = APP_LEN;
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), 0);  // 416 "bytes */1048576"
-    assert_int_equal(r.status, 416);
-    assert_int_equal(t.data_calls, 0);
-    assert_int_equal(t.length, APP_LEN);
-    assert_int_equal(r.end, APP_LEN);
-    assert_holds(&t, g->app, APP_LEN);
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/files/app.bin", APP_LEN);
+    memcpy(f.t.buf, g->app, APP_LEN);
+    f.t.len = APP_LEN;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, NULL), 0);  // 416 "bytes */1048576"
+    assert_int_equal(f.r.status, 416);
+    assert_int_equal(f.t.data_calls, 0);
+    assert_int_equal(f.t.length, APP_LEN);
+    assert_int_equal(f.r.end, APP_LEN);
+    assert_holds(&f.t, g->app, APP_LEN);
+    fetch_done(&f);
 }
 
 static void test_416_beyond_the_end(void **state)
 {
     struct rig *g = need_rig(state);
-    char url[128];
-    url_of(url, sizeof(url), "http", g->port, "/files/app.bin");
-    struct tsink t = tsink_new(2 * APP_LEN);
-    t.len = 2 * APP_LEN;  // "holds" more than the file has: another file's data
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    struct mpota_diag d = {0};
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_HTTP_RANGE);
-    assert_int_equal(d.offset, 2 * APP_LEN);
-    assert_int_equal(d.actual, APP_LEN);
-    assert_int_equal(r.attempts, 1);
-    assert_int_equal(t.data_calls, 0);
-    assert_true(contains(r.error, "416"));
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/files/app.bin", 2 * APP_LEN);
+    f.t.len = 2 * APP_LEN;  // "holds" more than the file has: another file's data
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_HTTP_RANGE);
+    assert_int_equal(f.d.offset, 2 * APP_LEN);
+    assert_int_equal(f.d.actual, APP_LEN);
+    assert_int_equal(f.r.attempts, 1);
+    assert_int_equal(f.t.data_calls, 0);
+    assert_true(contains(f.r.error, "416"));
+    fetch_done(&f);
 }
 
 static void test_restart_refused_without_on_restart(void **state)
 {
     struct rig *g = need_rig(state);
-    char url[128];
-    url_of(url, sizeof(url), "http", g->port, "/norange/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    memcpy(t.buf, g->app, 1000);
-    t.len = 1000;
-    struct mpota_http_sink s = as_sink(&t);
-    s.on_restart = NULL;  // a sink that cannot start over
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    struct mpota_diag d = {0};
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_HTTP_RANGE);
-    assert_int_equal(d.offset, 1000);
-    assert_int_equal(t.data_calls, 0);  // nothing written over what it holds
-    assert_int_equal(t.len, 1000);
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/norange/app.bin", APP_LEN);
+    memcpy(f.t.buf, g->app, 1000);
+    f.t.len = 1000;
+    f.s.on_restart = NULL;  // a sink that cannot start over
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_HTTP_RANGE);
+    assert_int_equal(f.d.offset, 1000);
+    assert_int_equal(f.t.data_calls, 0);  // nothing written over what it holds
+    assert_int_equal(f.t.len, 1000);
+    fetch_done(&f);
 }
 
 /// The sink's errors ///
@@ -1029,38 +972,30 @@ static void test_restart_refused_without_on_restart(void **state)
 static void test_sink_error_aborts_unchanged(void **state)
 {
     struct rig *g = need_rig(state);
-    char url[128];
-    url_of(url, sizeof(url), "http", g->port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    t.fail_after = 100000;
-    t.fail_err = MPOTA_ERR_FLASH_IO;
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    struct mpota_diag d = {.err = MPOTA_ERR_FLASH_IO, .offset = 0x1234};  // as the sink left it
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_FLASH_IO);
-    assert_int_equal(d.err, MPOTA_ERR_FLASH_IO);
-    assert_int_equal(d.offset, 0x1234);
-    assert_int_equal(r.attempts, 1);
-    assert_true(t.len <= 100000);
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/files/app.bin", APP_LEN);
+    f.t.fail_after = 100000;
+    f.t.fail_err = MPOTA_ERR_FLASH_IO;
+    f.d = (struct mpota_diag){.err = MPOTA_ERR_FLASH_IO, .offset = 0x1234};  // as the sink left it
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_FLASH_IO);
+    assert_int_equal(f.d.err, MPOTA_ERR_FLASH_IO);
+    assert_int_equal(f.d.offset, 0x1234);
+    assert_int_equal(f.r.attempts, 1);
+    assert_true(f.t.len <= 100000);
+    fetch_done(&f);
 }
 
 static void test_length_refused(void **state)
 {
     struct rig *g = need_rig(state);
-    char url[128];
-    url_of(url, sizeof(url), "http", g->port, "/files/app.bin");
-    struct tsink t = tsink_new(16);
-    t.refuse_over = 4096;  // "the slot is smaller"
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, NULL), MPOTA_ERR_SLOT_TOO_SMALL);
-    assert_int_equal(t.length, APP_LEN);
-    assert_int_equal(t.data_calls, 0);
-    assert_int_equal(r.attempts, 1);
-    free(t.buf);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/files/app.bin", 16);
+    f.t.refuse_over = 4096;  // "the slot is smaller"
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, NULL), MPOTA_ERR_SLOT_TOO_SMALL);
+    assert_int_equal(f.t.length, APP_LEN);
+    assert_int_equal(f.t.data_calls, 0);
+    assert_int_equal(f.r.attempts, 1);
+    fetch_done(&f);
 }
 
 /// Basic auth ///
@@ -1102,84 +1037,66 @@ static void test_basic_auth(void **state)
 
 /// HTTPS ///
 
-static void need_tls(const struct rig *g)
-{
-    if (!g->tls) {
-        print_message("SKIPPED: openssl not installed (no HTTPS port)\n");
-        skip();
-    }
-}
-
 static void test_https_verification(void **state)
 {
     struct rig *g = need_rig(state);
     need_tls(g);
-    char url[128];
-    url_of(url, sizeof(url), "https", g->tls_port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    struct mpota_http_result r;
-    struct mpota_diag d = {0};
+    struct fetch f;
+    fetch_init(&f, g, "https", g->tls_port, "/files/app.bin", APP_LEN);
 
     // The system CAs do not know the self-signed certificate.
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_TLS);
-    assert_int_equal(r.attempts, 1);
-    assert_int_equal(t.data_calls, 0);
-    assert_true(contains(r.error, "certificate"));
-    print_message("https without cacert: %s\n", r.error);
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_TLS);
+    assert_int_equal(f.r.attempts, 1);
+    assert_int_equal(f.t.data_calls, 0);
+    assert_true(contains(f.r.error, "certificate"));
+    print_message("https without cacert: %s\n", f.r.error);
 
-    o.cacert = g->cert;
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), 0);
-    assert_holds(&t, g->app, APP_LEN);
+    f.o.cacert = g->cert;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), 0);
+    assert_holds(&f.t, g->app, APP_LEN);
 
-    t.len = 0;
-    o.cacert = NULL;
-    o.insecure = true;
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), 0);
-    assert_holds(&t, g->app, APP_LEN);
+    f.t.len = 0;
+    f.o.cacert = NULL;
+    f.o.insecure = true;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), 0);
+    assert_holds(&f.t, g->app, APP_LEN);
 
     // A cacert that does not exist is a TLS setup failure, not a silent fallback.
-    t.len = 0;
-    o.insecure = false;
-    o.cacert = "/nonexistent/ca.pem";
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_TLS);
-    free(t.buf);
+    f.t.len = 0;
+    f.o.insecure = false;
+    f.o.cacert = "/nonexistent/ca.pem";
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_TLS);
+    fetch_done(&f);
 }
 
 static void test_https_to_http_redirect(void **state)
 {
     struct rig *g = need_rig(state);
     need_tls(g);
-    char url[128], final[128];
-    url_of(url, sizeof(url), "https", g->tls_port, "/downgrade/app.bin");
+    char final[128];
     url_of(final, sizeof(final), "http", g->port, "/files/app.bin");
-    struct tsink t = tsink_new(APP_LEN);
-    struct mpota_http_sink s = as_sink(&t);
-    struct mpota_http_opts o = fast_opts(url);
-    o.cacert = g->cert;
-    struct mpota_http_result r;
-    struct mpota_diag d = {0};
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), MPOTA_ERR_HTTP_REDIRECT);
-    assert_int_equal(t.data_calls, 0);
-    print_message("https -> http: %s\n", r.error);
-    assert_true(contains(r.error, final));
+    struct fetch f;
+    fetch_init(&f, g, "https", g->tls_port, "/downgrade/app.bin", APP_LEN);
+    f.o.cacert = g->cert;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_HTTP_REDIRECT);
+    assert_int_equal(f.t.data_calls, 0);
+    print_message("https -> http: %s\n", f.r.error);
+    assert_true(contains(f.r.error, final));
 
-    o.cacert = NULL;
-    o.insecure = true;  // allowed when the caller gave up on TLS anyway
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), 0);
-    assert_holds(&t, g->app, APP_LEN);
-    assert_string_equal(r.effective_url, final);
+    f.o.cacert = NULL;
+    f.o.insecure = true;  // allowed when the caller gave up on TLS anyway
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), 0);
+    assert_holds(&f.t, g->app, APP_LEN);
+    assert_string_equal(f.r.effective_url, final);
 
     // https -> https redirects are fine.
-    t.len = 0;
-    url_of(url, sizeof(url), "https", g->tls_port, "/redirect/app.bin");
-    o.url = url;
-    o.insecure = false;
-    o.cacert = g->cert;
-    assert_int_equal(mpota_http_fetch(&o, &s, &r, &d), 0);
-    assert_holds(&t, g->app, APP_LEN);
-    free(t.buf);
+    f.t.len = 0;
+    url_of(f.url, sizeof(f.url), "https", g->tls_port, "/redirect/app.bin");
+    f.o.insecure = false;
+    f.o.cacert = g->cert;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), 0);
+    assert_holds(&f.t, g->app, APP_LEN);
+    fetch_done(&f);
 }
 
 /// Small files ///
