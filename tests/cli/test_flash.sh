@@ -101,6 +101,11 @@ expect_status 1 "$MPOTA" flash write-slot dev.flash ota_0 s3.bin
 expect_err 'built for ESP32-S3'
 same_bytes dev.flash before.flash
 
+# Without --chip a new device is the chip of its first app.
+expect_status 0 "$MPOTA" flash new s3.flash --size 4M --table "$PT/micropython/partitions-4MiB-ota.bin" --app s3.bin
+expect_status 0 "$MPOTA" flash status s3.flash --json
+expect_json 'j["chip"]' ESP32-S3
+
 # A fresh device whose only app is running cannot roll back.
 expect_status 0 "$MPOTA" flash new solo.flash --size 4M --table "$PT/micropython/partitions-4MiB-ota.bin" --app "$IMG/app-v2.0.0-ota.bin"
 expect_status 0 "$MPOTA" flash boot solo.flash

@@ -49,6 +49,14 @@ void cli_hex(const uint8_t *in, size_t n, char *out);
 // Chip id by name: "esp32", "ESP32-S3", "esp32s3", or a number. false if unknown.
 bool cli_parse_chip(const char *s, uint16_t *out);
 
+struct mpota_image_info;
+// The refusal an update makes, for commands that take an app image: what the
+// file is (a full firmware, bootloader, table, foreign chip ...), then the
+// whole image, then the app rules. Returns 0 or the error, with d filled;
+// info (required) describes the image.
+int cli_check_app(const uint8_t *buf, size_t len, uint16_t chip, struct mpota_image_info *info,
+                  struct mpota_diag *d);
+
 // Reads a whole file (malloc'd, caller frees). On failure prints why and
 // returns NULL.
 uint8_t *cli_read_file(const char *path, size_t *len);

@@ -148,6 +148,19 @@ bool cli_parse_chip(const char *s, uint16_t *out)
     return true;
 }
 
+int cli_check_app(const uint8_t *buf, size_t len, uint16_t chip, struct mpota_image_info *info,
+                  struct mpota_diag *d)
+{
+    int rc = mpota_image_check_head(buf, len, chip, d);
+    if (!rc) {
+        rc = mpota_image_parse(buf, len, chip, info, d);
+    }
+    if (!rc) {
+        rc = mpota_image_check_app(info, d);
+    }
+    return rc;
+}
+
 uint8_t *cli_read_file(const char *path, size_t *len)
 {
     uint8_t *buf = mpota_host_read_file(path, len);

@@ -102,16 +102,9 @@ static int open_slot(int argc, char **argv, const struct cli_opt *opts, const ch
 // Checks that buf is an app image for the device that fits slot p. A full
 // firmware, a bootloader, a table or a foreign chip is named as such.
 static int check_app_for_slot(const uint8_t *buf, size_t len, const struct mpota_partition *p,
-                              struct mpota_diag *d)
+                              struct mpota_image_info *info, struct mpota_diag *d)
 {
-    int rc = mpota_image_check_head(buf, len, dev.chip, d);
-    static struct mpota_image_info info;
-    if (!rc) {
-        rc = mpota_image_parse(buf, len, dev.chip, &info, d);
-    }
-    if (!rc) {
-        rc = mpota_image_check_app(&info, d);
-    }
+    int rc = cli_check_app(buf, len, dev.chip, info, d);
     if (!rc && len > p->size) {
         rc = mpota_diag_set(d, MPOTA_ERR_SLOT_TOO_SMALL, 0, p->size, (uint32_t)len);
         mpota_diag_label(d, p->label, MPOTA_PART_LABEL_LEN);
@@ -187,13 +180,14 @@ static int flash_new(int argc, char **argv)
             return CLI_REFUSED;
         }
         dev.chip = chip;
-        rc = check_app_for_slot(app, app_len, slot, &d);
+        static struct mpota_image_info info;
+        rc = check_app_for_slot(app, app_len, slot, &info, &d);
         if (rc) {
             free(app);
             return cli_fail_diag(&d);
         }
         if (chip == MPOTA_CHIP_ANY) {
-            chip = (uint16_t)(app[12] | app[13] << 8);  // the header's chip_id (SPEC §4.2)
+            chip = info.header.chip_id;
         }
     }
     if (chip == MPOTA_CHIP_ANY) {
@@ -551,7 +545,8 @@ static int flash_write_slot(int argc, char **argv)
         rc = mpota_diag_set(&d, MPOTA_ERR_SLOT_IS_RUNNING, 0, 0, 0);
         mpota_diag_label(&d, p->label, MPOTA_PART_LABEL_LEN);
     } else if (!force) {
-        rc = check_app_for_slot(img, len, p, &d);
+        static struct mpota_image_info info;
+        rc = check_app_for_slot(img, len, p, &info, &d);
     } else if (len > p->size) {
         rc = mpota_diag_set(&d, MPOTA_ERR_SLOT_TOO_SMALL, 0, p->size, (uint32_t)len);
         mpota_diag_label(&d, p->label, MPOTA_PART_LABEL_LEN);

@@ -27,13 +27,7 @@ int cmd_manifest(int argc, char **argv)
     // Only an app image belongs in a manifest: the same refusal as an update.
     static struct mpota_image_info info;
     struct mpota_diag d = {0};
-    int rc = mpota_image_check_head(img, len, MPOTA_CHIP_ANY, &d);
-    if (!rc) {
-        rc = mpota_image_parse(img, len, MPOTA_CHIP_ANY, &info, &d);
-    }
-    if (!rc) {
-        rc = mpota_image_check_app(&info, &d);
-    }
+    int rc = cli_check_app(img, len, MPOTA_CHIP_ANY, &info, &d);
     if (rc) {
         free(img);
         return cli_fail_diag(&d);
