@@ -13,7 +13,8 @@ packages=(
   clang libclang-rt-14-dev                   # libFuzzer targets
   nginx-light                                # real HTTP server for integration tests (127.0.0.1 only)
   openssl                                    # test certificates and htpasswd for the nginx rig
-  gcc-xtensa-lx106 gcc-arm-none-eabi         # code size of the portable core on embedded targets
+  gcc-xtensa-lx106 libnewlib-dev             # esp32_port check (../shared/esp-idf/cc-esp32.sh), xtensa code size
+  gcc-arm-none-eabi libnewlib-arm-none-eabi  # arm code size and stack; newlib is only a Recommends
   valgrind                                   # bench/: instructions per byte (callgrind)
   python3
 )
