@@ -368,7 +368,9 @@ int mpota_image_check_head(const uint8_t *buf, size_t len, uint16_t expected_chi
         // say about the header and the segment headers seen so far.
         mpota_image_parser_t p;
         mpota_image_parser_init(&p, expected_chip, 0, NULL);
-        return mpota_image_parser_push(&p, buf, len, d);
+        int err = mpota_image_parser_push(&p, buf, len, d);
+        mpota_image_parser_release(&p);
+        return err;
     }
     case MPOTA_IMAGE_KIND_BOOTLOADER:
         if (!id.head_only) {
@@ -394,5 +396,6 @@ int mpota_image_check_head(const uint8_t *buf, size_t len, uint16_t expected_chi
     mpota_image_parser_t p;
     mpota_image_parser_init(&p, expected_chip, 0, NULL);
     int err = mpota_image_parser_push(&p, buf, len, d);
+    mpota_image_parser_release(&p);
     return err ? err : mpota_diag_set(d, MPOTA_ERR_IMAGE_UNKNOWN, 0, 0, 0);
 }

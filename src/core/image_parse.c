@@ -317,7 +317,9 @@ int mpota_image_parser_push(mpota_image_parser_t *p, const void *data, size_t le
             // SPEC §4.6: the image's SHA-256 covers everything through this
             // byte. Finish a copy, so the running hash goes on over the whole
             // stream (mpota_image_parser_stream_digest): one pass serves both.
-            mpota_sha256_t image_hash = p->sha;
+            // A clone, never a copy: on ESP32 the context holds engine state.
+            mpota_sha256_t image_hash;
+            mpota_sha256_clone(&image_hash, &p->sha);
             mpota_sha256_finish(&image_hash, p->digest);
             if (p->info) {
                 p->info->checksum_stored = b[0];
@@ -448,7 +450,9 @@ int mpota_image_parse(const uint8_t *buf, size_t len, uint16_t expected_chip,
     mpota_image_parser_t p;
     mpota_image_parser_init(&p, expected_chip, 0, info);
     (void)mpota_image_parser_push(&p, buf, len, NULL);
-    return mpota_image_parser_finish(&p, d);
+    int rc = mpota_image_parser_finish(&p, d);
+    mpota_image_parser_release(&p);
+    return rc;
 }
 
 int mpota_image_check_app(const struct mpota_image_info *info, struct mpota_diag *d)
@@ -478,4 +482,9 @@ bool mpota_image_parser_len_known(const mpota_image_parser_t *p)
 void mpota_image_parser_stream_digest(mpota_image_parser_t *p, uint8_t out[MPOTA_IMAGE_HASH_LEN])
 {
     mpota_sha256_finish(&p->sha, out);
+}
+
+void mpota_image_parser_release(mpota_image_parser_t *p)
+{
+    mpota_sha256_free(&p->sha);
 }

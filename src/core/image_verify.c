@@ -9,28 +9,19 @@
 // not read in thousands of tiny flash transactions.
 #define VERIFY_CHUNK 256u
 
-int mpota_image_verify_area(const struct mpota_area *slot, uint16_t expected_chip,
-                            struct mpota_image_info *info, struct mpota_diag *d)
+// Reads the slot through the started parser p until the image is complete or
+// the first problem.
+static int read_and_check(mpota_image_parser_t *p, const struct mpota_area *slot,
+                          struct mpota_diag *d)
 {
-    if (!slot || !slot->flash) {
-        return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, 0, 0);
-    }
-    // SPEC §4.9 step 1: ESP32-class caches address at most 16 MiB per partition.
-    if (slot->size > MPOTA_IMAGE_MAX_PARTITION) {
-        return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, MPOTA_IMAGE_MAX_PARTITION,
-                              slot->size);
-    }
-
-    mpota_image_parser_t p;
-    mpota_image_parser_init(&p, expected_chip, slot->off, info);
     uint8_t buf[VERIFY_CHUNK];
     uint32_t off = 0;
 
-    while (!mpota_image_parser_complete(&p)) {
+    while (!mpota_image_parser_complete(p)) {
         // Stop as soon as the headers show the image cannot fit: no need to
         // read the rest of a slot to know (SPEC §4.9 step 8). While the image
         // is incomplete need > off, so this also ends the loop at the slot end.
-        uint32_t need = mpota_image_parser_min_len(&p);
+        uint32_t need = mpota_image_parser_min_len(p);
         if (need > slot->size) {
             return mpota_diag_set(d, MPOTA_ERR_IMAGE_TOO_BIG, 0, slot->size, need);
         }
@@ -42,26 +33,44 @@ int mpota_image_verify_area(const struct mpota_area *slot, uint16_t expected_chi
         }
         int err = mpota_area_read(slot, off, buf, n);
         if (err) {
-            return mpota_diag_set(d, err, slot->off + off, 0, 0);
+            return mpota_diag_set(d, err, slot->off + off, slot->flash->size, 0);
         }
         off += n;
         // Like the bootloader, give up at the first problem.
-        err = mpota_image_parser_push(&p, buf, n, d);
+        err = mpota_image_parser_push(p, buf, n, d);
         if (err) {
             return err;
         }
     }
-    int err = mpota_image_parser_finish(&p, d);
+    int err = mpota_image_parser_finish(p, d);
     if (err) {
         return err;
     }
     // App-only rule (mpota_image_check_app), from the parser's own view so it
     // holds when the caller passed no info.
     bool desc = false;
-    (void)mpota_image_parser_app_desc_known(&p, &desc);
-    if (!desc && mpota_chip_requires_app_desc(p.chip)) {
+    (void)mpota_image_parser_app_desc_known(p, &desc);
+    if (!desc && mpota_chip_requires_app_desc(p->chip)) {
         return mpota_diag_set(d, MPOTA_ERR_IMAGE_NO_APP_DESC, MPOTA_APP_DESC_OFFSET,
                               MPOTA_APP_DESC_MAGIC, 0);
     }
     return MPOTA_OK;
+}
+
+int mpota_image_verify_area(const struct mpota_area *slot, uint16_t expected_chip,
+                            struct mpota_image_info *info, struct mpota_diag *d)
+{
+    if (!slot || !slot->flash) {
+        return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, 0, 0);
+    }
+    // SPEC §4.9 step 1: ESP32-class caches address at most 16 MiB per partition.
+    if (slot->size > MPOTA_IMAGE_MAX_PARTITION) {
+        return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, MPOTA_IMAGE_MAX_PARTITION,
+                              slot->size);
+    }
+    mpota_image_parser_t p;
+    mpota_image_parser_init(&p, expected_chip, slot->off, info);
+    int err = read_and_check(&p, slot, d);
+    mpota_image_parser_release(&p);
+    return err;
 }

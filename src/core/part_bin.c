@@ -58,17 +58,11 @@ static void encode_row(const struct mpota_partition *p, uint8_t *row)
     mpota_put_le32(row + 28, p->flags);
 }
 
-static int parse_table(const uint8_t *buf, size_t len, uint32_t flash_size,
-                       struct mpota_table *out, struct mpota_diag *d)
+// The rows of the window, up to the end marker, with the MD5 row checked
+// against md5 (started by the caller, which ends it on every path).
+static int parse_rows(const uint8_t *buf, size_t window, uint32_t flash_size, mpota_md5_t *md5,
+                      struct mpota_table *out, struct mpota_diag *d)
 {
-    if (len % ROW != 0) {
-        return mpota_diag_set(d, MPOTA_ERR_TABLE_LENGTH, 0, ROW, (uint32_t)len);
-    }
-    // The bootloader reads one 0xC00 window; rows past it are never table rows.
-    size_t window = len < MPOTA_PART_TABLE_MAX_LEN ? len : MPOTA_PART_TABLE_MAX_LEN;
-
-    mpota_md5_t md5;
-    mpota_md5_start(&md5);
     bool ended = false;
     uint32_t off = 0;
     for (; off < window; off += ROW) {
@@ -83,7 +77,7 @@ static int parse_table(const uint8_t *buf, size_t len, uint32_t flash_size,
                 return mpota_diag_set(d, MPOTA_ERR_TABLE_TWO_MD5, off, 0, 0);
             }
             uint8_t digest[MPOTA_MD5_LEN];
-            mpota_md5_finish(&md5, digest);
+            mpota_md5_finish(md5, digest);
             // Bytes 2..15 are always 0xFF from gen_esp32part; nobody else
             // checks them, but a damaged filler means a damaged table.
             if (!mpota_all_ff(row + 2, MD5_OFFSET - 2) ||
@@ -105,10 +99,9 @@ static int parse_table(const uint8_t *buf, size_t len, uint32_t flash_size,
         if (out->count == MPOTA_PART_MAX) {
             return mpota_diag_set(d, MPOTA_ERR_TABLE_NO_END, off, 0, 0);
         }
-        mpota_md5_update(&md5, row, ROW);
+        mpota_md5_update(md5, row, ROW);
         decode_row(row, &out->parts[out->count++]);
     }
-    // (An unfinished MD5 context holds no resources: digest.h.)
     if (!ended) {
         return mpota_diag_set(d, MPOTA_ERR_TABLE_NO_END, off, 0, 0);
     }
@@ -126,6 +119,21 @@ static int parse_table(const uint8_t *buf, size_t len, uint32_t flash_size,
     }
     struct mpota_part_rules rules = {.flash_size = flash_size};
     return mpota_part_table_check(out, &rules, d);
+}
+
+static int parse_table(const uint8_t *buf, size_t len, uint32_t flash_size,
+                       struct mpota_table *out, struct mpota_diag *d)
+{
+    if (len % ROW != 0) {
+        return mpota_diag_set(d, MPOTA_ERR_TABLE_LENGTH, 0, ROW, (uint32_t)len);
+    }
+    // The bootloader reads one 0xC00 window; rows past it are never table rows.
+    size_t window = len < MPOTA_PART_TABLE_MAX_LEN ? len : MPOTA_PART_TABLE_MAX_LEN;
+    mpota_md5_t md5;
+    mpota_md5_start(&md5);
+    int rc = parse_rows(buf, window, flash_size, &md5, out, d);
+    mpota_md5_free(&md5);  // when no MD5 row finished it
+    return rc;
 }
 
 int mpota_part_table_parse(const uint8_t *buf, size_t len, uint32_t flash_size,
