@@ -96,6 +96,7 @@ enum mpota_err {
     MPOTA_ERR_POLICY_PROJECT = -120,   // project name differs from the running app's
     MPOTA_ERR_POLICY_DOWNGRADE = -121, // older version than the running app
     MPOTA_ERR_POLICY_SECURE_VERSION = -122, // secure_version lower than the running app's
+    MPOTA_ERR_POLICY_VERSION_UNKNOWN = -123, // no-downgrade, but a version cannot be known (label = whose)
 
     // Expectations supplied by the caller: -140 .. -159
     MPOTA_ERR_EXPECT_SHA256 = -140,   // SHA-256 of the data differs from the expected one
@@ -117,12 +118,16 @@ enum mpota_err {
 
 // Why something failed, with the numbers a person needs to act on it.
 // Fields that a code does not use stay 0 / empty.
+// Room for the longest name a diag carries: a project name or version of an
+// app description (32 chars, esp_app_desc_t).
+#define MPOTA_DIAG_LABEL_MAX 32u
+
 struct mpota_diag {
     int err;             // enum mpota_err
     uint32_t offset;     // byte offset in the input (image, table, file) where it was found
     uint32_t expected;   // the number that was required (size, checksum, chip id, ...)
     uint32_t actual;     // the number that was found
-    char label[17];      // a partition label or short name involved, NUL-terminated
+    char label[MPOTA_DIAG_LABEL_MAX + 1];  // a label, name or version involved, NUL-terminated
 };
 
 // Records err/offset/expected/actual in d (if d is not NULL) and returns err,
@@ -130,7 +135,8 @@ struct mpota_diag {
 int mpota_diag_set(struct mpota_diag *d, int err, uint32_t offset, uint32_t expected,
                    uint32_t actual);
 
-// Copies a label (at most 16 bytes, need not be NUL-terminated) into d->label.
+// Copies a label (at most max_len bytes, cut at MPOTA_DIAG_LABEL_MAX; need not
+// be NUL-terminated) into d->label.
 void mpota_diag_label(struct mpota_diag *d, const char *label, size_t max_len);
 
 // Writes a one-paragraph explanation of d into buf (always NUL-terminated when

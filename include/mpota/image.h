@@ -230,8 +230,10 @@ typedef struct {
     uint8_t events;                 // pending, not yet read
     uint8_t flags;                  // what has been decided (private bits)
     uint8_t seg0_ram;               // 1 if segment 0 is not flash-mapped
-    uint8_t buf[MPOTA_IMAGE_HEADER_LEN];  // header / segment header being assembled
-    uint8_t digest[MPOTA_IMAGE_HASH_LEN]; // calculated SHA-256, once the checksum is in
+    union {  // never needed at once: headers come before the checksum byte
+        uint8_t buf[MPOTA_IMAGE_HEADER_LEN];   // header / segment header being assembled
+        uint8_t digest[MPOTA_IMAGE_HASH_LEN];  // calculated SHA-256, once the checksum is in
+    };
 } mpota_image_parser_t;
 
 // Starts a parse. expected_chip: the chip the image must be for, or
@@ -279,6 +281,10 @@ bool mpota_image_parser_len_known(const mpota_image_parser_t *p);
 void mpota_image_parser_stream_digest(mpota_image_parser_t *p, uint8_t out[MPOTA_IMAGE_HASH_LEN]);
 // The sticky error (0 if none).
 int mpota_image_parser_error(const mpota_image_parser_t *p);
+// Releases the running hash (the SHA engine on an ESP32) of a parser that
+// will not reach mpota_image_parser_stream_digest(). Safe to call twice, or
+// after stream_digest.
+void mpota_image_parser_release(mpota_image_parser_t *p);
 
 /// Whole images ///
 

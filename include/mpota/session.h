@@ -29,6 +29,9 @@
 //   already blank are skipped after a read check.
 // * A failed session stays failed (every call returns the same error) until
 //   mpota_session_abort() or a new begin.
+// * The hashes run only while the session is receiving (HEAD, WRITING): end,
+//   a failure, restart and abort release them (the SHA engine, on an ESP32).
+//   So begin() must not be called on a receiving session: abort it first.
 //
 // The session is a caller-owned struct: no heap, no static state, no pointer
 // into the caller's data buffers is kept between calls. `ctx` and `opts`
@@ -70,6 +73,13 @@ struct mpota_update_opts {
     // The running app's description, for the policies; NULL = unknown (the
     // policies then pass: there is nothing to compare with).
     const struct mpota_app_desc *running_desc;
+    // The MicroPython versions ("1.23.0", mpver.h) of the running app and,
+    // if the caller knows it before the first byte (a local file), of the
+    // new image. NULL = unknown. MPOTA_POLICY_NO_DOWNGRADE compares them when
+    // the app descriptions carry no version (official builds): at pre-flight
+    // if both are given, else at end() from what is on flash.
+    const char *running_micropython_version;
+    const char *image_micropython_version;
     // What a manifest says the image is, checked against its app description
     // at pre-flight (MPOTA_ERR_EXPECT_APP). NULL / false = not said.
     const char *expect_version;
@@ -100,9 +110,11 @@ typedef struct {
     uint32_t contig;         // bytes 0..contig-1 received in order and hashed
     uint32_t max_end;        // highest byte offset written + 1
     uint32_t erased_end;     // [0, erased_end) of the slot is erased or written
+    uint32_t declared;       // the download's size as declared (opts, declare_size); 0 = unknown
     uint16_t head_len;       // bytes in head[] (state HEAD)
     uint8_t state;           // enum mpota_session_state
     bool out_of_order;       // write_at() left a gap: re-hash from flash at end
+    bool slot_touched;       // the slot was erased or written since begin (or resume found data)
     struct mpota_diag diag;  // the sticky error (diag.err) and its details
     union {
         uint8_t head[MPOTA_SESSION_HEAD_LEN];  // the first bytes, until the pre-flight passes
@@ -116,8 +128,9 @@ typedef struct {
 // taken as running). Checks: target is an OTA app slot (MPOTA_ERR_NOT_OTA_SLOT)
 // and not the running one (MPOTA_ERR_SLOT_IS_RUNNING); the running app is not
 // still PENDING_VERIFY (MPOTA_ERR_PENDING_VERIFY: confirm or roll back first,
-// as esp_ota_begin requires); opts->expected_size fits the slot
-// (MPOTA_ERR_SLOT_TOO_SMALL with the numbers). Writes nothing to flash.
+// as esp_ota_begin requires). Writes nothing to flash. opts->expected_size
+// is checked against the slot at pre-flight (MPOTA_ERR_SLOT_TOO_SMALL with
+// the numbers), once the first bytes have said what the file is.
 // d (optional) gets the details; mpota_session_diag() keeps them too.
 int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
                         const struct mpota_partition *running,
@@ -174,9 +187,18 @@ int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info);
 // One otadata write, to the record that is not active (SPEC §3.9).
 int mpota_session_set_boot(mpota_session_t *s);
 
-// Leaves the session at any point. If anything was written, the first sector
-// of the target slot is erased so the slot reads as empty (status shows it
-// as such and nothing can select a half-written image). otadata untouched.
+// Declares the download's size once it is known, before its first byte (an
+// HTTP Content-Length): checked against the slot at pre-flight, after what
+// the file is, and against the bytes received at end. Sizes beyond 4 GiB
+// count as 0xFFFFFFFF. A size that differs from opts->expected_size fails
+// with MPOTA_ERR_EXPECT_LENGTH; after the first byte, MPOTA_ERR_BAD_STATE.
+int mpota_session_declare_size(mpota_session_t *s, uint64_t total);
+
+// Leaves the session at any point and releases its hashes. If the slot was
+// erased or written since begin (through any restart, resume or failure),
+// its first sector is erased so the slot reads as empty (status shows it as
+// such and nothing can select a half-written image). A session refused
+// before its first erase leaves the slot as it was. otadata untouched.
 // Returns 0 or a flash error from that erase.
 int mpota_session_abort(mpota_session_t *s);
 

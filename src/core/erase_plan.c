@@ -23,7 +23,7 @@ int mpota_erase_ahead(mpota_session_t *s, const struct mpota_area *slot, uint32_
     // once the last segment header is in. Before that the end is unknown and
     // more data is likely: plan as if the slot will be filled, so aligned
     // regions get block erases (at most one block past the image end).
-    uint32_t need = s->opts->expected_size;
+    uint32_t need = s->declared;
     if (!need) {
         need = mpota_image_parser_len_known(&s->parser) ? mpota_image_parser_min_len(&s->parser)
                                                          : slot->size;

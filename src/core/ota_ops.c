@@ -184,10 +184,10 @@ int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_par
     }
 
     // esp_rewrite_ota_data
-    struct otadata_view v;
+    struct otadata_view v = {0};
     rc = read_view(ctx, &v);
     if (rc) {
-        return mpota_diag_set(d, rc, 0, 0, 0);
+        return mpota_diag_set(d, rc, v.area.off, ctx->flash->size, 0);
     }
     uint32_t slot = SUBTYPE_SLOT(p->subtype);
     if (slot >= v.count) {

@@ -3,7 +3,16 @@
 #include <string.h>
 
 #include "core_internal.h"
+#include "mpota/mpver.h"
 #include "mpota/session.h"
+
+// Ends the running hashes (on an ESP32, the SHA engine is released). Safe
+// when they never started or already ended.
+static void release_hashes(mpota_session_t *s)
+{
+    mpota_image_parser_release(&s->parser);
+    mpota_md5_free(&s->md5);
+}
 
 static int fail(mpota_session_t *s, int err)
 {
@@ -11,6 +20,7 @@ static int fail(mpota_session_t *s, int err)
         mpota_diag_set(&s->diag, err, 0, 0, 0);
     }
     s->state = MPOTA_SESSION_FAILED;
+    release_hashes(s);
     return err;
 }
 
@@ -19,6 +29,7 @@ static int fail_diag(mpota_session_t *s, int err)
 {
     s->diag.err = err;
     s->state = MPOTA_SESSION_FAILED;
+    release_hashes(s);
     return err;
 }
 
@@ -34,6 +45,12 @@ static int fail_numbers(mpota_session_t *s, int err, uint32_t off, uint32_t exp,
 {
     mpota_diag_set(&s->diag, err, off, exp, act);
     return fail_diag(s, err);
+}
+
+// A flash error at addr; the flash size goes with it (FLASH_BOUNDS says it).
+static int flash_failed(mpota_session_t *s, int err, uint32_t addr)
+{
+    return fail_numbers(s, err, addr, s->ctx->flash->size, 0);
 }
 
 static int slot_too_small(mpota_session_t *s, uint32_t need)
@@ -90,9 +107,8 @@ int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
         fail_diag(s, MPOTA_ERR_SLOT_IS_RUNNING);
     } else if (target->offset > ctx->flash->size ||
                target->size > ctx->flash->size - target->offset) {
+        mpota_diag_set(&s->diag, MPOTA_ERR_FLASH_BOUNDS, target->offset, ctx->flash->size, 0);
         fail_diag(s, MPOTA_ERR_FLASH_BOUNDS);
-    } else if (s->opts->expected_size > target->size) {
-        slot_too_small(s, s->opts->expected_size);
     } else if (ctx->rollback_enabled && running && mpota_part_is_ota_app(running)) {
         // esp_ota_begin refuses while the running app is unconfirmed: if it
         // is rolled back later, the slot we are about to fill is the one the
@@ -108,8 +124,29 @@ int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
         copy_diag_out(s, d);
         return s->diag.err;
     }
+    // The declared size is checked against the slot at pre-flight, after
+    // what the file is: a full firmware.bin must hear "extract the app", not
+    // "use bigger slots".
+    s->declared = s->opts->expected_size;
     start_receiving(s);
     mpota_diag_set(&s->diag, MPOTA_OK, 0, 0, 0);
+    return MPOTA_OK;
+}
+
+int mpota_session_declare_size(mpota_session_t *s, uint64_t total)
+{
+    if (s->state == MPOTA_SESSION_FAILED) {
+        return s->diag.err;
+    }
+    if (s->state != MPOTA_SESSION_HEAD || s->head_len != 0) {
+        return fail(s, MPOTA_ERR_BAD_STATE);
+    }
+    uint32_t n = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+    if (s->declared && s->declared != n) {
+        // Two sources disagree (a manifest and the server): trust neither.
+        return fail_numbers(s, MPOTA_ERR_EXPECT_LENGTH, 0, s->declared, n);
+    }
+    s->declared = n;
     return MPOTA_OK;
 }
 
@@ -137,7 +174,7 @@ static int absorb(mpota_session_t *s, const uint8_t *data, uint32_t len)
 static int app_mismatch(mpota_session_t *s, const char *field)
 {
     mpota_diag_set(&s->diag, MPOTA_ERR_EXPECT_APP, 0x20, 0, 0);
-    mpota_diag_label(&s->diag, field, 16);
+    mpota_diag_label(&s->diag, field, MPOTA_DIAG_LABEL_MAX);
     return fail_diag(s, MPOTA_ERR_EXPECT_APP);
 }
 
@@ -158,13 +195,58 @@ static int check_expected_app(mpota_session_t *s, const struct mpota_app_desc *d
     return MPOTA_OK;
 }
 
+static bool has_version(const struct mpota_app_desc *d, bool present)
+{
+    return d && present && d->version[0];
+}
+
+// No downgrade: by the app descriptions' versions when both have one, else
+// by the MicroPython versions the images carry (official builds leave the
+// description's version empty). new_mpver: the new image's MicroPython
+// version, or NULL while it is not known yet (end() reads it from flash).
+// A version that cannot be known is refused, never guessed.
+static int check_downgrade(mpota_session_t *s, const struct mpota_app_desc *new_desc, bool present,
+                           const char *new_mpver)
+{
+    const struct mpota_update_opts *o = s->opts;
+    const struct mpota_app_desc *run = o->running_desc;
+    const char *older_than;
+    if (has_version(new_desc, present) && has_version(run, true)) {
+        if (mpota_version_compare(new_desc->version, run->version) >= 0) {
+            return MPOTA_OK;
+        }
+        older_than = run->version;
+    } else {
+        const char *run_mpver = o->running_micropython_version;
+        if (!run_mpver || !run_mpver[0] || (new_mpver && !new_mpver[0])) {
+            mpota_diag_set(&s->diag, MPOTA_ERR_POLICY_VERSION_UNKNOWN, 0, 0, 0);
+            mpota_diag_label(&s->diag, !run_mpver || !run_mpver[0] ? "running app" : "new image",
+                             MPOTA_DIAG_LABEL_MAX);
+            return fail_diag(s, MPOTA_ERR_POLICY_VERSION_UNKNOWN);
+        }
+        if (!new_mpver || mpota_version_compare(new_mpver, run_mpver) >= 0) {
+            return MPOTA_OK;
+        }
+        older_than = run_mpver;
+    }
+    mpota_diag_set(&s->diag, MPOTA_ERR_POLICY_DOWNGRADE, 0x30, 0, 0);
+    mpota_diag_label(&s->diag, older_than, MPOTA_DIAG_LABEL_MAX);
+    return fail_diag(s, MPOTA_ERR_POLICY_DOWNGRADE);
+}
+
 // Policies on the new app's description against the running one.
 static int check_policies(mpota_session_t *s, const struct mpota_app_desc *new_desc,
                           bool present)
 {
     const struct mpota_update_opts *o = s->opts;
     const struct mpota_app_desc *run = o->running_desc;
-    if (!o->policy || !run) {
+    if (o->policy & MPOTA_POLICY_NO_DOWNGRADE) {
+        int rc = check_downgrade(s, new_desc, present, o->image_micropython_version);
+        if (rc) {
+            return rc;
+        }
+    }
+    if (!(o->policy & ~MPOTA_POLICY_NO_DOWNGRADE) || !run) {
         return MPOTA_OK;
     }
     if (!present) {
@@ -175,14 +257,8 @@ static int check_policies(mpota_session_t *s, const struct mpota_app_desc *new_d
     if ((o->policy & MPOTA_POLICY_SAME_PROJECT) &&
         strcmp(new_desc->project_name, run->project_name) != 0) {
         mpota_diag_set(&s->diag, MPOTA_ERR_POLICY_PROJECT, 0x50, 0, 0);
-        mpota_diag_label(&s->diag, new_desc->project_name, 16);
+        mpota_diag_label(&s->diag, new_desc->project_name, MPOTA_DIAG_LABEL_MAX);
         return fail_diag(s, MPOTA_ERR_POLICY_PROJECT);
-    }
-    if ((o->policy & MPOTA_POLICY_NO_DOWNGRADE) &&
-        mpota_version_compare(new_desc->version, run->version) < 0) {
-        mpota_diag_set(&s->diag, MPOTA_ERR_POLICY_DOWNGRADE, 0x30, 0, 0);
-        mpota_diag_label(&s->diag, run->version, 16);
-        return fail_diag(s, MPOTA_ERR_POLICY_DOWNGRADE);
     }
     if ((o->policy & MPOTA_POLICY_SECURE_VERSION) &&
         new_desc->secure_version < run->secure_version) {
@@ -201,12 +277,13 @@ static int program(mpota_session_t *s, uint32_t off, const uint8_t *data, uint32
         uint32_t min = mpota_image_parser_min_len(&s->parser);
         return slot_too_small(s, need > min ? need : min);
     }
+    s->slot_touched = true;  // from the first erase on, abort() must clear the slot
     int rc = mpota_erase_ahead(s, &a, off + len);
     if (!rc) {
         rc = mpota_area_prog(&a, off, data, len);
     }
     if (rc) {
-        return fail_numbers(s, rc, a.off + off, 0, 0);
+        return flash_failed(s, rc, a.off + off);
     }
     if (!s->opts->no_verify) {
         // Read back while the data is at hand: a compare needs no second
@@ -216,7 +293,7 @@ static int program(mpota_session_t *s, uint32_t off, const uint8_t *data, uint32
             uint32_t n = len - done < sizeof(back) ? len - done : (uint32_t)sizeof(back);
             rc = mpota_area_read(&a, off + done, back, n);
             if (rc) {
-                return fail_numbers(s, rc, a.off + off + done, 0, 0);
+                return flash_failed(s, rc, a.off + off + done);
             }
             if (memcmp(back, data + done, n) != 0) {
                 return fail_numbers(s, MPOTA_ERR_FLASH_VERIFY, a.off + off + done, 0, 0);
@@ -238,7 +315,10 @@ static int preflight(mpota_session_t *s)
     if (rc) {
         return fail_diag(s, rc);
     }
-    uint32_t declared = s->opts->expected_size;
+    uint32_t declared = s->declared;
+    if (declared > s->target->size) {
+        return slot_too_small(s, declared);
+    }
     rc = absorb(s, s->head, s->head_len);
     if (rc) {
         return rc;
@@ -284,7 +364,7 @@ static int absorb_from_flash(mpota_session_t *s, uint32_t from, uint32_t to)
         uint32_t n = to - from < sizeof(buf) ? to - from : (uint32_t)sizeof(buf);
         int rc = mpota_area_read(&a, from, buf, n);
         if (rc) {
-            return fail_numbers(s, rc, a.off + from, 0, 0);
+            return flash_failed(s, rc, a.off + from);
         }
         rc = absorb(s, buf, n);
         if (rc) {
@@ -302,6 +382,8 @@ int mpota_session_resume(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
                          struct mpota_diag *d)
 {
     int rc = mpota_session_begin(s, ctx, running, target, opts, d);
+    // The slot holds bytes of an earlier session: abort() must clear them.
+    s->slot_touched = written > 0;
     if (rc || written < sizeof(s->head)) {
         // Less than the pre-flight window: simply start again from 0.
         return rc;
@@ -312,7 +394,7 @@ int mpota_session_resume(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
     }
     uint32_t head = (uint32_t)sizeof(s->head);
     if (!rc && (rc = mpota_area_read(&a, 0, s->head, head)) != 0) {
-        rc = fail(s, rc);
+        rc = flash_failed(s, rc, a.off);
     }
     if (!rc) {
         s->head_len = (uint16_t)head;
@@ -401,15 +483,49 @@ int mpota_session_restart(mpota_session_t *s)
     const struct mpota_boot_ctx *ctx = s->ctx;
     const struct mpota_update_opts *opts = s->opts;
     const struct mpota_partition *target = s->target;
+    bool touched = s->slot_touched;
+    uint32_t declared = s->declared;  // the same download, sent again
+    release_hashes(s);
     // What was written must be erased again before new data lands on it:
     // erased_end = 0 makes the erase planner start over (blank regions are
-    // still skipped by its read check).
+    // still skipped by its read check). What was written also stays until
+    // then, so slot_touched survives: abort() must still clear the slot.
     memset(s, 0, sizeof(*s));
     s->ctx = ctx;
     s->opts = opts;
     s->target = target;
+    s->slot_touched = touched;
+    s->declared = declared;
     start_receiving(s);
     return MPOTA_OK;
+}
+
+// The no-downgrade rule when it needs the new image's MicroPython version
+// and the caller could not give it up front (a download): read it from the
+// slot, before set_boot. It sits in the first segment, so the scan stops
+// after some tens of KiB.
+static int check_downgrade_on_flash(mpota_session_t *s)
+{
+    const struct mpota_update_opts *o = s->opts;
+    if (!(o->policy & MPOTA_POLICY_NO_DOWNGRADE) || o->image_micropython_version) {
+        return MPOTA_OK;  // decided at pre-flight
+    }
+    struct mpota_app_desc desc = {0};
+    bool present = false;
+    (void)mpota_image_parser_app_desc_known(&s->parser, &present);
+    if (present) {
+        (void)mpota_app_desc_decode(s->head + 0x20, s->head_len - 0x20u, &desc);
+    }
+    if (has_version(&desc, present) && has_version(o->running_desc, true)) {
+        return MPOTA_OK;  // decided at pre-flight
+    }
+    struct mpota_area a = slot(s);
+    char mpver[MPOTA_MPVER_MAX + 1];
+    int rc = mpota_mpver_read_area(&a, s->contig, mpver);
+    if (rc) {
+        return flash_failed(s, rc, a.off);
+    }
+    return check_downgrade(s, &desc, present, mpver);
 }
 
 int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info)
@@ -444,8 +560,8 @@ int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info)
         return fail_diag(s, rc);
     }
     const struct mpota_update_opts *o = s->opts;
-    if (o->expected_size && s->contig != o->expected_size) {
-        return fail_numbers(s, MPOTA_ERR_EXPECT_LENGTH, 0, o->expected_size, s->contig);
+    if (s->declared && s->contig != s->declared) {
+        return fail_numbers(s, MPOTA_ERR_EXPECT_LENGTH, 0, s->declared, s->contig);
     }
     uint8_t digest[32];
     mpota_image_parser_stream_digest(&s->parser, digest);
@@ -458,6 +574,10 @@ int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info)
         if (memcmp(md5, o->md5, sizeof(md5)) != 0) {
             return fail(s, MPOTA_ERR_EXPECT_MD5);
         }
+    }
+    rc = check_downgrade_on_flash(s);
+    if (rc) {
+        return rc;
     }
     if (info) {
         // The first bytes hold the header and the app description; parsing
@@ -491,8 +611,11 @@ int mpota_session_set_boot(mpota_session_t *s)
 int mpota_session_abort(mpota_session_t *s)
 {
     int rc = MPOTA_OK;
-    bool wrote = s->max_end > 0 && s->state != MPOTA_SESSION_SWITCHED &&
+    bool wrote = s->slot_touched && s->state != MPOTA_SESSION_SWITCHED &&
                  s->state != MPOTA_SESSION_IDLE && s->target;
+    if (s->state != MPOTA_SESSION_IDLE) {
+        release_hashes(s);
+    }
     if (wrote) {
         // Erasing the first sector makes the slot read as empty: its header
         // is gone, so nothing (status, set_boot, the bootloader) can take the

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -40,6 +41,12 @@ static int power_cut(struct mpota_flash_emu *emu)
         emu->on_cut(emu->on_cut_arg);
         return MPOTA_ERR_FLASH_IO;  // the hook chose to return
     }
+    // Say what happened: a silent exit 75 looks like a crash.
+    fprintf(stderr,
+            "mpota: power cut (injected by %s=%llu) during flash operation %llu; "
+            "the flash file keeps what a real cut would leave: boot it to see what survives\n",
+            MPOTA_FLASH_FAIL_AFTER_ENV, (unsigned long long)emu->fail_after,
+            (unsigned long long)emu->count.ops);
     // MAP_SHARED pages already belong to the file: nothing to flush.
     _exit(MPOTA_FLASH_EMU_EXIT_CODE);
 }

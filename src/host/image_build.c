@@ -3,6 +3,7 @@
 // whole-flash images.
 #include "image_build.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -490,6 +491,21 @@ static int build_app_once(const struct mpota_app_spec *s, const struct chip_layo
         mpota_app_desc_encode(&a, drom);  // app_elf_sha256 left zero for patching
     } else if (mpota_le32(drom) == MPOTA_APP_DESC_MAGIC) {
         drom[0] ^= 0xFF;  // no accidental description
+    }
+    if (s->micropython_version) {
+        // After the description, where official builds keep their rodata
+        // strings (tens of KiB in; here as early as the segment allows).
+        char text[160];
+        int n = snprintf(text, sizeof(text),
+                         "MicroPython-%s-xtensa-IDFv5.0.4-with-newlib4.1.0%c"
+                         "MicroPython v%s on 2024-06-02%c; Generic ESP32 module with ESP32",
+                         s->micropython_version, 0, s->micropython_version, 0);
+        uint32_t at = MPOTA_APP_DESC_LEN + 0x40u;
+        if (n < 0 || at > drom_len || (uint32_t)n + 1u > drom_len - at) {
+            err = mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, (uint32_t)n, drom_len);
+            goto out;
+        }
+        memcpy(drom + at, text, (size_t)n + 1u);
     }
     if (s->elf_sha256) {
         memcpy(elf_sha, s->elf_sha256, 32);

@@ -79,6 +79,11 @@ struct mpota_app_spec {
     const uint8_t *elf_sha256; // NULL: derived from the section contents
     bool no_app_desc;          // IDF < 3.3 style: segment 0 is plain rodata
     bool no_hash;              // hash_appended = 0
+    // If set ("1.23.0"), the first segment carries the strings an official
+    // MicroPython build does: platform.platform()'s
+    // "MicroPython-1.23.0-xtensa-IDFv5.0.4-with-newlib4.1.0" and the banner
+    // "MicroPython v1.23.0 on 2024-06-02" (mpver.h reads them back).
+    const char *micropython_version;
 };
 
 // Builds a valid app image of exactly s->total_size bytes: DROM (app

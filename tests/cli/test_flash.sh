@@ -133,6 +133,8 @@ done
 # Usage errors.
 expect_status 2 "$MPOTA" flash new x.flash
 expect_status 2 "$MPOTA" flash boot
-expect_status 1 "$MPOTA" flash new x.flash --size 3M --table "$PT/micropython/partitions-4MiB-ota.bin"
+# A flash size the emulator cannot make is a bad --size value: usage.
+expect_status 2 "$MPOTA" flash new x.flash --size 3M --table "$PT/micropython/partitions-4MiB-ota.bin"
+expect_err '^mpota: --size: a size from 2M to 32M, a power of two .* got .3M.$'
 
 finish

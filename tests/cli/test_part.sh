@@ -63,7 +63,10 @@ expect_json 'j["partitions"][-1]["subtype"]' 131
 expect_status 1 "$MPOTA" part make --layout ota-factory --flash-size 4M -o x.csv
 expect_err 'flash'
 expect_status 0 "$MPOTA" part make --layout ota-factory --flash-size 8M -o of8.csv
-expect_status 1 "$MPOTA" part make --layout ota --flash-size 4M --app-size 0x10000 -o x.csv
+# Below the smallest slot: a bad --app-size value, a usage error (a layout
+# that does not fit, above, is refused instead).
+expect_status 2 "$MPOTA" part make --layout ota --flash-size 4M --app-size 0x10000 -o x.csv
+expect_err '^mpota: --app-size: a size from 1M to 32M, a multiple of 64K'
 expect_status 2 "$MPOTA" part make --flash-size 4M
 expect_status 2 "$MPOTA" part frobnicate
 

@@ -188,8 +188,9 @@ make_htpasswd() {
 start_rig() {
     local run=$1 doc=$2 owner=${3:-} max=${4:-120} nginx port tls_port try
     if ! nginx=$(find_nginx); then
-        echo "SKIPPED: nginx not installed" >&2
-        exit 77
+        # A missing tool fails the test (never a skip): say which package.
+        echo "nginx_rig: nginx is not installed: install the Debian package nginx-light" >&2
+        exit 1
     fi
     [ -d "$doc" ] || { echo "nginx_rig: docroot $doc does not exist" >&2; exit 1; }
     mkdir -p "$run/tmp"

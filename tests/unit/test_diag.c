@@ -28,19 +28,22 @@ static void test_hex_and_chip_names(void **state)
     mpota_diag_set(&d, MPOTA_ERR_IMAGE_CHIP, 12, 0, 9);
     char text[256];
     mpota_diag_format(&d, text, sizeof(text));
-    assert_non_null(strstr(text, "built for ESP32-S3 (chip id 9) but the device is ESP32 (chip id 0)"));
+    assert_non_null(strstr(text, "built for ESP32-S3 (chip id 9), not for ESP32 (chip id 0)"));
 
     mpota_diag_set(&d, MPOTA_ERR_IMAGE_CHECKSUM, 0x1001F, 0x60, 0x61);
     mpota_diag_format(&d, text, sizeof(text));
     assert_non_null(strstr(text, "at 0x1001F is 0x61 but the segments give 0x60"));
 }
 
-static void test_label_is_truncated_to_16(void **state)
+static void test_label_is_truncated_to_its_room(void **state)
 {
     (void)state;
     struct mpota_diag d = {0};
-    mpota_diag_label(&d, "a_label_of_twenty_chars", 100);
-    assert_int_equal(strlen(d.label), 16);
+    // A whole 31-char project name fits (esp_app_desc_t's 32-byte field).
+    mpota_diag_label(&d, "a-project-name-of-31-characters", 100);
+    assert_string_equal(d.label, "a-project-name-of-31-characters");
+    mpota_diag_label(&d, "a_label_of_forty_chars_is_longer_than_32", 100);
+    assert_int_equal(strlen(d.label), MPOTA_DIAG_LABEL_MAX);
     mpota_diag_label(&d, "abcdefghijklmnopq", 5);
     assert_string_equal(d.label, "abcde");
 }
@@ -85,7 +88,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers_and_label),
         cmocka_unit_test(test_hex_and_chip_names),
-        cmocka_unit_test(test_label_is_truncated_to_16),
+        cmocka_unit_test(test_label_is_truncated_to_its_room),
         cmocka_unit_test(test_truncation_like_snprintf),
         cmocka_unit_test(test_every_code_has_name_and_text),
     };

@@ -78,6 +78,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct rig *r = *state;
+    // Whatever a test left, abort ends it and every hash context is released
+    // (a running SHA context holds the ESP32's SHA engine).
+    (void)mpota_session_abort(&r->s);
+#ifdef MPOTA_HASH_CHECKED
+    assert_int_equal(mpota_hash_checked_live(), 0);
+#endif
     mpota_flash_emu_close(&r->emu);
     free(r->v1);
     free(r->v2);
@@ -109,6 +115,14 @@ static int update(struct rig *r, const uint8_t *img, size_t len, uint32_t chunk)
         rc = mpota_session_write(&r->s, img + off, n);
     }
     return rc ? rc : mpota_session_end(&r->s, NULL);
+}
+
+// A reset in the middle of a session: its RAM is gone, and the SHA engine it
+// held is free again (as after a real reset).
+static void reset_device(struct rig *r)
+{
+    mpota_image_parser_release(&r->s.parser);
+    memset(&r->s, 0xEE, sizeof(r->s));
 }
 
 static const struct mpota_partition *reboot(struct rig *r)
@@ -217,6 +231,19 @@ static void test_refuses_combined_firmware_before_erasing(void **state)
     assert_non_null(strstr(text, "0xF000"));
     assert_nothing_written(r);
 
+    // Its size known up front and larger than the slot (Content-Length, a
+    // manifest's length): still "extract the app", never "bigger slots".
+    r->opts.expected_size = r->ota1->size + 0x10000;
+    assert_int_equal(update(r, combined, combined_len, 4096), MPOTA_ERR_IMAGE_IS_COMBINED);
+    assert_nothing_written(r);
+    (void)mpota_session_abort(&r->s);
+    assert_int_equal(mpota_session_begin(&r->s, &r->ctx, r->ota0, NULL, NULL, NULL), 0);
+    assert_int_equal(mpota_session_declare_size(&r->s, r->ota1->size + 0x10000), 0);
+    assert_int_equal(mpota_session_write(&r->s, combined, 4096), MPOTA_ERR_IMAGE_IS_COMBINED);
+    assert_nothing_written(r);
+    (void)mpota_session_abort(&r->s);
+    r->opts.expected_size = 0;
+
     // A bootloader alone, a partition table alone: also refused untouched.
     assert_int_equal(update(r, boot, boot_len, 512), MPOTA_ERR_IMAGE_IS_COMBINED);
     assert_nothing_written(r);
@@ -238,11 +265,27 @@ static void test_refuses_foreign_chip_and_oversize(void **state)
     assert_nothing_written(r);
     free(s3);
 
-    // Declared size larger than the slot: refused at begin, with the numbers.
+    // Declared size larger than the slot: refused at pre-flight, once the
+    // first bytes show an app, with the numbers; nothing erased.
     r->opts.expected_size = r->ota1->size + 16;
-    assert_int_equal(mpota_session_begin(&r->s, &r->ctx, r->ota0, NULL, &r->opts, NULL),
-                     MPOTA_ERR_SLOT_TOO_SMALL);
+    assert_int_equal(update(r, r->v2, r->v2_len, 4096), MPOTA_ERR_SLOT_TOO_SMALL);
     assert_int_equal(mpota_session_diag(&r->s)->expected, r->ota1->size);
+    assert_int_equal(mpota_session_diag(&r->s)->actual, r->ota1->size + 16);
+    assert_nothing_written(r);
+    (void)mpota_session_abort(&r->s);
+    // The same size declared by the server (Content-Length) before the first byte.
+    r->opts.expected_size = 0;
+    assert_int_equal(mpota_session_begin(&r->s, &r->ctx, r->ota0, NULL, &r->opts, NULL), 0);
+    assert_int_equal(mpota_session_declare_size(&r->s, (uint64_t)1 << 40), 0);
+    assert_int_equal(mpota_session_write(&r->s, r->v2, 4096), MPOTA_ERR_SLOT_TOO_SMALL);
+    assert_int_equal(mpota_session_diag(&r->s)->actual, UINT32_MAX);
+    assert_nothing_written(r);
+    (void)mpota_session_abort(&r->s);
+    // A manifest length and a Content-Length that disagree: refused.
+    r->opts.expected_size = (uint32_t)r->v2_len;
+    assert_int_equal(mpota_session_begin(&r->s, &r->ctx, r->ota0, NULL, &r->opts, NULL), 0);
+    assert_int_equal(mpota_session_declare_size(&r->s, r->v2_len + 1), MPOTA_ERR_EXPECT_LENGTH);
+    (void)mpota_session_abort(&r->s);
     r->opts.expected_size = 0;
 
     // Undeclared but bigger than the slot: refused once the segment headers
@@ -309,7 +352,7 @@ static void test_out_of_order_and_resume(void **state)
     uint32_t part = 1000000;
     assert_int_equal(mpota_session_begin(&r->s, &r->ctx, r->ota0, NULL, &r->opts, NULL), 0);
     assert_int_equal(mpota_session_write(&r->s, r->v2, part), 0);
-    memset(&r->s, 0xEE, sizeof(r->s));  // the old session is gone
+    reset_device(r);
     mpota_sha256_t h;
     mpota_sha256_start(&h);
     mpota_sha256_update(&h, r->v2, r->v2_len);
@@ -420,6 +463,138 @@ static void test_abort_leaves_slot_empty(void **state)
     assert_int_equal(mpota_session_write(&r->s, r->v2, 10), MPOTA_ERR_BAD_STATE);
 }
 
+// The slot reads as empty (no image header) and nothing else changed.
+static void assert_slot_empty(struct rig *r)
+{
+    struct mpota_area a;
+    mpota_area_init(&a, &r->emu.flash, r->ota1->offset, r->ota1->size, true);
+    assert_int_equal(mpota_image_verify_area(&a, MPOTA_CHIP_ESP32, NULL, NULL),
+                     MPOTA_ERR_IMAGE_MAGIC);
+    assert_untouched(r);
+}
+
+// abort() leaves the slot empty whatever came before it: restarts (a server
+// that sent the whole file again), failures, resume, a verified end().
+static void test_abort_after_any_history(void **state)
+{
+    struct rig *r = *state;
+    const uint32_t head = MPOTA_SESSION_HEAD_LEN;
+    for (int history = 0; history < 7; history++) {
+        mpota_session_t *s = &r->s;
+        r->opts = (struct mpota_update_opts){0};
+        assert_int_equal(mpota_session_begin(s, &r->ctx, r->ota0, NULL, &r->opts, NULL), 0);
+        assert_int_equal(mpota_session_write(s, r->v2, 300000), 0);
+        switch (history) {
+        case 0:  // restart, nothing more
+            assert_int_equal(mpota_session_restart(s), 0);
+            break;
+        case 1:  // restart, then the head again (the header is rewritten)
+            assert_int_equal(mpota_session_restart(s), 0);
+            assert_int_equal(mpota_session_write(s, r->v2, head + 100), 0);
+            break;
+        case 2:  // restart, then fewer bytes than the pre-flight window
+            assert_int_equal(mpota_session_restart(s), 0);
+            assert_int_equal(mpota_session_write(s, r->v2, 10), 0);
+            break;
+        case 3: {  // a failure after writing: bad bytes mid-image
+            uint8_t junk[64];
+            memset(junk, 0x00, sizeof(junk));
+            assert_int_equal(mpota_session_write_at(s, 300000, junk, sizeof(junk)), 0);
+            (void)mpota_session_end(s, NULL);
+            assert_int_equal(mpota_session_state(s), MPOTA_SESSION_FAILED);
+            break;
+        }
+        case 4:  // restart twice
+            assert_int_equal(mpota_session_restart(s), 0);
+            assert_int_equal(mpota_session_restart(s), 0);
+            break;
+        case 5:  // resumed after a reset with fewer bytes than the head
+            reset_device(r);
+            assert_int_equal(mpota_session_resume(s, &r->ctx, r->ota0, NULL, &r->opts, 100, NULL),
+                             0);
+            break;
+        case 6:  // the whole image, verified, but never switched to
+            assert_int_equal(mpota_session_write(s, r->v2 + 300000, (uint32_t)r->v2_len - 300000),
+                             0);
+            assert_int_equal(mpota_session_end(s, NULL), 0);
+            break;
+        }
+        assert_int_equal(mpota_session_abort(s), 0);
+        assert_slot_empty(r);
+#ifdef MPOTA_HASH_CHECKED
+        assert_int_equal(mpota_hash_checked_live(), 0);
+#endif
+    }
+}
+
+// A refusal before the first erase leaves the slot exactly as it was:
+// abort() has nothing to clear (the slot may hold the app to roll back to).
+static void test_abort_after_refusal_keeps_slot(void **state)
+{
+    struct rig *r = *state;
+    assert_int_equal(mpota_flash_emu_load(&r->emu, r->ota1->offset, r->v2, (uint32_t)r->v2_len), 0);
+    memcpy(r->snapshot, r->emu.mem, FLASH_SIZE);
+    mpota_flash_emu_reset_counters(&r->emu);
+    size_t len;
+    uint8_t *s3 = make_app(MPOTA_CHIP_ESP32S3, 100000, "v9", "micropython", 0, 7, &len);
+    assert_int_equal(update(r, s3, len, 4096), MPOTA_ERR_IMAGE_CHIP);
+    assert_int_equal(mpota_session_abort(&r->s), 0);
+    assert_nothing_written(r);
+    free(s3);
+}
+
+static uint8_t *make_official(uint32_t size, const char *mpver, uint64_t seed, size_t *len)
+{
+    struct mpota_app_spec spec = {.chip_id = MPOTA_CHIP_ESP32, .total_size = size, .version = "",
+                                  .project_name = "", .seed = seed,
+                                  .micropython_version = mpver};
+    uint8_t *img = NULL;
+    assert_int_equal(mpota_image_build_app(&spec, &img, len, NULL), 0);
+    return img;
+}
+
+// Official builds carry no version in their description: --no-downgrade
+// compares the MicroPython versions. Given up front (a local file) it is
+// decided at pre-flight; for a download, at end(), from the slot, before
+// set_boot. A version that cannot be known is refused.
+static void test_no_downgrade_by_micropython_version(void **state)
+{
+    struct rig *r = *state;
+    size_t len;
+    uint8_t *old = make_official(900000, "1.14", 8, &len);
+    struct mpota_app_desc running = {0};  // official: empty version
+    r->opts.policy = MPOTA_POLICY_NO_DOWNGRADE;
+    r->opts.running_desc = &running;
+    r->opts.running_micropython_version = "1.23.0";
+    // A download: written, then refused at end with the running version named.
+    assert_int_equal(update(r, old, len, 4096), MPOTA_ERR_POLICY_DOWNGRADE);
+    assert_string_equal(mpota_session_diag(&r->s)->label, "1.23.0");
+    assert_int_equal(mpota_session_abort(&r->s), 0);
+    assert_untouched(r);
+    assert_slot_empty(r);
+    // Known up front: refused before anything is erased.
+    memcpy(r->emu.mem, r->snapshot, FLASH_SIZE);
+    mpota_flash_emu_reset_counters(&r->emu);
+    r->opts.image_micropython_version = "1.14";
+    assert_int_equal(update(r, old, len, 4096), MPOTA_ERR_POLICY_DOWNGRADE);
+    assert_nothing_written(r);
+    // Unknown on either side: refused, naming whose.
+    r->opts.image_micropython_version = "";
+    assert_int_equal(update(r, old, len, 4096), MPOTA_ERR_POLICY_VERSION_UNKNOWN);
+    assert_string_equal(mpota_session_diag(&r->s)->label, "new image");
+    r->opts.image_micropython_version = NULL;
+    r->opts.running_micropython_version = NULL;
+    assert_int_equal(update(r, old, len, 4096), MPOTA_ERR_POLICY_VERSION_UNKNOWN);
+    assert_string_equal(mpota_session_diag(&r->s)->label, "running app");
+    assert_nothing_written(r);
+    // An upgrade passes, read from flash at end.
+    free(old);
+    uint8_t *newer = make_official(900000, "1.24.1", 9, &len);
+    r->opts.running_micropython_version = "1.23.0";
+    assert_int_equal(update(r, newer, len, 4096), 0);
+    free(newer);
+}
+
 static void test_version_compare(void **state)
 {
     (void)state;
@@ -453,6 +628,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_out_of_order_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policies_and_state_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_leaves_slot_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_after_any_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_after_refusal_keeps_slot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_downgrade_by_micropython_version, setup, teardown),
         cmocka_unit_test(test_version_compare),
         cmocka_unit_test(test_state_budget),
     };

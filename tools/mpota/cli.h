@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mpota/err.h"
 
@@ -14,28 +15,85 @@
 #define CLI_REFUSED 1  // refused or invalid input; stderr says why and what to do
 #define CLI_USAGE 2
 
-// One option of a command. Exactly one of `value` (takes an argument) or
-// `flag` (a switch) is set.
-struct cli_opt {
-    const char *name;    // "--json", "-o"
-    const char **value;  // receives the argument
-    bool *flag;          // set to true when present
+// What a value option accepts. cli_parse checks every value against it, and
+// --help and the error for a bad value describe it from the same fields, so
+// the two cannot disagree.
+enum cli_value_kind {
+    CLI_TEXT,    // min..max characters (max 0: any length)
+    CLI_SIZE,    // bytes: decimal, 0x hex, or a K or M suffix; min..max
+    CLI_NUMBER,  // decimal or 0x hex; min..max
+    CLI_HEX,     // exactly max bytes, as 2*max hex digits
+    CLI_CHIP,    // a chip name or id (cli_parse_chip)
+    CLI_CHOICE,  // one of the names choice(0), choice(1), ... until NULL
 };
 
-// Splits argv into options (per `opts`) and positional arguments. Returns
-// false (after printing why) on an unknown option or a missing argument, or
-// when the number of positionals is outside [min_pos, max_pos].
-bool cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **pos, int min_pos,
-               int max_pos, const char *usage);
+struct cli_value {
+    enum cli_value_kind kind;
+    uint32_t min, max;
+    uint32_t multiple_of;  // CLI_SIZE: 0 = any
+    bool power_of_two;     // CLI_SIZE
+    const char *(*choice)(unsigned i);
+};
+
+// Shared value kinds.
+extern const struct cli_value cli_sha256_value;  // 64 hex digits
+extern const struct cli_value cli_md5_value;     // 32 hex digits
+extern const struct cli_value cli_chip_value;
+extern const struct cli_value cli_length_value;  // a size of 1 B to 4 GiB - 1
+extern const struct cli_value cli_label_value;   // a partition label, 1..16 characters
+
+// One option of a command. Exactly one of `value` (takes an argument) or
+// `flag` (a switch) is set; the targets start NULL or false, which is how
+// cli_parse tells a given option. Tables end with {0}.
+struct cli_opt {
+    const char *name;              // "--json", "-o"
+    const char **value;            // receives the argument
+    bool *flag;                    // set to true when present
+    const char *arg;               // the argument's name in usage and help: "HEX", "OUT"
+    const struct cli_value *check; // what the argument may be; NULL: any text
+    const char *help;              // one line for --help
+    bool required;                 // usage error when absent
+    const char *needs;             // usage error when given without this other option
+};
+
+// One command of a group. The usage synopsis and --help are made from this
+// and the command's option table.
+struct cli_cmd {
+    const char *name;     // "verify"
+    const char *group;    // "image"
+    const char *args;     // positionals in the synopsis: "FLASH LABEL IMAGE"
+    int min_pos, max_pos; // how many positionals
+    const char *summary;  // one line, for the group listing and --help
+    const char *details;  // more lines for --help (NULL: none)
+    int (*run)(const struct cli_cmd *cmd, int argc, char **argv);
+};
+
+struct cli_group {
+    const char *name;           // "image"
+    const struct cli_cmd *cmds; // ends with {0}
+};
+
+// cli_parse's "carry on": every exit status is >= 0.
+#define CLI_CONTINUE (-1)
+
+// Splits argv into options (per `opts`) and positional arguments, and checks
+// every value, required option and positional count. Returns CLI_CONTINUE, or
+// the status to exit with: CLI_OK after -h/--help printed the help on stdout,
+// CLI_USAGE after printing what is wrong and the usage (once) on stderr.
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, const struct cli_opt *opts,
+              const char **pos);
+
+// Runs the group's command named by argv[0]; -h/--help lists the commands.
+int cli_dispatch(const struct cli_group *group, int argc, char **argv);
+
+// The whole CLI's help: every group's commands with their summaries.
+void cli_print_commands(FILE *f, const struct cli_group *const *groups);
 
 // Prints "mpota: <diag text>" to stderr; returns CLI_REFUSED.
 int cli_fail_diag(const struct mpota_diag *d);
 
 // Prints "mpota: <printf text>" to stderr; returns CLI_REFUSED.
 int cli_fail(const char *fmt, ...);
-
-// Prints "usage: ..." to stderr; returns CLI_USAGE.
-int cli_usage(const char *usage);
 
 // Sizes as users write them: decimal, 0x hex, with an optional K or M suffix.
 bool cli_parse_size(const char *s, uint32_t *out);
@@ -75,11 +133,28 @@ struct cJSON;
 // Prints a JSON document on stdout and frees it.
 void cli_print_json(struct cJSON *root);
 
+// Says how to leave a layout without OTA slots (official
+// factory-layout firmware): the esptool commands for this chip.
+void cli_print_ota_layout_advice(FILE *out, uint16_t chip);
+
+// Where a table was found in a file.
+struct cli_table_source {
+    const char *form;  // "csv", "binary table", "combined image", "flash image"
+    uint32_t offset;   // byte offset of the table in the file
+};
+struct mpota_table;
+struct mpota_part_csv_opts;
+// Reads a table from a .csv, a binary table, a combined firmware image or a
+// flash file (at the offset identify finds). CLI_OK, or CLI_REFUSED after
+// printing why.
+int cli_load_table(const char *path, const struct mpota_part_csv_opts *opts,
+                   struct mpota_table *t, struct cli_table_source *src);
+
 // Command groups.
-int cmd_image(int argc, char **argv);
-int cmd_part(int argc, char **argv);
-int cmd_flash(int argc, char **argv);
-int cmd_update(int argc, char **argv);  // mpota flash update
-int cmd_manifest(int argc, char **argv);
+extern const struct cli_group cli_image_group;
+extern const struct cli_group cli_part_group;
+extern const struct cli_group cli_flash_group;
+extern const struct cli_group cli_manifest_group;
+int cmd_update(const struct cli_cmd *cmd, int argc, char **argv);  // mpota flash update
 
 #endif

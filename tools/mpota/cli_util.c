@@ -1,4 +1,4 @@
-// Option and number parsing, error printing (cli.h).
+// Number parsing, files, error printing (cli.h).
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -11,43 +11,7 @@
 #include "cli.h"
 #include "host_file.h"
 #include "mpota/image.h"
-
-bool cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **pos, int min_pos,
-               int max_pos, const char *usage)
-{
-    int npos = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] == '-' && a[1] != '\0') {
-            const struct cli_opt *o = opts;
-            while (o && o->name && strcmp(o->name, a) != 0) {
-                o++;
-            }
-            if (!o || !o->name) {
-                fprintf(stderr, "mpota: unknown option %s\nusage: %s\n", a, usage);
-                return false;
-            }
-            if (o->flag) {
-                *o->flag = true;
-            } else if (i + 1 < argc) {
-                *o->value = argv[++i];
-            } else {
-                fprintf(stderr, "mpota: option %s needs a value\nusage: %s\n", a, usage);
-                return false;
-            }
-        } else if (npos < max_pos) {
-            pos[npos++] = a;
-        } else {
-            fprintf(stderr, "mpota: unexpected argument '%s'\nusage: %s\n", a, usage);
-            return false;
-        }
-    }
-    if (npos < min_pos) {
-        fprintf(stderr, "usage: %s\n", usage);
-        return false;
-    }
-    return true;
-}
+#include "part_csv.h"
 
 int cli_fail_diag(const struct mpota_diag *d)
 {
@@ -66,12 +30,6 @@ int cli_fail(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return CLI_REFUSED;
-}
-
-int cli_usage(const char *usage)
-{
-    fprintf(stderr, "usage: %s\n", usage);
-    return CLI_USAGE;
 }
 
 bool cli_parse_size(const char *s, uint32_t *out)
@@ -219,4 +177,63 @@ void cli_print_json(cJSON *root)
     }
     free(text);
     cJSON_Delete(root);
+}
+
+void cli_print_ota_layout_advice(FILE *out, uint16_t chip)
+{
+    // esptool's --chip name: "ESP32-S3" -> "esp32s3".
+    const char *name = mpota_chip_name(chip);
+    char tool[16] = "esp32";
+    size_t n = 0;
+    for (; name && *name && n + 1 < sizeof(tool); name++) {
+        if (*name != '-') {
+            tool[n++] = (char)tolower((unsigned char)*name);
+        }
+    }
+    if (n) {
+        tool[n] = '\0';
+    }
+    uint32_t at = mpota_chip_bootloader_offset(chip);
+    fprintf(out,
+            "This firmware's partition table has no OTA slots, so it cannot be updated over the\n"
+            "  air. Install once, over serial, a MicroPython build with an OTA partition table (for the\n"
+            "  ESP32: board ESP32_GENERIC, variant OTA: ESP32_GENERIC-OTA-<date>-<version>.bin from\n"
+            "  micropython.org). Back up the files on the device first: the filesystem moves.\n"
+            "    esptool.py --chip %s --port PORT erase_flash\n"
+            "    esptool.py --chip %s --port PORT write_flash 0x%X ESP32_GENERIC-OTA-<date>-<version>.bin\n"
+            "  After that, every update can go over the air.\n",
+            tool, tool, at);
+}
+
+// Reads a table from a .csv, a binary table, a combined firmware image or a
+// flash file (table at the offset identify finds, normally 0x7000 or 0x8000).
+// Returns CLI_OK, or CLI_REFUSED after printing why.
+int cli_load_table(const char *path, const struct mpota_part_csv_opts *opts,
+                      struct mpota_table *t, struct cli_table_source *src)
+{
+    size_t len;
+    uint8_t *buf = cli_read_file(path, &len);
+    if (!buf) {
+        return CLI_REFUSED;
+    }
+    struct mpota_diag diag = {0}, *d = &diag;
+    struct mpota_image_ident id;
+    mpota_image_identify(buf, len, &id);
+    int rc;
+    if ((id.kind == MPOTA_IMAGE_KIND_COMBINED || id.kind == MPOTA_IMAGE_KIND_FLASH_DUMP) &&
+        id.table_offset != MPOTA_IMAGE_NO_OFFSET) {
+        src->form = id.kind == MPOTA_IMAGE_KIND_COMBINED ? "combined image" : "flash image";
+        src->offset = id.table_offset;
+        size_t n = len - id.table_offset;
+        rc = mpota_part_table_parse(buf + id.table_offset,
+                                    n < MPOTA_PART_TABLE_MAX_LEN ? n : MPOTA_PART_TABLE_MAX_LEN,
+                                    opts->flash_size, t, d);
+    } else {
+        bool binary = false;
+        rc = mpota_part_csv_load(buf, len, opts, t, &binary, d);
+        src->form = binary ? "binary table" : "csv";
+        src->offset = 0;
+    }
+    free(buf);
+    return rc ? cli_fail_diag(d) : CLI_OK;
 }

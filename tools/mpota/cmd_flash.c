@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "mpota/mpver.h"
 #include "device.h"
 #include "flash_emu.h"
 #include "mpota/boot.h"
@@ -36,16 +37,18 @@ static int open_device(const char *path)
     return CLI_OK;
 }
 
-// Parses "FLASH [--json]" and opens the device. Returns CLI_OK or the status
-// to exit with.
-static int open_with_json_flag(int argc, char **argv, const char *usage, bool *json)
+// Parses "FLASH [--json]" and opens the device. Returns CLI_CONTINUE or the
+// status to exit with.
+static int open_with_json_flag(const struct cli_cmd *cmd, int argc, char **argv, bool *json)
 {
     const char *pos[1] = {0};
-    const struct cli_opt opts[] = {{"--json", NULL, json}, {0}};
-    if (!cli_parse(argc, argv, opts, pos, 1, 1, usage)) {
-        return CLI_USAGE;
+    const struct cli_opt opts[] = {{.name = "--json", .flag = json, .help = "print JSON"}, {0}};
+    int status = cli_parse(cmd, argc, argv, opts, pos);
+    if (status != CLI_CONTINUE) {
+        return status;
     }
-    return open_device(pos[0]);
+    status = open_device(pos[0]);
+    return status ? status : CLI_CONTINUE;
 }
 
 static int finish(int status)
@@ -78,16 +81,17 @@ static int finish_rc(int rc)
     return finish(cli_fail_diag(&d));
 }
 
-// Parses "FLASH LABEL ..." (n_pos positionals), opens the device and finds
-// the app partition LABEL. Returns CLI_OK with *p set, or the status to exit
-// with (the device closed, the problem reported).
-static int open_slot(int argc, char **argv, const struct cli_opt *opts, const char **pos,
-                     int n_pos, const char *usage, const struct mpota_partition **p)
+// Parses "FLASH LABEL ...", opens the device and finds the app partition
+// LABEL. Returns CLI_CONTINUE with *p set, or the status to exit with (the
+// device closed, the problem reported).
+static int open_slot(const struct cli_cmd *cmd, int argc, char **argv, const struct cli_opt *opts,
+                     const char **pos, const struct mpota_partition **p)
 {
-    if (!cli_parse(argc, argv, opts, pos, n_pos, n_pos, usage)) {
-        return CLI_USAGE;
+    int status = cli_parse(cmd, argc, argv, opts, pos);
+    if (status != CLI_CONTINUE) {
+        return status;
     }
-    int status = open_device(pos[0]);
+    status = open_device(pos[0]);
     if (status) {
         return status;
     }
@@ -96,7 +100,7 @@ static int open_slot(int argc, char **argv, const struct cli_opt *opts, const ch
     if (!*p) {
         return finish(cli_fail_diag(&d));
     }
-    return CLI_OK;
+    return CLI_CONTINUE;
 }
 
 // Checks that buf is an app image for the device that fits slot p. A full
@@ -129,44 +133,49 @@ static int write_partition(const struct mpota_partition *p, const uint8_t *data,
     return rc;
 }
 
-static const char new_usage[] =
-    "mpota flash new FLASH --size 4M --table T.csv|T.bin [--app IMAGE [--slot LABEL]] [--chip NAME]\n"
-    "  --chip: the chip the device is (default: the app's chip, else ESP32)";
+// The flash sizes the emulator makes (flash_emu.h).
+static const struct cli_value emu_flash_size = {
+    .kind = CLI_SIZE, .min = MPOTA_FLASH_EMU_MIN_SIZE, .max = MPOTA_FLASH_EMU_MAX_SIZE,
+    .power_of_two = true};
 
-static int flash_new(int argc, char **argv)
+static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[1] = {0}, *size_arg = NULL, *table_path = NULL, *app_path = NULL,
                *slot_label = NULL, *chip_name = NULL;
-    const struct cli_opt opts[] = {{"--size", &size_arg, NULL},
-                                   {"--table", &table_path, NULL},
-                                   {"--app", &app_path, NULL},
-                                   {"--slot", &slot_label, NULL},
-                                   {"--chip", &chip_name, NULL},
-                                   {0}};
-    uint32_t size;
-    uint16_t chip = MPOTA_CHIP_ANY;
-    if (!cli_parse(argc, argv, opts, pos, 1, 1, new_usage) || !size_arg || !table_path ||
-        !cli_parse_size(size_arg, &size) || (slot_label && !app_path) ||
-        (chip_name && !cli_parse_chip(chip_name, &chip))) {
-        return cli_usage(new_usage);
+    const struct cli_opt opts[] = {
+        {.name = "--size", .value = &size_arg, .arg = "SIZE", .check = &emu_flash_size,
+         .required = true, .help = "flash size"},
+        {.name = "--table", .value = &table_path, .arg = "TABLE", .required = true,
+         .help = "partition table to write at 0x8000: .csv or binary"},
+        {.name = "--app", .value = &app_path, .arg = "IMAGE",
+         .help = "app image to write into the first app partition"},
+        {.name = "--slot", .value = &slot_label, .arg = "LABEL", .check = &cli_label_value,
+         .needs = "--app", .help = "app partition for --app instead of the first"},
+        {.name = "--chip", .value = &chip_name, .arg = "NAME", .check = &cli_chip_value,
+         .help = "the chip the device is (default: the app's chip, else ESP32)"},
+        {0}};
+    int status = cli_parse(cmd, argc, argv, opts, pos);
+    if (status != CLI_CONTINUE) {
+        return status;
     }
-    if (size < MPOTA_FLASH_EMU_MIN_SIZE || size > MPOTA_FLASH_EMU_MAX_SIZE ||
-        (size & (size - 1)) != 0) {
-        return cli_fail("flash size %s is not one of 2M, 4M, 8M, 16M, 32M", size_arg);
+    // cli_parse checked every value: these cannot fail.
+    uint32_t size = 0;
+    uint16_t chip = MPOTA_CHIP_ANY;
+    cli_parse_size(size_arg, &size);
+    if (chip_name) {
+        cli_parse_chip(chip_name, &chip);
     }
     // Check every input before the file is made, so a refusal leaves nothing.
-    size_t table_len, app_len = 0;
-    uint8_t *table_buf = cli_read_file(table_path, &table_len);
-    if (!table_buf) {
+    // The table from a CSV, a binary table, or a firmware.bin / flash file
+    // that holds one (as `part show` reads it).
+    size_t app_len = 0;
+    struct mpota_part_csv_opts copts = {.flash_size = size};
+    struct cli_table_source src;
+    if (cli_load_table(table_path, &copts, &dev.table, &src) != CLI_OK) {
         return CLI_REFUSED;
     }
-    struct mpota_part_csv_opts copts = {.flash_size = size};
     struct mpota_diag d = {0};
-    int rc = mpota_part_csv_load(table_buf, table_len, &copts, &dev.table, NULL, &d);
-    free(table_buf);
-    if (rc) {
-        return cli_fail_diag(&d);
-    }
+    int rc;
     uint8_t *app = NULL;
     const struct mpota_partition *slot = NULL;
     if (app_path) {
@@ -280,13 +289,22 @@ static unsigned collect_slots(const struct mpota_boot_ctx *ctx, struct slot_view
     return n;
 }
 
-static const char status_usage[] = "mpota flash status FLASH [--json]";
+// The MicroPython version of a valid app slot ("" if none or not valid).
+static void slot_mpver(const struct slot_view *s, char out[MPOTA_MPVER_MAX + 1])
+{
+    struct mpota_area a;
+    out[0] = '\0';
+    if (s->valid &&
+        mpota_area_init(&a, &dev.emu.flash, s->part->offset, s->part->size, true) == 0) {
+        (void)mpota_mpver_read_area(&a, s->info.image_len, out);
+    }
+}
 
-static int flash_status(int argc, char **argv)
+static int flash_status(const struct cli_cmd *cmd, int argc, char **argv)
 {
     bool json = false;
-    int status = open_with_json_flag(argc, argv, status_usage, &json);
-    if (status) {
+    int status = open_with_json_flag(cmd, argc, argv, &json);
+    if (status != CLI_CONTINUE) {
         return status;
     }
     struct mpota_boot_ctx ctx;
@@ -357,6 +375,13 @@ static int flash_status(int argc, char **argv)
                 cJSON_AddNullToObject(o, "version");
                 cJSON_AddNullToObject(o, "project_name");
             }
+            char mpver[MPOTA_MPVER_MAX + 1];
+            slot_mpver(s, mpver);
+            if (mpver[0]) {
+                cJSON_AddStringToObject(o, "micropython_version", mpver);
+            } else {
+                cJSON_AddNullToObject(o, "micropython_version");
+            }
             if (s->state) {
                 cJSON_AddStringToObject(o, "state", s->state);
             } else {
@@ -372,9 +397,21 @@ static int flash_status(int argc, char **argv)
     printf("Device: %s, %s B flash\n",
            mpota_chip_name(dev.chip) ? mpota_chip_name(dev.chip) : "any chip",
            cli_group(dev.emu.size, flash_size));
+    const struct mpota_partition *factory =
+        mpota_part_find(&dev.table, MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_FACTORY);
     printf("Running: %s\n", running ? running->label : "nothing (not booted yet)");
-    printf("Next boot: %s\n", boot ? boot->label : "no bootable partition");
+    if (boot) {
+        printf("Next boot: %s\n", boot->label);
+    } else if (!otadata_part && factory) {
+        // No otadata: the bootloader boots factory, always (SPEC §3.8).
+        printf("Next boot: %s (no otadata: the bootloader always boots it)\n", factory->label);
+    } else {
+        printf("Next boot: no bootable partition\n");
+    }
     printf("Next update slot: %s\n", next ? next->label : "none (no OTA slots)");
+    if (!next) {
+        cli_print_ota_layout_advice(stdout, dev.chip);
+    }
     printf("App slots:\n");
     for (unsigned i = 0; i < n_slots; i++) {
         const struct slot_view *s = &slots[i];
@@ -391,6 +428,11 @@ static int flash_status(int argc, char **argv)
             printf("empty");
         } else {
             printf("invalid (%s)", mpota_err_name(s->diag.err));
+        }
+        char mpver[MPOTA_MPVER_MAX + 1];
+        slot_mpver(s, mpver);
+        if (mpver[0]) {
+            printf(", MicroPython %s", mpver);
         }
         printf("%s%s\n", s->state ? ", state " : "", s->state ? s->state : "");
     }
@@ -428,13 +470,11 @@ static const char *write_kind_name(uint8_t kind, bool human)
     }
 }
 
-static const char boot_usage[] = "mpota flash boot FLASH [--json]";
-
-static int flash_boot(int argc, char **argv)
+static int flash_boot(const struct cli_cmd *cmd, int argc, char **argv)
 {
     bool json = false;
-    int status = open_with_json_flag(argc, argv, boot_usage, &json);
-    if (status) {
+    int status = open_with_json_flag(cmd, argc, argv, &json);
+    if (status != CLI_CONTINUE) {
         return status;
     }
     struct mpota_boot_report r;
@@ -472,14 +512,12 @@ static int flash_boot(int argc, char **argv)
     return finish(CLI_OK);
 }
 
-static const char set_boot_usage[] = "mpota flash set-boot FLASH LABEL";
-
-static int flash_set_boot(int argc, char **argv)
+static int flash_set_boot(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[2] = {0};
     const struct mpota_partition *p;
-    int status = open_slot(argc, argv, NULL, pos, 2, set_boot_usage, &p);
-    if (status) {
+    int status = open_slot(cmd, argc, argv, NULL, pos, &p);
+    if (status != CLI_CONTINUE) {
         return status;
     }
     struct mpota_diag d = {0};
@@ -493,14 +531,14 @@ static int flash_set_boot(int argc, char **argv)
 }
 
 // confirm and rollback: one otadata operation on the running app.
-static int flash_mark(int argc, char **argv, bool valid)
+static int flash_mark(const struct cli_cmd *cmd, int argc, char **argv, bool valid)
 {
-    const char *usage = valid ? "mpota flash confirm FLASH" : "mpota flash rollback FLASH";
     const char *pos[1] = {0};
-    if (!cli_parse(argc, argv, NULL, pos, 1, 1, usage)) {
-        return CLI_USAGE;
+    int status = cli_parse(cmd, argc, argv, NULL, pos);
+    if (status != CLI_CONTINUE) {
+        return status;
     }
-    int status = open_device(pos[0]);
+    status = open_device(pos[0]);
     if (status) {
         return status;
     }
@@ -519,16 +557,28 @@ static int flash_mark(int argc, char **argv, bool valid)
     return finish(CLI_OK);
 }
 
-static const char write_slot_usage[] = "mpota flash write-slot FLASH LABEL IMAGE [--force]";
+static int flash_confirm(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    return flash_mark(cmd, argc, argv, true);
+}
 
-static int flash_write_slot(int argc, char **argv)
+static int flash_rollback(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    return flash_mark(cmd, argc, argv, false);
+}
+
+static int flash_write_slot(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[3] = {0};
     bool force = false;
-    const struct cli_opt opts[] = {{"--force", NULL, &force}, {0}};
+    const struct cli_opt opts[] = {
+        {.name = "--force", .flag = &force,
+         .help = "write anything that fits, even over the running app (to test the "
+                 "bootloader's fallback)"},
+        {0}};
     const struct mpota_partition *p;
-    int status = open_slot(argc, argv, opts, pos, 3, write_slot_usage, &p);
-    if (status) {
+    int status = open_slot(cmd, argc, argv, opts, pos, &p);
+    if (status != CLI_CONTINUE) {
         return status;
     }
     struct mpota_diag d = {0};
@@ -566,40 +616,34 @@ static int flash_write_slot(int argc, char **argv)
     return finish(CLI_OK);
 }
 
-int cmd_flash(int argc, char **argv)
-{
-    static const char usage[] =
-        "mpota flash new|status|boot|set-boot|confirm|rollback|write-slot|update ...";
-    if (argc < 1) {
-        return cli_usage(usage);
-    }
-    const char *c = argv[0];
-    argc--;
-    argv++;
-    if (!strcmp(c, "new")) {
-        return flash_new(argc, argv);
-    }
-    if (!strcmp(c, "status")) {
-        return flash_status(argc, argv);
-    }
-    if (!strcmp(c, "boot")) {
-        return flash_boot(argc, argv);
-    }
-    if (!strcmp(c, "set-boot")) {
-        return flash_set_boot(argc, argv);
-    }
-    if (!strcmp(c, "confirm")) {
-        return flash_mark(argc, argv, true);
-    }
-    if (!strcmp(c, "rollback")) {
-        return flash_mark(argc, argv, false);
-    }
-    if (!strcmp(c, "write-slot")) {
-        return flash_write_slot(argc, argv);
-    }
-    if (!strcmp(c, "update")) {
-        return cmd_update(argc, argv);
-    }
-    fprintf(stderr, "mpota: unknown flash command '%s'\n", c);
-    return cli_usage(usage);
-}
+static const struct cli_cmd flash_cmds[] = {
+    {.group = "flash", .name = "new", .args = "FLASH", .min_pos = 1, .max_pos = 1,
+     .run = flash_new,
+     .summary = "make an emulated flash file: a partition table and, if given, an app"},
+    {.group = "flash", .name = "status", .args = "FLASH", .min_pos = 1, .max_pos = 1,
+     .run = flash_status,
+     .summary = "the device: chip, running app, next boot and update slots, app slots, "
+                "otadata"},
+    {.group = "flash", .name = "boot", .args = "FLASH", .min_pos = 1, .max_pos = 1,
+     .run = flash_boot,
+     .summary = "reset the device: what its bootloader does, otadata writes included"},
+    {.group = "flash", .name = "set-boot", .args = "FLASH LABEL", .min_pos = 2, .max_pos = 2,
+     .run = flash_set_boot,
+     .summary = "boot the app partition LABEL next (esp_ota_set_boot_partition)"},
+    {.group = "flash", .name = "confirm", .args = "FLASH", .min_pos = 1, .max_pos = 1,
+     .run = flash_confirm,
+     .summary = "mark the running app valid, cancelling the rollback"},
+    {.group = "flash", .name = "rollback", .args = "FLASH", .min_pos = 1, .max_pos = 1,
+     .run = flash_rollback,
+     .summary = "mark the running app invalid: the next boot rolls back"},
+    {.group = "flash", .name = "write-slot", .args = "FLASH LABEL IMAGE", .min_pos = 3,
+     .max_pos = 3, .run = flash_write_slot,
+     .summary = "write an app image into the app partition LABEL, as esptool write_flash"},
+    {.group = "flash", .name = "update", .args = "FLASH SOURCE", .min_pos = 2, .max_pos = 2,
+     .run = cmd_update,
+     .summary = "a whole OTA update, as the device does it, from a file, an http(s) URL or "
+                "a manifest",
+     .details = "SOURCE: an app image path, an http(s) URL, or a .json manifest (path or URL)"},
+    {0}};
+
+const struct cli_group cli_flash_group = {"flash", flash_cmds};

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "mpota/mpver.h"
 #include "mpota/hash.h"
 #include "image_build.h"
 #include "image_report.h"
@@ -64,6 +65,18 @@ static cJSON *app_json(const struct mpota_image_info *info)
     return o;
 }
 
+// The MicroPython version the app carries ("" if none): official builds
+// leave the app description's version empty.
+static void app_mpver(const struct image_file *f, uint32_t off, char out[MPOTA_MPVER_MAX + 1])
+{
+    mpota_mpver_scan_t scan;
+    mpota_mpver_init(&scan);
+    if (off != MPOTA_IMAGE_NO_OFFSET && off < f->len) {
+        mpota_mpver_push(&scan, f->buf + off, f->len - off);
+    }
+    memcpy(out, mpota_mpver_version(&scan), MPOTA_MPVER_MAX + 1);
+}
+
 static void print_info_json(const struct image_file *f, uint32_t off,
                             const struct mpota_image_info *info, int rc,
                             const struct mpota_diag *d)
@@ -112,6 +125,13 @@ static void print_info_json(const struct image_file *f, uint32_t off,
                                          MPOTA_IMAGE_HASH_LEN) == 0);
         cJSON_AddNumberToObject(root, "size", info->image_len);
         cJSON_AddItemToObject(root, "app", app_json(info));
+        char mpver[MPOTA_MPVER_MAX + 1];
+        app_mpver(f, off, mpver);
+        if (mpver[0]) {
+            cJSON_AddStringToObject(root, "micropython_version", mpver);
+        } else {
+            cJSON_AddNullToObject(root, "micropython_version");
+        }
     }
     cJSON_AddBoolToObject(root, "valid", rc == 0);
     if (rc) {
@@ -124,15 +144,14 @@ static void print_info_json(const struct image_file *f, uint32_t off,
     cli_print_json(root);
 }
 
-static const char info_usage[] = "mpota image info FILE [--json]";
-
-static int image_info(int argc, char **argv)
+static int image_info(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[1] = {0};
     bool json = false;
-    const struct cli_opt opts[] = {{"--json", NULL, &json}, {0}};
-    if (!cli_parse(argc, argv, opts, pos, 1, 1, info_usage)) {
-        return CLI_USAGE;
+    const struct cli_opt opts[] = {{.name = "--json", .flag = &json, .help = "print JSON"}, {0}};
+    int status = cli_parse(cmd, argc, argv, opts, pos);
+    if (status != CLI_CONTINUE) {
+        return status;
     }
     struct image_file f;
     if (!open_image_file(pos[0], &f)) {
@@ -162,6 +181,9 @@ static int image_info(int argc, char **argv)
         }
         if (off != MPOTA_IMAGE_NO_OFFSET) {
             mpota_image_report_print(stdout, &info);
+            char mpver[MPOTA_MPVER_MAX + 1];
+            app_mpver(&f, off, mpver);
+            printf("MicroPython version: %s\n", mpver[0] ? mpver : "(none found)");
         }
     }
     free(f.buf);
@@ -171,28 +193,38 @@ static int image_info(int argc, char **argv)
     return CLI_OK;
 }
 
-static const char verify_usage[] =
-    "mpota image verify FILE [--sha256 HEX] [--md5 HEX] [--length N] [--chip NAME]";
-
-static int image_verify(int argc, char **argv)
+static int image_verify(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[1] = {0}, *sha = NULL, *md5 = NULL, *length = NULL, *chip_name = NULL;
-    const struct cli_opt opts[] = {{"--sha256", &sha, NULL},
-                                   {"--md5", &md5, NULL},
-                                   {"--length", &length, NULL},
-                                   {"--chip", &chip_name, NULL},
-                                   {0}};
-    if (!cli_parse(argc, argv, opts, pos, 1, 1, verify_usage)) {
-        return CLI_USAGE;
+    const struct cli_opt opts[] = {
+        {.name = "--sha256", .value = &sha, .arg = "HEX", .check = &cli_sha256_value,
+         .help = "the SHA-256 the file must have"},
+        {.name = "--md5", .value = &md5, .arg = "HEX", .check = &cli_md5_value,
+         .help = "the MD5 the file must have"},
+        {.name = "--length", .value = &length, .arg = "SIZE", .check = &cli_length_value,
+         .help = "the bytes the file must have"},
+        {.name = "--chip", .value = &chip_name, .arg = "NAME", .check = &cli_chip_value,
+         .help = "the chip the app must be for"},
+        {0}};
+    int status = cli_parse(cmd, argc, argv, opts, pos);
+    if (status != CLI_CONTINUE) {
+        return status;
     }
+    // cli_parse checked every value: these cannot fail.
     uint8_t want_sha[MPOTA_SHA256_LEN], want_md5[MPOTA_MD5_LEN];
     uint32_t want_len = 0;
     uint16_t chip = MPOTA_CHIP_ANY;
-    if ((sha && !cli_parse_hex(sha, want_sha, sizeof(want_sha))) ||
-        (md5 && !cli_parse_hex(md5, want_md5, sizeof(want_md5))) ||
-        (length && !cli_parse_size(length, &want_len)) ||
-        (chip_name && !cli_parse_chip(chip_name, &chip))) {
-        return cli_usage(verify_usage);
+    if (sha) {
+        cli_parse_hex(sha, want_sha, sizeof(want_sha));
+    }
+    if (md5) {
+        cli_parse_hex(md5, want_md5, sizeof(want_md5));
+    }
+    if (length) {
+        cli_parse_size(length, &want_len);
+    }
+    if (chip_name) {
+        cli_parse_chip(chip_name, &chip);
     }
     struct image_file f;
     if (!open_image_file(pos[0], &f)) {
@@ -252,20 +284,21 @@ static int image_verify(int argc, char **argv)
     return CLI_OK;
 }
 
-static const char extract_usage[] = "mpota image extract-app FILE -o OUT";
-
-static int image_extract_app(int argc, char **argv)
+static int image_extract_app(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[1] = {0}, *out = NULL;
-    const struct cli_opt opts[] = {{"-o", &out, NULL}, {0}};
-    if (!cli_parse(argc, argv, opts, pos, 1, 1, extract_usage) || !out) {
-        return cli_usage(extract_usage);
+    const struct cli_opt opts[] = {{.name = "-o", .value = &out, .arg = "OUT", .required = true,
+                                    .help = "where to write the app image"},
+                                   {0}};
+    int status = cli_parse(cmd, argc, argv, opts, pos);
+    if (status != CLI_CONTINUE) {
+        return status;
     }
     struct image_file f;
     if (!open_image_file(pos[0], &f)) {
         return CLI_REFUSED;
     }
-    int status = CLI_OK;
+    status = CLI_OK;
     if (f.id.kind == MPOTA_IMAGE_KIND_APP) {
         status = cli_fail("%s is already an app image; use it as it is", pos[0]);
     } else if ((f.id.kind != MPOTA_IMAGE_KIND_COMBINED &&
@@ -291,38 +324,63 @@ static int image_extract_app(int argc, char **argv)
     return status;
 }
 
-static const char build_usage[] =
-    "mpota image build -o OUT [--size N] [--chip NAME] [--version V] [--project P]\n"
-    "                  [--idf V] [--secure-version N] [--seed N] [--no-app-desc] [--bootloader]";
+// What the builder makes (mpota_image_build_app): a multiple of 16 bytes, up
+// to 4 MiB. Text fields of the app description hold 31 characters.
+static const struct cli_value build_size = {
+    .kind = CLI_SIZE, .min = 0x200, .max = 0x400000, .multiple_of = 16};
+static const struct cli_value desc_text = {.kind = CLI_TEXT, .min = 0, .max = 31};  // "" as official builds leave them
+static const struct cli_value any_number = {.kind = CLI_NUMBER, .max = UINT32_MAX};
 
 // Makes test firmware with the project's image builder (real firmware is not
 // ours to ship): an app of an exact size, or a bootloader-like image.
-static int image_build(int argc, char **argv)
+static int image_build(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *out = NULL, *size = NULL, *chip_name = NULL, *version = NULL, *project = NULL,
-               *idf = NULL, *secure = NULL, *seed = NULL;
+               *idf = NULL, *secure = NULL, *seed = NULL, *mpy = NULL;
     bool no_desc = false, bootloader = false;
-    const struct cli_opt opts[] = {{"-o", &out, NULL},
-                                   {"--size", &size, NULL},
-                                   {"--chip", &chip_name, NULL},
-                                   {"--version", &version, NULL},
-                                   {"--project", &project, NULL},
-                                   {"--idf", &idf, NULL},
-                                   {"--secure-version", &secure, NULL},
-                                   {"--seed", &seed, NULL},
-                                   {"--no-app-desc", NULL, &no_desc},
-                                   {"--bootloader", NULL, &bootloader},
-                                   {0}};
-    if (!cli_parse(argc, argv, opts, NULL, 0, 0, build_usage) || !out) {
-        return cli_usage(build_usage);
+    const struct cli_opt opts[] = {
+        {.name = "-o", .value = &out, .arg = "OUT", .required = true, .help = "file to write"},
+        {.name = "--size", .value = &size, .arg = "SIZE", .check = &build_size,
+         .help = "bytes of the image: exact for an app (default 64K), about for a bootloader"},
+        {.name = "--chip", .value = &chip_name, .arg = "NAME", .check = &cli_chip_value,
+         .help = "the chip it is for (default ESP32; the builder knows ESP32, ESP32-S2, "
+                 "ESP32-S3 and ESP32-C3)"},
+        {.name = "--version", .value = &version, .arg = "V", .check = &desc_text,
+         .help = "version in the app description (default v1.0.0)"},
+        {.name = "--project", .value = &project, .arg = "P", .check = &desc_text,
+         .help = "project name in the app description (default micropython)"},
+        {.name = "--idf", .value = &idf, .arg = "V", .check = &desc_text,
+         .help = "ESP-IDF version in the description (default v5.2.2)"},
+        {.name = "--secure-version", .value = &secure, .arg = "N", .check = &any_number,
+         .help = "secure version in the app description (default 0)"},
+        {.name = "--seed", .value = &seed, .arg = "N", .check = &any_number,
+         .help = "the content is pseudo-random from this seed (default 1)"},
+        {.name = "--micropython", .value = &mpy, .arg = "V", .check = &desc_text,
+         .help = "carry MicroPython's version strings (banner, platform) for version V, "
+                 "e.g. 1.23.0, as official builds do"},
+        {.name = "--no-app-desc", .flag = &no_desc,
+         .help = "no app description, as apps before ESP-IDF v3.3"},
+        {.name = "--bootloader", .flag = &bootloader,
+         .help = "make a bootloader-like image instead of an app"},
+        {0}};
+    int status = cli_parse(cmd, argc, argv, opts, NULL);
+    if (status != CLI_CONTINUE) {
+        return status;
     }
+    // cli_parse checked every value: these cannot fail.
     uint32_t total = 0x10000, secure_version = 0, seed_value = 1;
     uint16_t chip = MPOTA_CHIP_ESP32;
-    if ((size && !cli_parse_size(size, &total)) ||
-        (chip_name && !cli_parse_chip(chip_name, &chip)) ||
-        (secure && !cli_parse_size(secure, &secure_version)) ||
-        (seed && !cli_parse_size(seed, &seed_value))) {
-        return cli_usage(build_usage);
+    if (size) {
+        cli_parse_size(size, &total);
+    }
+    if (chip_name) {
+        cli_parse_chip(chip_name, &chip);
+    }
+    if (secure) {
+        cli_parse_size(secure, &secure_version);
+    }
+    if (seed) {
+        cli_parse_size(seed, &seed_value);
     }
     uint8_t *img = NULL;
     size_t len = 0;
@@ -336,35 +394,30 @@ static int image_build(int argc, char **argv)
         struct mpota_app_spec s = {.chip_id = chip, .total_size = total, .version = version,
                                    .project_name = project, .idf_ver = idf,
                                    .secure_version = secure_version, .seed = seed_value,
-                                   .no_app_desc = no_desc};
+                                   .no_app_desc = no_desc, .micropython_version = mpy};
         rc = mpota_image_build_app(&s, &img, &len, &d);
     }
     if (rc) {
         return cli_fail_diag(&d);
     }
-    int status = cli_write_file(out, img, len) ? CLI_OK : CLI_REFUSED;
+    status = cli_write_file(out, img, len) ? CLI_OK : CLI_REFUSED;
     free(img);
     return status;
 }
 
-int cmd_image(int argc, char **argv)
-{
-    static const char usage[] = "mpota image info|verify|extract-app|build ...";
-    if (argc < 1) {
-        return cli_usage(usage);
-    }
-    if (!strcmp(argv[0], "info")) {
-        return image_info(argc - 1, argv + 1);
-    }
-    if (!strcmp(argv[0], "verify")) {
-        return image_verify(argc - 1, argv + 1);
-    }
-    if (!strcmp(argv[0], "extract-app")) {
-        return image_extract_app(argc - 1, argv + 1);
-    }
-    if (!strcmp(argv[0], "build")) {
-        return image_build(argc - 1, argv + 1);
-    }
-    fprintf(stderr, "mpota: unknown image command '%s'\n", argv[0]);
-    return cli_usage(usage);
-}
+static const struct cli_cmd image_cmds[] = {
+    {.group = "image", .name = "info", .args = "FILE", .min_pos = 1, .max_pos = 1,
+     .run = image_info,
+     .summary = "what a firmware file is: kind, chip, segments, app description (as esptool "
+                "image_info); of a combined image or flash file, the app in it"},
+    {.group = "image", .name = "verify", .args = "FILE", .min_pos = 1, .max_pos = 1,
+     .run = image_verify,
+     .summary = "check that FILE is a valid app image, and the one expected"},
+    {.group = "image", .name = "extract-app", .args = "FILE", .min_pos = 1, .max_pos = 1,
+     .run = image_extract_app,
+     .summary = "write out the app image inside a combined firmware or flash file"},
+    {.group = "image", .name = "build", .run = image_build,
+     .summary = "make a test firmware image: an app of an exact size, or a bootloader"},
+    {0}};
+
+const struct cli_group cli_image_group = {"image", image_cmds};

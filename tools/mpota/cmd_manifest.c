@@ -7,17 +7,19 @@
 #include "manifest.h"
 #include "mpota/image.h"
 
-static const char make_usage[] = "mpota manifest make IMAGE [--url URL] -o manifest.json";
-
-int cmd_manifest(int argc, char **argv)
+static int manifest_make(const struct cli_cmd *cmd, int argc, char **argv)
 {
-    if (argc < 1 || strcmp(argv[0], "make") != 0) {
-        return cli_usage(make_usage);
-    }
     const char *pos[1] = {0}, *url = NULL, *out = NULL;
-    const struct cli_opt opts[] = {{"--url", &url, NULL}, {"-o", &out, NULL}, {0}};
-    if (!cli_parse(argc - 1, argv + 1, opts, pos, 1, 1, make_usage) || !out) {
-        return cli_usage(make_usage);
+    const struct cli_opt opts[] = {
+        {.name = "--url", .value = &url, .arg = "URL",
+         .help = "where the manifest says the firmware is (default: IMAGE's file name, "
+                 "relative to the manifest)"},
+        {.name = "-o", .value = &out, .arg = "OUT", .required = true,
+         .help = "manifest file to write (.json)"},
+        {0}};
+    int status = cli_parse(cmd, argc, argv, opts, pos);
+    if (status != CLI_CONTINUE) {
+        return status;
     }
     size_t len;
     uint8_t *img = cli_read_file(pos[0], &len);
@@ -47,3 +49,12 @@ int cmd_manifest(int argc, char **argv)
     free(json);
     return ok ? CLI_OK : CLI_REFUSED;
 }
+
+static const struct cli_cmd manifest_cmds[] = {
+    {.group = "manifest", .name = "make", .args = "IMAGE", .min_pos = 1, .max_pos = 1,
+     .run = manifest_make,
+     .summary = "write a manifest for an app image (glenn20 format: firmware, sha, length, "
+                "version ...)"},
+    {0}};
+
+const struct cli_group cli_manifest_group = {"manifest", manifest_cmds};

@@ -12,46 +12,8 @@
 #include "part_layout.h"
 
 // Where a table was found in the input, for the human-readable header.
-struct table_source {
-    const char *form;  // "csv", "binary table", "combined image", "flash image"
-    uint32_t offset;   // byte offset of the table in the file
-};
-
-// Reads a table from a .csv, a binary table, a combined firmware image or a
-// flash file (table at the offset identify finds, normally 0x7000 or 0x8000).
-// Returns CLI_OK, or CLI_REFUSED after printing why.
-static int load_table(const char *path, const struct mpota_part_csv_opts *opts,
-                      struct mpota_table *t, struct table_source *src)
-{
-    size_t len;
-    uint8_t *buf = cli_read_file(path, &len);
-    if (!buf) {
-        return CLI_REFUSED;
-    }
-    struct mpota_diag diag = {0}, *d = &diag;
-    struct mpota_image_ident id;
-    mpota_image_identify(buf, len, &id);
-    int rc;
-    if ((id.kind == MPOTA_IMAGE_KIND_COMBINED || id.kind == MPOTA_IMAGE_KIND_FLASH_DUMP) &&
-        id.table_offset != MPOTA_IMAGE_NO_OFFSET) {
-        src->form = id.kind == MPOTA_IMAGE_KIND_COMBINED ? "combined image" : "flash image";
-        src->offset = id.table_offset;
-        size_t n = len - id.table_offset;
-        rc = mpota_part_table_parse(buf + id.table_offset,
-                                    n < MPOTA_PART_TABLE_MAX_LEN ? n : MPOTA_PART_TABLE_MAX_LEN,
-                                    opts->flash_size, t, d);
-    } else {
-        bool binary = false;
-        rc = mpota_part_csv_load(buf, len, opts, t, &binary, d);
-        src->form = binary ? "binary table" : "csv";
-        src->offset = 0;
-    }
-    free(buf);
-    return rc ? cli_fail_diag(d) : CLI_OK;
-}
-
 static void print_table_text(const struct mpota_table *t, const char *path,
-                             const struct table_source *src)
+                             const struct cli_table_source *src)
 {
     printf("Partition table of %s (%s", path, src->form);
     if (src->offset) {
@@ -89,7 +51,7 @@ static void print_table_text(const struct mpota_table *t, const char *path,
     }
 }
 
-static void print_table_json(const struct mpota_table *t, const struct table_source *src)
+static void print_table_json(const struct mpota_table *t, const struct cli_table_source *src)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *parts = cJSON_AddArrayToObject(root, "partitions");
@@ -118,23 +80,30 @@ static void print_table_json(const struct mpota_table *t, const struct table_sou
     cli_print_json(root);
 }
 
-static const char show_usage[] = "mpota part show FILE [--json] [--flash-size SIZE]";
+// Flash sizes of ESP-IDF (gen_esp32part.py --flash-size 1MB ... 128MB).
+static const struct cli_value table_flash_size = {
+    .kind = CLI_SIZE, .min = 1u << 20, .max = 128u << 20, .power_of_two = true};
 
-static int part_show(int argc, char **argv)
+static int part_show(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[1] = {0}, *flash_size = NULL;
     bool json = false;
-    const struct cli_opt opts[] = {{"--json", NULL, &json}, {"--flash-size", &flash_size, NULL}, {0}};
-    if (!cli_parse(argc, argv, opts, pos, 1, 1, show_usage)) {
-        return CLI_USAGE;
+    const struct cli_opt opts[] = {
+        {.name = "--json", .flag = &json, .help = "print JSON"},
+        {.name = "--flash-size", .value = &flash_size, .arg = "SIZE", .check = &table_flash_size,
+         .help = "check that the partitions end within this flash size"},
+        {0}};
+    int status = cli_parse(cmd, argc, argv, opts, pos);
+    if (status != CLI_CONTINUE) {
+        return status;
     }
     struct mpota_part_csv_opts copts = {0};
-    if (flash_size && !cli_parse_size(flash_size, &copts.flash_size)) {
-        return cli_usage(show_usage);
+    if (flash_size) {
+        cli_parse_size(flash_size, &copts.flash_size);  // checked by cli_parse
     }
     static struct mpota_table t;
-    struct table_source src;
-    int status = load_table(pos[0], &copts, &t, &src);
+    struct cli_table_source src;
+    status = cli_load_table(pos[0], &copts, &t, &src);
     if (status) {
         return status;
     }
@@ -164,31 +133,39 @@ static int write_table(const struct mpota_table *t, const char *path)
     return cli_write_file(path, bin, sizeof(bin)) ? CLI_OK : CLI_REFUSED;
 }
 
-static const char convert_usage[] =
-    "mpota part convert IN OUT [--flash-size SIZE] [--offset ADDR] [--keep-bom]\n"
-    "  IN: .csv, binary table, combined image or flash file; OUT: .csv, else binary\n"
-    "  --keep-bom: keep a UTF-8 byte-order mark in the first name, as gen_esp32part.py\n"
-    "              before ESP-IDF v5.4.2 did (newer versions skip it)";
+// gen_esp32part.py --offset: where the table is in flash (0 would mean the
+// default, so it is not a value).
+static const struct cli_value table_offset = {
+    .kind = CLI_SIZE, .min = MPOTA_PART_TABLE_SECTOR, .max = UINT32_MAX};
 
-static int part_convert(int argc, char **argv)
+static int part_convert(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[2] = {0}, *flash_size = NULL, *offset = NULL;
     bool keep_bom = false;
-    const struct cli_opt opts[] = {{"--flash-size", &flash_size, NULL},
-                                   {"--offset", &offset, NULL},
-                                   {"--keep-bom", NULL, &keep_bom},
-                                   {0}};
-    if (!cli_parse(argc, argv, opts, pos, 2, 2, convert_usage)) {
-        return CLI_USAGE;
+    const struct cli_opt opts[] = {
+        {.name = "--flash-size", .value = &flash_size, .arg = "SIZE", .check = &table_flash_size,
+         .help = "check that the partitions end within this flash size"},
+        {.name = "--offset", .value = &offset, .arg = "ADDR", .check = &table_offset,
+         .help = "flash address of the table (default 0x8000), as gen_esp32part.py --offset"},
+        {.name = "--keep-bom", .flag = &keep_bom,
+         .help = "keep a UTF-8 byte-order mark in the first name, as gen_esp32part.py before "
+                 "ESP-IDF v5.4.2 did (newer versions skip it)"},
+        {0}};
+    int status = cli_parse(cmd, argc, argv, opts, pos);
+    if (status != CLI_CONTINUE) {
+        return status;
     }
+    // cli_parse checked every value: these cannot fail.
     struct mpota_part_csv_opts copts = {.keep_bom = keep_bom};
-    if ((flash_size && !cli_parse_size(flash_size, &copts.flash_size)) ||
-        (offset && !cli_parse_size(offset, &copts.table_offset))) {
-        return cli_usage(convert_usage);
+    if (flash_size) {
+        cli_parse_size(flash_size, &copts.flash_size);
+    }
+    if (offset) {
+        cli_parse_size(offset, &copts.table_offset);
     }
     static struct mpota_table t;
-    struct table_source src;
-    int status = load_table(pos[0], &copts, &t, &src);
+    struct cli_table_source src;
+    status = cli_load_table(pos[0], &copts, &t, &src);
     if (status) {
         return status;
     }
@@ -225,29 +202,69 @@ static bool app_size_of(const char *path, uint32_t *size)
     return ok;
 }
 
-static const char make_usage[] =
-    "mpota part make --layout factory|ota|ota-factory [--flash-size 4M] [--app-size SIZE]\n"
-    "                [--fit IMAGE] [--fs-size SIZE] [--fs-type fat|littlefs|spiffs|none] -o OUT";
+// The layout maker's names and limits (part_layout.h), for cli_parse and --help.
+static const char *layout_name(unsigned i)
+{
+    return mpota_part_layout_kind_name((enum mpota_part_layout_kind)i);
+}
 
-static int part_make(int argc, char **argv)
+static const char *fs_name(unsigned i)
+{
+    return mpota_part_layout_fs_name((enum mpota_part_layout_fs)i);
+}
+
+static const struct cli_value layout_kind = {.kind = CLI_CHOICE, .choice = layout_name};
+static const struct cli_value layout_fs = {.kind = CLI_CHOICE, .choice = fs_name};
+static const struct cli_value layout_flash_size = {
+    .kind = CLI_SIZE, .min = MPOTA_PART_LAYOUT_FLASH_MIN, .max = MPOTA_PART_LAYOUT_FLASH_MAX,
+    .power_of_two = true};
+static const struct cli_value layout_app_size = {
+    .kind = CLI_SIZE, .min = MPOTA_PART_LAYOUT_APP_MIN, .max = MPOTA_PART_LAYOUT_FLASH_MAX,
+    .multiple_of = MPOTA_PART_LAYOUT_APP_ALIGN};
+static const struct cli_value layout_fs_size = {
+    .kind = CLI_SIZE, .min = MPOTA_PART_DATA_ALIGN, .max = MPOTA_PART_LAYOUT_FLASH_MAX,
+    .multiple_of = MPOTA_PART_DATA_ALIGN};
+
+static int part_make(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *layout = NULL, *flash_size = NULL, *app_size = NULL, *fit = NULL,
                *fs_size = NULL, *fs_type = NULL, *out = NULL;
     const struct cli_opt opts[] = {
-        {"--layout", &layout, NULL},     {"--flash-size", &flash_size, NULL},
-        {"--app-size", &app_size, NULL}, {"--fit", &fit, NULL},
-        {"--fs-size", &fs_size, NULL},   {"--fs-type", &fs_type, NULL},
-        {"-o", &out, NULL},              {0}};
-    if (!cli_parse(argc, argv, opts, NULL, 0, 0, make_usage) || !layout || !out) {
-        return cli_usage(make_usage);
+        {.name = "--layout", .value = &layout, .arg = "NAME", .check = &layout_kind,
+         .required = true,
+         .help = "ota: two OTA slots; factory: one app; ota-factory: a factory app and two OTA "
+                 "slots"},
+        {.name = "--flash-size", .value = &flash_size, .arg = "SIZE", .check = &layout_flash_size,
+         .help = "flash size (default 4M)"},
+        {.name = "--app-size", .value = &app_size, .arg = "SIZE", .check = &layout_app_size,
+         .help = "bytes per app slot (default: MicroPython's for the layout and flash size)"},
+        {.name = "--fit", .value = &fit, .arg = "IMAGE",
+         .help = "grow the app slots to hold this app image (or combined image)"},
+        {.name = "--fs-size", .value = &fs_size, .arg = "SIZE", .check = &layout_fs_size,
+         .help = "bytes of the vfs filesystem partition (default: the rest of the flash)"},
+        {.name = "--fs-type", .value = &fs_type, .arg = "NAME", .check = &layout_fs,
+         .help = "the vfs partition's type (default fat; none leaves it out)"},
+        {.name = "-o", .value = &out, .arg = "OUT", .required = true,
+         .help = "file to write: .csv, else a binary table"},
+        {0}};
+    int status = cli_parse(cmd, argc, argv, opts, NULL);
+    if (status != CLI_CONTINUE) {
+        return status;
     }
+    // cli_parse checked every value: these cannot fail.
     struct mpota_part_layout_opts lo = {0};
-    if (mpota_part_layout_kind_from_name(layout, &lo.kind) != 0 ||
-        (fs_type && mpota_part_layout_fs_from_name(fs_type, &lo.fs) != 0) ||
-        (flash_size && !cli_parse_size(flash_size, &lo.flash_size)) ||
-        (app_size && !cli_parse_size(app_size, &lo.app_size)) ||
-        (fs_size && !cli_parse_size(fs_size, &lo.fs_size))) {
-        return cli_usage(make_usage);
+    mpota_part_layout_kind_from_name(layout, &lo.kind);
+    if (fs_type) {
+        mpota_part_layout_fs_from_name(fs_type, &lo.fs);
+    }
+    if (flash_size) {
+        cli_parse_size(flash_size, &lo.flash_size);
+    }
+    if (app_size) {
+        cli_parse_size(app_size, &lo.app_size);
+    }
+    if (fs_size) {
+        cli_parse_size(fs_size, &lo.fs_size);
     }
     if (fit && !app_size_of(fit, &lo.fit)) {
         return CLI_REFUSED;
@@ -260,21 +277,17 @@ static int part_make(int argc, char **argv)
     return write_table(&t, out);
 }
 
-int cmd_part(int argc, char **argv)
-{
-    static const char usage[] = "mpota part show|convert|make ...";
-    if (argc < 1) {
-        return cli_usage(usage);
-    }
-    if (!strcmp(argv[0], "show")) {
-        return part_show(argc - 1, argv + 1);
-    }
-    if (!strcmp(argv[0], "convert")) {
-        return part_convert(argc - 1, argv + 1);
-    }
-    if (!strcmp(argv[0], "make")) {
-        return part_make(argc - 1, argv + 1);
-    }
-    fprintf(stderr, "mpota: unknown part command '%s'\n", argv[0]);
-    return cli_usage(usage);
-}
+static const struct cli_cmd part_cmds[] = {
+    {.group = "part", .name = "show", .args = "FILE", .min_pos = 1, .max_pos = 1,
+     .run = part_show,
+     .summary = "print the partition table of a .csv, binary table, combined image or flash "
+                "file"},
+    {.group = "part", .name = "convert", .args = "IN OUT", .min_pos = 2, .max_pos = 2,
+     .run = part_convert,
+     .summary = "convert a partition table between .csv and binary, as gen_esp32part.py",
+     .details = "IN: a .csv, binary table, combined image or flash file; OUT: .csv, else binary"},
+    {.group = "part", .name = "make", .run = part_make,
+     .summary = "make a MicroPython-style partition table from a few options"},
+    {0}};
+
+const struct cli_group cli_part_group = {"part", part_cmds};

@@ -1,9 +1,11 @@
 // mpota flash update: a whole OTA update of the emulated device from a file,
 // an http(s) URL or a manifest, through the update session.
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,17 +14,17 @@
 #include "cli.h"
 #include "device.h"
 #include "flash_model.h"
+#include "host_file.h"
 #include "http_curl.h"
 #include "manifest.h"
 #include "mpota/hash.h"
+#include "mpota/mpver.h"
 #include "mpota/session.h"
 
-static const char update_usage[] =
-    "mpota flash update FLASH SOURCE [--sha256 HEX] [--md5 HEX] [--length N] [--sidecar]\n"
-    "                   [--no-verify] [--reboot] [--confirm] [--json] [--chunk N]\n"
-    "                   [--same-project] [--no-downgrade] [--secure-version]\n"
-    "                   [--cacert PEM] [--insecure] [--user USER:PASS] [--retries N]\n"
-    "  SOURCE: an app image path, an http(s) URL, or a .json manifest (path or URL)";
+// Bytes per read of a file source; 0 would read nothing.
+static const struct cli_value chunk_size = {.kind = CLI_SIZE, .min = 1, .max = 16u << 20};
+// 0 would mean the default (MPOTA_HTTP_DEFAULT_RETRIES), so it is not a value.
+static const struct cli_value retry_count = {.kind = CLI_NUMBER, .min = 1, .max = 1000};
 
 struct update_args {
     const char *flash, *source;
@@ -42,6 +44,7 @@ struct plan {
     struct mpota_manifest manifest;  // what a manifest said (empty without one)
     struct mpota_update_opts opts;
     struct mpota_http_opts http;
+    char why[2048];  // a failure in the CLI's own words, where no diag says it (side files)
 };
 
 // Progress on a terminal: bytes, rate, ETA. Quiet otherwise.
@@ -96,7 +99,6 @@ struct run {
     const struct mpota_partition *running;
     struct progress progress;
     uint64_t bytes;
-    struct mpota_diag refusal;  // why a sink callback refused (e.g. Content-Length too big)
 };
 
 static int feed(struct run *r, uint64_t off, const uint8_t *data, size_t len)
@@ -137,20 +139,36 @@ static int update_from_file(struct run *r, const char *path, uint32_t chunk,
     return rc;
 }
 
+// The MicroPython version in a local image file ("" if none). False if the
+// file cannot be read (the update itself then says why).
+static bool read_file_mpver(const char *path, char out[MPOTA_MPVER_MAX + 1])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return false;
+    }
+    mpota_mpver_scan_t scan;
+    mpota_mpver_init(&scan);
+    uint8_t buf[65536];
+    size_t n;
+    while (!mpota_mpver_done(&scan) && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        mpota_mpver_push(&scan, buf, n);
+    }
+    bool ok = !ferror(f);
+    fclose(f);
+    snprintf(out, MPOTA_MPVER_MAX + 1, "%s", mpota_mpver_version(&scan));
+    return ok;
+}
+
 // HTTP sink callbacks: the session is the sink.
 static int on_length(void *ctx, uint64_t total)
 {
     struct run *r = ctx;
-    const struct mpota_partition *t = mpota_session_target(&r->session);
     r->progress.total = total;
-    if (total > t->size) {
-        // Content-Length says it cannot fit: refuse before the first byte.
-        uint32_t need = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
-        mpota_diag_set(&r->refusal, MPOTA_ERR_SLOT_TOO_SMALL, 0, t->size, need);
-        mpota_diag_label(&r->refusal, t->label, MPOTA_PART_LABEL_LEN);
-        return MPOTA_ERR_SLOT_TOO_SMALL;
-    }
-    return MPOTA_OK;
+    // The session checks it against the slot once the first bytes have said
+    // what the file is (a full firmware.bin gets "extract the app"), before
+    // anything is erased.
+    return mpota_session_declare_size(&r->session, total);
 }
 
 static int on_data(void *ctx, uint64_t off, const uint8_t *data, size_t len)
@@ -196,6 +214,97 @@ static char *fetch_small(const char *where, const struct mpota_http_opts *http, 
     char *text = realloc(buf, *len + 1);
     text[*len] = '\0';
     return text;
+}
+
+// Reads a side file quietly: its text, or NULL with why it could not be had.
+static char *read_side_file(const char *where, const struct mpota_http_opts *http, char *why,
+                            size_t why_size)
+{
+    size_t len = 0;
+    if (is_url(where)) {
+        struct mpota_http_opts o = *http;
+        o.url = where;
+        char *body = NULL;
+        struct mpota_http_result r;
+        struct mpota_diag d = {0};
+        if (mpota_http_get_small(&o, &body, &len, &r, &d) != 0) {
+            if (r.error[0]) {
+                snprintf(why, why_size, "%s", r.error);
+            } else {
+                mpota_diag_format(&d, why, why_size);
+            }
+            return NULL;
+        }
+        return body;
+    }
+    uint8_t *buf = mpota_host_read_file(where, &len);
+    if (!buf) {
+        snprintf(why, why_size, "%s", strerror(errno));
+        return NULL;
+    }
+    char *text = realloc(buf, len + 1);
+    text[len] = '\0';
+    return text;
+}
+
+// --sidecar: the checksum file published beside the firmware. ota32 and
+// most projects publish "<name>.sha" beside "<name>.bin" (sha256sum format),
+// others "<name>.bin.sha"; loboris "<name>.md5" / "<name>.bin.md5". The first
+// that reads and parses wins. On failure p->why lists every file tried and
+// why each failed.
+static bool load_sidecar(struct plan *p)
+{
+    const char *fw = p->firmware;
+    size_t n = strlen(fw);
+    // The stem: the name without ".bin" (in a URL, before any query).
+    size_t stem = n;
+    const char *q = is_url(fw) ? strchr(fw, '?') : NULL;
+    size_t name_end = q ? (size_t)(q - fw) : n;
+    if (name_end >= 4 && strncasecmp(fw + name_end - 4, ".bin", 4) == 0) {
+        stem = name_end - 4;
+    }
+    static const char *const exts[] = {".sha", ".md5"};
+    size_t used = (size_t)snprintf(p->why, sizeof(p->why),
+                                   "no usable checksum file beside the firmware (--sidecar); tried:");
+    for (int e = 0; e < 2; e++) {
+        for (int form = 0; form < 2; form++) {
+            size_t base = form == 0 ? stem : name_end;
+            if (form == 1 && base == stem) {
+                continue;  // no ".bin" to keep: one form only
+            }
+            char *side = malloc(n + 8);
+            snprintf(side, n + 8, "%.*s%s%s", (int)base, fw, exts[e], fw + name_end);
+            char why[MPOTA_HTTP_ERROR_SIZE] = "";
+            char *text = read_side_file(side, &p->http, why, sizeof(why));
+            bool ok = false;
+            if (text) {
+                ok = e == 0 ? mpota_sidecar_sha256(text, p->opts.sha256)
+                            : mpota_sidecar_md5(text, p->opts.md5);
+                if (!ok) {
+                    snprintf(why, sizeof(why), "no %s digest on its first line",
+                             e == 0 ? "64-hex-digit SHA-256" : "32-hex-digit MD5");
+                }
+            }
+            free(text);
+            if (ok) {
+                (e == 0 ? &p->opts.has_sha256 : &p->opts.has_md5)[0] = true;
+                p->why[0] = '\0';  // found: nothing to say
+                free(side);
+                return true;
+            }
+            if (used < sizeof(p->why)) {
+                used += (size_t)snprintf(p->why + used, sizeof(p->why) - used, "\n  %s: %s",
+                                         side, why);
+            }
+            free(side);
+        }
+    }
+    if (used < sizeof(p->why)) {
+        snprintf(p->why + used, sizeof(p->why) - used,
+                 "\npublish \"<name>.sha\" (sha256sum output) beside the firmware, "
+                 "or pass --sha256 instead of --sidecar");
+    }
+    return false;
 }
 
 // Where the app image is, and what to expect of it: from the options, a
@@ -246,31 +355,8 @@ static int make_plan(const struct update_args *a, struct plan *p, struct mpota_d
     } else {
         p->firmware = strdup(a->source);
     }
-    if (a->sidecar) {
-        // ota32 publishes "<firmware>.sha" (sha256sum format), loboris "<firmware>.md5".
-        size_t n = strlen(p->firmware) + 5, len;
-        char *side = malloc(n);
-        snprintf(side, n, "%s.sha", p->firmware);
-        struct mpota_diag sd = {0};
-        char *text = fetch_small(side, &p->http, &len, &sd);
-        if (text && mpota_sidecar_sha256(text, p->opts.sha256)) {
-            p->opts.has_sha256 = true;
-        } else {
-            free(text);
-            snprintf(side, n, "%s.md5", p->firmware);
-            text = fetch_small(side, &p->http, &len, &sd);
-            if (text && mpota_sidecar_md5(text, p->opts.md5)) {
-                p->opts.has_md5 = true;
-            } else {
-                mpota_diag_set(d, MPOTA_ERR_MANIFEST, 0, 0, 0);
-                mpota_diag_label(d, "side file", 16);
-                free(text);
-                free(side);
-                return MPOTA_ERR_MANIFEST;
-            }
-        }
-        free(text);
-        free(side);
+    if (a->sidecar && !load_sidecar(p)) {
+        return MPOTA_ERR_MANIFEST;  // p->why says which files were tried
     }
     // Explicit options win over the manifest and side files.
     if (a->sha) {
@@ -322,7 +408,7 @@ static void print_report(const struct run *r, const struct plan *p, int rc,
     if (rc) {
         char text[512];
         mpota_diag_format(d, text, sizeof(text));
-        cJSON_AddStringToObject(root, "error", text);
+        cJSON_AddStringToObject(root, "error", p->why[0] ? p->why : text);
         cJSON_AddStringToObject(root, "code", mpota_err_name(rc));
     }
     cJSON_AddStringToObject(root, "source", p->firmware ? p->firmware : "");
@@ -357,35 +443,48 @@ static void print_report(const struct run *r, const struct plan *p, int rc,
     cli_print_json(root);
 }
 
-int cmd_update(int argc, char **argv)
+int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
 {
     struct update_args a = {0};
     const char *pos[2] = {0};
-    const struct cli_opt opts[] = {{"--sha256", &a.sha, NULL},
-                                   {"--md5", &a.md5, NULL},
-                                   {"--length", &a.length, NULL},
-                                   {"--chunk", &a.chunk, NULL},
-                                   {"--cacert", &a.cacert, NULL},
-                                   {"--user", &a.user, NULL},
-                                   {"--retries", &a.retries, NULL},
-                                   {"--sidecar", NULL, &a.sidecar},
-                                   {"--no-verify", NULL, &a.no_verify},
-                                   {"--reboot", NULL, &a.reboot},
-                                   {"--confirm", NULL, &a.confirm},
-                                   {"--json", NULL, &a.json},
-                                   {"--same-project", NULL, &a.same_project},
-                                   {"--no-downgrade", NULL, &a.no_downgrade},
-                                   {"--secure-version", NULL, &a.secure_version},
-                                   {"--insecure", NULL, &a.insecure},
-                                   {0}};
-    uint8_t tmp[32];
-    uint32_t chunk = 4096, num;
-    if (!cli_parse(argc, argv, opts, pos, 2, 2, update_usage) ||
-        (a.sha && !cli_parse_hex(a.sha, tmp, 32)) || (a.md5 && !cli_parse_hex(a.md5, tmp, 16)) ||
-        (a.length && !cli_parse_size(a.length, &num)) ||
-        (a.chunk && (!cli_parse_size(a.chunk, &chunk) || chunk == 0)) ||
-        (a.confirm && !a.reboot)) {
-        return cli_usage(update_usage);
+    const struct cli_opt opts[] = {
+        {.name = "--sha256", .value = &a.sha, .arg = "HEX", .check = &cli_sha256_value,
+         .help = "the SHA-256 the image must have (overrides a manifest or side file)"},
+        {.name = "--md5", .value = &a.md5, .arg = "HEX", .check = &cli_md5_value,
+         .help = "the MD5 the image must have"},
+        {.name = "--length", .value = &a.length, .arg = "SIZE", .check = &cli_length_value,
+         .help = "the bytes the image must have"},
+        {.name = "--sidecar", .flag = &a.sidecar,
+         .help = "take the expected hash from a side file beside the app image: <image>.sha "
+                 "(sha256sum format), else <image>.md5"},
+        {.name = "--no-verify", .flag = &a.no_verify,
+         .help = "do not read back each flash write to compare it"},
+        {.name = "--reboot", .flag = &a.reboot, .help = "boot the device after the update"},
+        {.name = "--confirm", .flag = &a.confirm, .needs = "--reboot",
+         .help = "mark the new app valid once it has booted"},
+        {.name = "--json", .flag = &a.json, .help = "print the report as JSON"},
+        {.name = "--chunk", .value = &a.chunk, .arg = "SIZE", .check = &chunk_size,
+         .help = "bytes per read of a file SOURCE (default 4K)"},
+        {.name = "--same-project", .flag = &a.same_project,
+         .help = "refuse an image of another project than the running app's"},
+        {.name = "--no-downgrade", .flag = &a.no_downgrade,
+         .help = "refuse an image with an older version than the running app's"},
+        {.name = "--secure-version", .flag = &a.secure_version,
+         .help = "refuse an image with a lower secure version than the running app's"},
+        {.name = "--cacert", .value = &a.cacert, .arg = "PEM",
+         .help = "verify the https server with this CA certificate file"},
+        {.name = "--insecure", .flag = &a.insecure, .help = "do not verify the https server"},
+        {.name = "--user", .value = &a.user, .arg = "USER:PASS", .help = "HTTP basic auth"},
+        {.name = "--retries", .value = &a.retries, .arg = "N", .check = &retry_count,
+         .help = "times a dropped download is resumed (default 5)"},
+        {0}};
+    int status = cli_parse(cmd, argc, argv, opts, pos);
+    if (status != CLI_CONTINUE) {
+        return status;
+    }
+    uint32_t chunk = 4096;
+    if (a.chunk) {
+        cli_parse_size(a.chunk, &chunk);  // checked by cli_parse
     }
     a.flash = pos[0];
     a.source = pos[1];
@@ -426,6 +525,21 @@ int cmd_update(int argc, char **argv)
             p.opts.running_desc = &running_info.app_desc;
         }
     }
+    // The MicroPython versions, for --no-downgrade when the app descriptions
+    // carry none (official builds). A local file's is read now, so the rule
+    // is applied before anything is erased; a download's at end.
+    static char running_mpver[MPOTA_MPVER_MAX + 1], image_mpver[MPOTA_MPVER_MAX + 1];
+    if (!rc && (p.opts.policy & MPOTA_POLICY_NO_DOWNGRADE)) {
+        struct mpota_area ra;
+        if (r.running &&
+            mpota_area_init(&ra, &dev.emu.flash, r.running->offset, r.running->size, true) == 0 &&
+            mpota_mpver_read_area(&ra, ra.size, running_mpver) == 0) {
+            p.opts.running_micropython_version = running_mpver;
+        }
+        if (!is_url(p.firmware) && read_file_mpver(p.firmware, image_mpver)) {
+            p.opts.image_micropython_version = image_mpver;
+        }
+    }
     if (!rc) {
         rc = mpota_session_begin(&r.session, &r.ctx, r.running, NULL, &p.opts, &d);
     }
@@ -439,11 +553,8 @@ int cmd_update(int argc, char **argv)
         } else {
             rc = update_from_file(&r, p.firmware, chunk, &d);
         }
-        // A refusal from the sink carries its own words: the session's, or
-        // the Content-Length check's.
-        if (rc && r.refusal.err == rc) {
-            d = r.refusal;
-        } else if (rc && mpota_session_diag(&r.session)->err == rc) {
+        // A refusal from the sink carries the session's own words.
+        if (rc && mpota_session_diag(&r.session)->err == rc) {
             d = *mpota_session_diag(&r.session);
         }
     }
@@ -482,7 +593,11 @@ int cmd_update(int argc, char **argv)
         if (hres.error[0]) {
             fprintf(stderr, "mpota: %s\n", hres.error);
         }
-        return cli_fail_diag(&d);
+        int st = p.why[0] ? cli_fail("%s", p.why) : cli_fail_diag(&d);
+        if (rc == MPOTA_ERR_NO_OTA_SLOTS) {
+            cli_print_ota_layout_advice(stderr, dev.chip);
+        }
+        return st;
     }
     return CLI_OK;
 }
