@@ -4,8 +4,10 @@
 #        USER_C_MODULES=<mpota checkout>/micropython/micropython.cmake
 #
 # ESP-IDF supplies mbedTLS (hardware SHA where the chip has it) for
-# src/core/digest_mbedtls.c, and esp_flash / esp_ota_ops / esp_system for
-# port_esp32.c; the esp32 port already links all of them.
+# src/core/digest_mbedtls.c, esp_flash / esp_ota_ops / bootloader_support for
+# esp32_device.c (the ESP-IDF backend) and esp_system for port_esp32.c (its
+# MicroPython glue); the esp32 port already links all of them. The unix twin
+# builds from micropython.mk and compiles neither file.
 
 add_library(usermod_mpota INTERFACE)
 
@@ -16,6 +18,7 @@ file(GLOB MPOTA_BINDINGS ${CMAKE_CURRENT_LIST_DIR}/mpota_*_obj.c)
 target_sources(usermod_mpota INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/modmpota.c
     ${MPOTA_BINDINGS}
+    ${CMAKE_CURRENT_LIST_DIR}/esp32_device.c
     ${CMAKE_CURRENT_LIST_DIR}/port_esp32.c
     ${MPOTA_CORE_SOURCES}
 )

@@ -12,7 +12,8 @@ MPOTA_MOD_DIR := $(USERMOD_DIR)
 MPOTA_ROOT := $(abspath $(MPOTA_MOD_DIR)/..)
 
 # Binding files (scanned for QSTRs): the module table, one file per Python
-# type, and the unix port layer.
+# type, and the unix port layer. The ESP-IDF files (esp32_device.c,
+# port_esp32.c) are named only in micropython.cmake.
 SRC_USERMOD_C += $(MPOTA_MOD_DIR)/modmpota.c
 SRC_USERMOD_C += $(sort $(wildcard $(MPOTA_MOD_DIR)/mpota_*_obj.c))
 SRC_USERMOD_C += $(MPOTA_MOD_DIR)/port_unix.c

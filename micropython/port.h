@@ -8,7 +8,8 @@
 //   port_unix.c   the unix twin: the emulated flash file named by the
 //                 MPOTA_TWIN_FLASH environment variable (src/host/device.c)
 //
-// Nothing ESP-specific appears outside port_esp32.c. A port allocates its
+// Nothing ESP-specific appears outside port_esp32.c and its ESP-IDF backend
+// esp32_device.c (which includes no MicroPython header). A port allocates its
 // state on the MicroPython heap (no static RAM) and reports failures by
 // raising (mpota.Error or OSError), as MicroPython bindings do.
 #ifndef MPOTA_MICROPYTHON_PORT_H

@@ -1,0 +1,133 @@
+// esp32_device.h on ESP-IDF 5.x. Every ESP-IDF call is named with the header
+// that declares it; the facts below are from those headers' documentation
+// and, for the guard and the caches, ESP-IDF's spi_flash component.
+//
+// * flash: esp_flash_read / esp_flash_write / esp_flash_erase_region on the
+//   default chip (esp_flash.h; chip NULL = esp_flash_default_chip). Read and
+//   write take any address, length and buffer alignment; a buffer in PSRAM
+//   (MicroPython's heap on SPIRAM boards) goes through an internal bounce
+//   buffer, and a read fails with ESP_ERR_NO_MEM if none can be had. Erase
+//   takes sector-aligned ranges and uses block erases (64 KiB on common
+//   chips) where it can, so the core's single-sector and single-block
+//   erases map one to one. Each call runs with the flash caches disabled
+//   (the default chip's OS hooks), and write and erase flush the cache of
+//   any mapped page they change.
+//   The core reaches flash only through areas, which never write the
+//   running app slot. Below us, ESP-IDF's guard
+//   (CONFIG_SPI_FLASH_DANGEROUS_WRITE_*) still covers the bootloader, the
+//   table and the running app, by default with an abort (the chip panics
+//   and resets) rather than an error; partitions flagged readonly fail with
+//   ESP_ERR_NOT_ALLOWED.
+// * table: the MPOTA_PART_TABLE_MAX_LEN (0xC00) bytes at
+//   CONFIG_PARTITION_TABLE_OFFSET (sdkconfig.h), the bytes the bootloader
+//   reads, parsed with mpota_part_table_parse() as everywhere else.
+// * running app: esp_ota_get_running_partition() (esp_ota_ops.h), matched by
+//   address in our table: the address is what the app was mapped from.
+// * Flash encryption is refused: esp_flash_read returns ciphertext (the
+//   table too), and esp_flash_write does not encrypt; ESP-IDF writes
+//   encrypted partitions with esp_flash_write_encrypted (16-byte aligned),
+//   which esp_partition_write calls for them.
+// Boot selection (otadata) is the core's own code, byte-identical to
+// esp_ota_ops.c (include/mpota/boot.h); esp_ota_* is not called for it.
+#include "esp32_device.h"
+
+#include <string.h>
+
+#include "esp_err.h"            // esp_err_t, ESP_OK, ESP_ERR_NOT_ALLOWED
+#include "esp_flash.h"          // esp_flash_read/write/erase_region, esp_flash_get_size
+#include "esp_flash_encrypt.h"  // esp_flash_encryption_enabled
+#include "esp_ota_ops.h"        // esp_ota_get_running_partition
+#include "esp_partition.h"      // esp_partition_t
+#include "sdkconfig.h"          // CONFIG_PARTITION_TABLE_OFFSET, CONFIG_IDF_FIRMWARE_CHIP_ID
+
+// A read-only partition is a protection, anything else a device failure
+// (the core adds the address).
+static int from_esp_err(esp_err_t err)
+{
+    if (err == ESP_OK) {
+        return MPOTA_OK;
+    }
+    return err == ESP_ERR_NOT_ALLOWED ? MPOTA_ERR_FLASH_PROTECTED : MPOTA_ERR_FLASH_IO;
+}
+
+static int esp32_read(const struct mpota_flash *f, uint32_t addr, void *buf, uint32_t len)
+{
+    (void)f;
+    return from_esp_err(esp_flash_read(NULL, buf, addr, len));
+}
+
+static int esp32_prog(const struct mpota_flash *f, uint32_t addr, const void *buf, uint32_t len)
+{
+    (void)f;
+    return from_esp_err(esp_flash_write(NULL, buf, addr, len));
+}
+
+// The core passes exactly one aligned sector or block (flash.h).
+static int esp32_erase(const struct mpota_flash *f, uint32_t addr, uint32_t len)
+{
+    (void)f;
+    return from_esp_err(esp_flash_erase_region(NULL, addr, len));
+}
+
+bool mpota_esp32_flash_encrypted(void)
+{
+    return esp_flash_encryption_enabled();
+}
+
+// The running app's row: the one that starts where ESP-IDF says it runs.
+static const struct mpota_partition *find_running(const struct mpota_table *t)
+{
+    const esp_partition_t *running = esp_ota_get_running_partition();
+    if (!running) {
+        return NULL;
+    }
+    const struct mpota_partition *p = mpota_part_find_at(t, running->address);
+    return p && p->offset == running->address ? p : NULL;
+}
+
+int mpota_esp32_device_open(struct mpota_esp32_device *dev,
+                            uint8_t scratch[MPOTA_PART_TABLE_MAX_LEN], struct mpota_diag *d)
+{
+    memset(dev, 0, sizeof(*dev));
+    if (mpota_esp32_flash_encrypted()) {
+        return mpota_diag_set(d, MPOTA_ERR_BAD_STATE, 0, 0, 0);
+    }
+    // The size in the bootloader's image header (not necessarily the chip's
+    // physical size): esp_flash_* refuses addresses past it.
+    uint32_t size = 0;
+    if (esp_flash_get_size(esp_flash_default_chip, &size) != ESP_OK) {
+        return mpota_diag_set(d, MPOTA_ERR_FLASH_IO, 0, 0, 0);
+    }
+    dev->flash.ctx = NULL;
+    dev->flash.read = esp32_read;
+    dev->flash.prog = esp32_prog;
+    dev->flash.erase = esp32_erase;
+    dev->flash.size = size;
+    dev->flash.sector_size = MPOTA_SECTOR_SIZE;
+    dev->flash.block_size = MPOTA_BLOCK_SIZE;
+    dev->flash.prog_align = 1;
+
+    int rc = esp32_read(&dev->flash, CONFIG_PARTITION_TABLE_OFFSET, scratch,
+                        MPOTA_PART_TABLE_MAX_LEN);
+    if (rc) {
+        return mpota_diag_set(d, rc, CONFIG_PARTITION_TABLE_OFFSET, 0, 0);
+    }
+    rc = mpota_part_table_parse(scratch, MPOTA_PART_TABLE_MAX_LEN, size, &dev->table, d);
+    if (rc) {
+        return rc;
+    }
+    dev->running = find_running(&dev->table);
+    return MPOTA_OK;
+}
+
+void mpota_esp32_device_ctx(const struct mpota_esp32_device *dev, struct mpota_boot_ctx *ctx)
+{
+    ctx->flash = &dev->flash;
+    ctx->table = &dev->table;
+    ctx->chip = CONFIG_IDF_FIRMWARE_CHIP_ID;  // the esp_chip_id_t the bootloader checks
+#ifdef CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE
+    ctx->rollback_enabled = true;  // MicroPython's sdkconfig.base sets it
+#else
+    ctx->rollback_enabled = false;
+#endif
+}
