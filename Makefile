@@ -1,8 +1,10 @@
 # Targets that wrap builds CMake does not drive. The project itself builds
 # with CMake (see README.md).
 #
-#   make twin MICROPY_DIR=/path/to/micropython   builds build-twin/mpota-twin
-#                                               and prints its path
+#   make twin [MICROPY_DIR=/path/to/micropython] builds build-twin/mpota-twin
+#                                               (or TWIN_BUILD=dir) and prints
+#                                               its path; the default tree is
+#                                               ../shared/micropython
 #   make bench                                   runs the benchmarks: BENCH.md,
 #                                               bench/results.json
 
@@ -10,5 +12,9 @@
 bench:
 	@bench/run.sh
 
+# Relative paths are taken from here, not from micropython/twin; an unset
+# MICROPY_DIR is left for micropython/twin/Makefile to default.
 twin:
-	@$(MAKE) --no-print-directory -C micropython/twin MICROPY_DIR="$(MICROPY_DIR)"
+	@$(MAKE) --no-print-directory -C micropython/twin \
+		$(if $(MICROPY_DIR),MICROPY_DIR="$(abspath $(MICROPY_DIR))") \
+		$(if $(TWIN_BUILD),TWIN_BUILD="$(abspath $(TWIN_BUILD))")

@@ -9,6 +9,7 @@ scripts/deps.sh || { echo "deps install failed"; exit 1; }
 
 passed=0; failed=0; skipped=0
 log=$(mktemp -d)
+twin_results=""  # the twin's ctest lines, repeated before the summary
 
 # Runs ctest in a build dir and adds its counts to the totals.
 run_ctest() {
@@ -25,6 +26,10 @@ run_ctest() {
   passed=$((passed + total - fails - skips)); failed=$((failed + fails)); skipped=$((skipped + skips))
   # Say why each skipped test skipped (ctest itself only says "Skipped").
   grep -h '^SKIPPED:' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null | sort -u | sed "s/^/$label: /"
+  # The MicroPython twin's build and tests, by name: half of the product,
+  # and they skip without a MicroPython tree.
+  twin_results+=$(grep -E 'Test +#[0-9]+: (twin_build|cli_test_twin)' "$log/$label.txt" |
+    sed -E "s/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: /$label: /")$'\n'
 }
 
 # One pass/fail step that is not a ctest test.
@@ -51,5 +56,7 @@ fi
 
 rm -rf "$log"
 echo
+echo "=== the MicroPython twin"
+printf '%s' "$twin_results"
 echo "mpota tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The MicroPython twin (issue 4). Builds it with `make twin` from the
-# MicroPython tree named by MICROPY_DIR (or takes a built one from
-# MPOTA_TWIN), then runs through its reboot loop:
-# * MicroPython's own tests/ports/esp32/partition_ota.py against its .exp;
+# The MicroPython twin (issue 4). Takes the twin that ctest's twin_build
+# fixture built from the MicroPython tree (MICROPY_DIR, else
+# ../shared/micropython; see twin_lib.sh), then runs through its reboot loop:
+# * MicroPython's own tests/ports/esp32/partition_ota.py (from the tree the
+#   twin was built from) against its .exp;
 # * tests/mpy/*.py against their .exp (esp32.Partition call by call, PR
 #   #7048's OTA calls across three boots, the mpota module's Session/Device);
 # * a power cut at every flash operation of an update, each followed by a
@@ -10,9 +11,6 @@
 # * the launcher's exit statuses;
 # and checks that the module's object files hold no static RAM.
 . "$(dirname "$0")/twin_lib.sh"
-
-# --- build ------------------------------------------------------------------
-build_twin
 
 # --- helpers ----------------------------------------------------------------
 # A device as esptool leaves it: the 4 MiB "ota" layout (ota_0, ota_1, vfs),
@@ -36,8 +34,8 @@ otadata_states() { "$MPOTA" flash status dev.flash --json >"$WORK/status.json" &
   json_get "$WORK/status.json" '[(e["seq"], e["state"]) for e in j["otadata"]]'; }
 
 # --- MicroPython's partition_ota.py -------------------------------------------
-MPY_TEST=${MICROPY_DIR:-}/tests/ports/esp32/partition_ota.py
-if [ -n "${MICROPY_DIR:-}" ] && [ -f "$MPY_TEST" ]; then
+MPY_TEST=$TWIN_TREE/tests/ports/esp32/partition_ota.py
+if [ -n "$TWIN_TREE" ] && [ -f "$MPY_TEST" ]; then
   new_device
   twin 0 "$TWIN" --flash dev.flash --fs fs --max-boots 10 "$MPY_TEST"
   match_exp "$MPY_TEST.exp" eot
@@ -125,10 +123,10 @@ expect_err 'partition table'
 # MicroPython builds them with -Wall -Wextra -Werror; the project adds these
 # (unused parameters are part of MicroPython's binding signatures).
 OBJ=$(dirname "$TWIN")/vm
-if [ -n "${MICROPY_DIR:-}" ] && [ -d "$OBJ/genhdr" ]; then
+if [ -n "$TWIN_TREE" ] && [ -d "$OBJ/genhdr" ]; then
   for f in "$SRC"/micropython/modmpota.c "$SRC"/micropython/mpota_*_obj.c "$SRC"/micropython/port_unix.c; do
     if gcc -fsyntax-only -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
-        -Wstrict-prototypes -Wmissing-prototypes -I "$MICROPY_DIR" -I "$MICROPY_DIR/ports/unix" \
+        -Wstrict-prototypes -Wmissing-prototypes -I "$TWIN_TREE" -I "$TWIN_TREE/ports/unix" \
         -I "$SRC/micropython/twin/variant" -I "$OBJ" -I "$SRC/include" "$f" 2>"$WORK/cc.err"; then ok
     else fail "$(basename "$f") under the project's warnings: $(head -3 "$WORK/cc.err")"; fi
   done

@@ -15,15 +15,10 @@
 # that a power cut at any flash operation of an update is followed by a
 # clean boot of the old app.
 #
-# Builds the twin with `make twin` from MICROPY_DIR into its own directory
-# (build-twin-ota, or MPOTA_TWIN_OTA_BUILD; test_twin.sh may build
-# build-twin at the same time), or takes a built one from MPOTA_TWIN.
+# Takes the twin that ctest's twin_build fixture built (see twin_lib.sh).
 . "$(dirname "$0")/twin_lib.sh"
 RIG=$SRC/tests/integration
 M=$MPOTA
-
-# --- build ------------------------------------------------------------------
-build_twin "${MPOTA_TWIN_OTA_BUILD:-$SRC/build-twin-ota}"
 
 # --- files ------------------------------------------------------------------
 # www/ (nginx's docroot): the new app (and its manifest, .sha and .md5 side

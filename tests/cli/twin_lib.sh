@@ -1,31 +1,103 @@
 # Shared by the MicroPython twin tests (test_twin.sh, test_twin_ota.sh), which
-# source it first: it is not a test itself (tests/CMakeLists.txt runs only
-# tests/cli/test_*.sh). Without MICROPY_DIR or MPOTA_TWIN the test is skipped;
-# otherwise it sources lib.sh and sets SRC, TESTS and IMG.
-if [ -z "${MICROPY_DIR:-}" ] && [ -z "${MPOTA_TWIN:-}" ]; then
-  echo "SKIPPED: no MICROPY_DIR"
-  exit 77
+# source it first; it is not a test itself (tests/CMakeLists.txt runs only
+# tests/cli/test_*.sh). ctest's twin_build fixture runs it as
+#   bash tests/cli/twin_lib.sh build DIR
+# to build the twin into DIR once, before the twin tests start: each test
+# building its own would run two builds into one directory under ctest -j.
+#
+# The MicroPython tree: MICROPY_DIR, else ../shared/micropython beside the
+# checkout (micropython/twin/Makefile picks it the same way). Only without
+# either is a twin test skipped. The twin a test runs: MPOTA_TWIN (one built
+# elsewhere), else MPOTA_TWIN_BUILD/mpota-twin (ctest's twin_build output),
+# else one built now into build-twin (a test run by hand, outside ctest).
+# Sourced, it sets SRC, TESTS, IMG, TWIN and TWIN_TREE (the tree the twin was
+# built from, for its tests; empty if unknown), and sources lib.sh.
+SRC=${MPOTA_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+
+# find_tree: sets TREE to the MicroPython tree's absolute path, or ends the
+# test: skipped without a tree, failed when MICROPY_DIR names something else.
+find_tree() {
+  if [ -z "${MICROPY_DIR:-}" ]; then
+    TREE=$SRC/../shared/micropython
+    if [ ! -f "$TREE/ports/unix/Makefile" ]; then
+      echo "SKIPPED: no MicroPython tree (set MICROPY_DIR, or put MicroPython at ../shared/micropython)"
+      exit 77
+    fi
+  else
+    TREE=$MICROPY_DIR
+    [ -f "$TREE/ports/unix/Makefile" ] ||
+      { echo "FAIL: MICROPY_DIR=$TREE is not a MicroPython source tree (no ports/unix/Makefile)"; exit 1; }
+  fi
+  TREE=$(cd "$TREE" && pwd -P)
+}
+
+# need_build_tools: what the twin build runs (MicroPython's make calls gcc by
+# name; the mpota module and the launcher link the host's mbedTLS). A missing
+# one fails the test, naming the Debian package to install.
+need_build_tools() {
+  local tool pkg
+  for tool in gcc:build-essential make:make python3:python3; do
+    pkg=${tool#*:} tool=${tool%%:*}
+    command -v "$tool" >/dev/null ||
+      { echo "FAIL: the twin build needs $tool: apt-get install $pkg"; exit 1; }
+  done
+  printf 'int main(void) { return 0; }\n' | gcc -x c - -o /dev/null 2>/dev/null ||
+    { echo "FAIL: gcc cannot build a program (no C library headers?): apt-get install build-essential"; exit 1; }
+  printf '#include <mbedtls/sha256.h>\nint main(void) { mbedtls_sha256_context c; mbedtls_sha256_init(&c); return 0; }\n' |
+    gcc -x c - -lmbedcrypto -o /dev/null 2>/dev/null ||
+    { echo "FAIL: the twin build needs mbedTLS (mbedtls/sha256.h, -lmbedcrypto): apt-get install libmbedtls-dev"; exit 1; }
+}
+
+# build_twin DIR: builds the twin from TREE into DIR with `make twin`. The
+# build's messages go to DIR/build.log; its end is shown if the build fails.
+# A lock keeps two builds into DIR apart (test scripts run by hand).
+build_twin() {
+  local dir=$1 start=$SECONDS
+  need_build_tools
+  mkdir -p "$dir"
+  if ! flock "$dir/.lock" make --no-print-directory -C "$SRC" -j"$(nproc)" twin \
+      MICROPY_DIR="$TREE" TWIN_BUILD="$dir" >"$dir/build.log" 2>&1; then
+    tail -40 "$dir/build.log"
+    echo "FAIL: twin build from $TREE (whole log: $dir/build.log)"
+    exit 1
+  fi
+  echo "twin built from $TREE into $dir in $((SECONDS - start)) s"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  # Run, not sourced: ctest's twin_build fixture.
+  set -uo pipefail
+  [ "${1:-}" = build ] && [ -n "${2:-}" ] || { echo "usage: $0 build DIR" >&2; exit 2; }
+  if [ -n "${MPOTA_TWIN:-}" ]; then
+    echo "MPOTA_TWIN=$MPOTA_TWIN is given: nothing to build"
+    exit 0
+  fi
+  find_tree
+  build_twin "$2"
+  exit 0
 fi
+
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_testdata
-SRC=${MPOTA_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 TESTS=$SRC/tests/mpy
 IMG=$TESTDATA/images
 
-# build_twin [TWIN_BUILD]: sets TWIN to MPOTA_TWIN, or builds the twin with
-# `make twin` from MICROPY_DIR (into TWIN_BUILD if given, else the Makefile's
-# default) and takes the path it prints last. Exits the test if there is none.
-build_twin() {
-  if [ -n "${MPOTA_TWIN:-}" ]; then
-    TWIN=$MPOTA_TWIN
+if [ -n "${MPOTA_TWIN:-}" ]; then
+  TWIN=$MPOTA_TWIN
+else
+  find_tree
+  if [ -n "${MPOTA_TWIN_BUILD:-}" ]; then
+    TWIN=$MPOTA_TWIN_BUILD/mpota-twin
   else
-    make --no-print-directory -C "$SRC" twin MICROPY_DIR="$MICROPY_DIR" ${1:+TWIN_BUILD="$1"} \
-      >"$WORK/build.log" 2>&1 ||
-      { tail -30 "$WORK/build.log"; echo "FAIL: make twin"; exit 1; }
-    TWIN=$(tail -1 "$WORK/build.log")
+    build_twin "$SRC/build-twin"
+    TWIN=$SRC/build-twin/mpota-twin
   fi
-  [ -x "$TWIN" ] && ok || { echo "FAIL: no twin at '$TWIN'"; exit 1; }
-}
+fi
+[ -x "$TWIN" ] && ok || { echo "FAIL: no twin at '$TWIN'"; exit 1; }
+# The build records its tree (micropython/twin/Makefile); for a twin from
+# elsewhere, MICROPY_DIR if given.
+TWIN_TREE=$(head -1 "$(dirname "$TWIN")/micropython-tree" 2>/dev/null || true)
+TWIN_TREE=${TWIN_TREE:-${MICROPY_DIR:-}}
 
 # make_firmware OUT: table.csv (the 4 MiB "ota" layout: ota_0, ota_1, vfs),
 # table.bin, boot.bin, and OUT, a full firmware as micropython.org ships it
