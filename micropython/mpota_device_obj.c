@@ -19,6 +19,9 @@
 //                             UNDEFINED, 0xFFFFFFFF on flash, is -1)
 //   d.app_desc(label)         (secure_version, version, project_name, time,
 //                              date, idf_ver, app_elf_sha256)
+//   d.micropython_version(label)  "1.23.0": the MicroPython version the app
+//                             carries (banner strings; official builds leave
+//                             app_desc's version empty), or None
 //   d.verify(label)           image length if the slot holds a bootable image
 //   d.otadata()               ((seq, state, crc_ok), (seq, state, crc_ok)) or None
 //   d.close()
@@ -30,6 +33,7 @@
 #include "mpota/boot.h"
 #include "mpota/flash.h"
 #include "mpota/image.h"
+#include "mpota/mpver.h"
 #include "mpota/otadata.h"
 #include "mpota_mod.h"
 
@@ -307,6 +311,21 @@ static mp_obj_t device_app_desc(mp_obj_t self_in, mp_obj_t label)
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(device_app_desc_obj, device_app_desc);
 
+// The MicroPython version the app in a slot carries ("1.23.0"), or None.
+static mp_obj_t device_micropython_version(mp_obj_t self_in, mp_obj_t label)
+{
+    struct mpota_port *port = mpota_device_port(self_in);
+    const struct mpota_partition *p = mpota_device_find(port, label);
+    struct mpota_area a = area_of(port, p);
+    char v[MPOTA_MPVER_MAX + 1];
+    int rc = mpota_mpver_read_area(&a, a.size, v);
+    if (rc) {
+        raise_for(rc, p, 0, 0);
+    }
+    return v[0] ? str_field(v) : mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(device_micropython_version_obj, device_micropython_version);
+
 static mp_obj_t device_verify(mp_obj_t self_in, mp_obj_t label)
 {
     struct mpota_port *port = mpota_device_port(self_in);
@@ -378,6 +397,7 @@ static const mp_rom_map_elem_t device_locals_table[] = {
     {MP_ROM_QSTR(MP_QSTR_last_invalid), MP_ROM_PTR(&device_last_invalid_obj)},
     {MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&device_state_obj)},
     {MP_ROM_QSTR(MP_QSTR_app_desc), MP_ROM_PTR(&device_app_desc_obj)},
+    {MP_ROM_QSTR(MP_QSTR_micropython_version), MP_ROM_PTR(&device_micropython_version_obj)},
     {MP_ROM_QSTR(MP_QSTR_verify), MP_ROM_PTR(&device_verify_obj)},
     {MP_ROM_QSTR(MP_QSTR_otadata), MP_ROM_PTR(&device_otadata_obj)},
 };

@@ -22,6 +22,7 @@
 
 #include "mpota/flash.h"
 #include "mpota/session.h"
+#include "mpota/mpver.h"
 #include "mpota_mod.h"
 
 typedef struct {
@@ -29,6 +30,7 @@ typedef struct {
     mp_obj_t device;                     // keeps the port (flash, table) alive
     struct mpota_update_opts opts;       // the session points here
     struct mpota_app_desc running_desc;  // opts.running_desc, for the policies
+    char running_mpver[MPOTA_MPVER_MAX + 1];  // opts.running_micropython_version
     mpota_session_t s;
 } session_obj_t;
 
@@ -142,6 +144,14 @@ static const struct mpota_partition *parse_opts(session_obj_t *self, struct mpot
             o->running_desc = &self->running_desc;
         }
         m_del(uint8_t, raw, MPOTA_APP_DESC_LEN);
+        // Official builds carry their version only in the banner strings:
+        // no-downgrade compares those when the descriptions have none.
+        if ((o->policy & MPOTA_POLICY_NO_DOWNGRADE) &&
+            mpota_area_init(&ra, port->ctx.flash, port->running->offset, port->running->size,
+                            true) == 0 &&
+            mpota_mpver_read_area(&ra, ra.size, self->running_mpver) == 0) {
+            o->running_micropython_version = self->running_mpver;
+        }
     }
     mp_obj_t target = a[ARG_target].u_obj;
     return target == mp_const_none ? NULL : mpota_device_find(port, target);

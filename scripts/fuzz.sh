@@ -14,7 +14,7 @@ for t in "${targets[@]}"; do
       *part_csv*) cp ../shared/testdata/partition-tables/*/*.csv "$corpus/" 2>/dev/null || true ;;
       *part*)     find ../shared/testdata/partition-tables -name '*.bin' -exec cp {} "$corpus/" \; ;;
       *otadata*)  cp ../shared/testdata/otadata/*.bin "$corpus/" ;;
-      *image*)    cp ../shared/testdata/images/*.bin "$corpus/" ;;
+      *image*|*mpver*) cp ../shared/testdata/images/*.bin "$corpus/" ;;
     esac
   fi
   echo "fuzz: $name for ${secs}s"

@@ -86,6 +86,13 @@ def _status(d):
         print("The next update goes to '%s', once this firmware is confirmed." % nxt)
     else:
         print("An update would be written to '%s'." % nxt)
+    # Official builds carry their version only in the banner strings (the
+    # app description's version is empty): read it from each app slot.
+    for t, st, off, size, label, flags in sorted(d.partitions(), key=lambda r: r[2]):
+        if t == mpota.TYPE_APP:
+            v = _try(d.micropython_version, label)
+            print("Partition '%s' holds %s." % (
+                label, "MicroPython v%s" % v if v else "no MicroPython version string"))
     fs = _fs_partition()
     if fs:
         print("The filesystem lives in partition '%s'." % fs)

@@ -58,6 +58,10 @@ match_exp "$TESTS/pr7048_ota.py.exp" eot
 [ "$(otadata_states)" = "[(1, 'VALID'), (2, 'INVALID')]" ] && ok || fail "otadata after pr7048_ota.py: $(otadata_states)"
 
 new_device && stock_fs
+# An official-style app (version only in MicroPython's banner) waits in ota_1.
+"$MPOTA" image build -o official.bin --size 200000 --version '' --project '' --micropython 1.23.0 \
+  >/dev/null || fail "image build --micropython"
+"$MPOTA" flash write-slot dev.flash ota_1 official.bin >/dev/null || fail "write-slot official.bin"
 twin 0 "$TWIN" --flash dev.flash --fs fs "$TESTS/session.py"
 match_exp "$TESTS/session.py.exp" eot
 

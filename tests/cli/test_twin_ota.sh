@@ -36,6 +36,12 @@ cp "$IMG/app-v2.0.0-ota.bin" www/app-v2.bin
 for f in app-v2.bin app-v3.bin; do
   (cd www && sha256sum "$f" >"$f.sha" && md5sum "$f" >"$f.md5")
 done
+# firmware.bin at the official v1.23.0 size (1.7 MB): its Content-Length
+# alone exceeds the 1.5 MiB slot.
+head -c $((0xF000)) www/firmware.bin >www/bigfw.bin
+"$M" image build -o big-app.bin --size 1672800 --version '' --project '' --micropython 1.23.0 \
+  >/dev/null || fail "image build big-app"
+cat big-app.bin >>www/bigfw.bin
 cp www/app-v2.bin www/bad/app-v2.bin
 echo "00000000000000000000000000000000  app-v2.bin" >www/bad/app-v2.bin.md5
 # The device's own files: the same images, a manifest beside its firmware.

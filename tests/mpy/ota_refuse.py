@@ -42,6 +42,12 @@ show("from_file http:", lambda: ota.update.from_file(B + "/files/firmware.bin", 
 show("from_json http:", lambda: ota.update.from_json(B + "/files/firmware.json", verbose=False))
 show("from_stream:", stream)
 show("write:", write)
+# Its size known before the first byte and larger than the slot (a length
+# argument, an HTTP Content-Length of the 1.7 MB official size): still the
+# extract-the-app sentence, never "use bigger slots".
+show("length given:", lambda: ota.update.from_file("firmware.bin", length=2 * 1024 * 1024,
+                                                   verbose=False))
+show("1.7 MB http:", lambda: ota.update.from_file(B + "/files/bigfw.bin", verbose=False))
 show("ota32 file:", lambda: OTA().ota("firmware.bin", config.SHA_FW))
 show("ota32 http:", lambda: OTA().ota(B + "/files/firmware.bin", config.SHA_FW))
 show("fromfile:", lambda: ota.fromfile("firmware.bin"))

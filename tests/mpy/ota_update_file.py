@@ -52,9 +52,12 @@ try:
     ota.update.from_file("app-v2.bin", length=config.LEN + 1, verbose=False, reboot=False)
 except ValueError:
     print("wrong length: ValueError", where())
-# A length the slot cannot hold: ValueError from the constructor.
+# A length the slot cannot hold: ValueError at the first bytes (they say
+# first whether the file is an app at all).
 try:
-    ota.update.OTA(length=2 * 1024 * 1024, verbose=False)
+    with ota.update.OTA(length=2 * 1024 * 1024, verbose=False) as o:
+        with open("app-v2.bin", "rb") as f:
+            o.write(f.read())
 except ValueError:
     print("too long: ValueError", where())
 # Not a manifest name; a manifest without the keys.

@@ -23,6 +23,8 @@ d = mpota.Device()
 app = read("app-v2.bin")
 sha = hashlib.sha256(app).digest()
 print(d.running(), d.next_update(), mpota.STATE_UNDEFINED)
+# The test app carries no MicroPython banner; the official-style one does.
+print(d.micropython_version(d.running()), d.micropython_version("ota_1"))
 
 # In order, from a memoryview, with the length and SHA-256 known.
 s = mpota.Session(d)
@@ -50,7 +52,14 @@ print(s.state() == s.IDLE)
 # Refusals before anything is erased.
 show(s.begin, "ota_0")  # the running slot
 show(s.begin, "vfs")
-show(s.begin, size=2 * 1024 * 1024)
+# A declared size larger than the slot is refused at the first bytes, after
+# what the file is: a firmware.bin of known size hears "extract the app".
+s.begin(size=2 * 1024 * 1024)
+show(s.write, app)
+s.abort()
+s.begin(size=2 * 1024 * 1024)
+show(s.write, read("firmware.bin"))
+s.abort()
 show(s.begin, "nope")
 try:
     s.begin("nope")
