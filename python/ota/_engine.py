@@ -27,6 +27,21 @@ _VALUE_ERRORS = ("MPOTA_ERR_EXPECT_SHA256", "MPOTA_ERR_EXPECT_MD5", "MPOTA_ERR_E
                  "MPOTA_ERR_SLOT_TOO_SMALL")
 
 
+# What to do on firmware without OTA slots (micropython.org's default
+# ESP32_GENERIC has a factory layout): the one-time install over serial.
+OTA_LAYOUT_ADVICE = (
+    "This firmware's partition table has no OTA slots, so it cannot be updated over the air.\n"
+    "Install once, over serial from a PC, a build with an OTA table (board ESP32_GENERIC,\n"
+    "variant OTA, from micropython.org). Back up your files first: the filesystem moves.\n"
+    "  esptool.py --chip esp32 --port PORT erase_flash\n"
+    "  esptool.py --chip esp32 --port PORT write_flash 0x1000 ESP32_GENERIC-OTA-<date>-<version>.bin\n"
+    "(ESP32-S3, C3 and C6 builds are written at 0x0.)")
+
+
+def no_ota_slots(e):
+    return isinstance(e, mpota.Error) and mpota.err_name(e.errno) == "MPOTA_ERR_NO_OTA_SLOTS"
+
+
 def is_value_error(e):
     return isinstance(e, mpota.Error) and mpota.err_name(e.errno) in _VALUE_ERRORS
 

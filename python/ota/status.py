@@ -7,6 +7,8 @@ import sys
 
 import mpota
 
+from . import _engine
+
 _STATES = {
     mpota.STATE_NEW: "NEW",
     mpota.STATE_PENDING_VERIFY: "PENDING_VERIFY",
@@ -79,7 +81,7 @@ def _status(d):
               "runs unconfirmed until ota.rollback.cancel().")
     nxt = _try(d.next_update)
     if not any(0x10 <= r[1] < 0x20 for r in d.partitions() if r[0] == mpota.TYPE_APP):
-        print("The partition table has no OTA slots: no OTA updates.")
+        print(_engine.OTA_LAYOUT_ADVICE)
     elif nxt is None or d.otadata() is None:
         print("No OTA slot can take an update now.")
     elif pending:

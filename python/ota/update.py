@@ -46,6 +46,8 @@ class OTA:
         try:
             self._u = _engine.Updater(size=length, sha256=sha, verify=verify, progress=progress)
         except _engine.mpota.Error as e:
+            if verbose and _engine.no_ota_slots(e):
+                print(_engine.OTA_LAYOUT_ADVICE)
             _raise(e)
         if verbose:
             print("New firmware goes to partition '%s' (%d bytes)." % (

@@ -136,6 +136,32 @@ if [ -n "$TWIN_TREE" ] && [ -d "$OBJ/genhdr" ]; then
   done
 fi
 
+# --- what a new user meets: versions, and the official factory layout ---------
+# ota.status names the MicroPython version of each app slot (official builds
+# carry it only in their banner strings).
+new_device
+"$MPOTA" flash write-slot dev.flash ota_1 official.bin >/dev/null || fail "write-slot official.bin"
+printf 'import ota.status\nota.status.status()\n' >fs/status.py
+twin 0 "$TWIN" --flash dev.flash --fs fs fs/status.py
+expect_out "^Partition 'ota_1' holds MicroPython v1\.23\.0\.$"
+expect_out "^Partition 'ota_0' holds no MicroPython version string\.$"
+# A factory layout (micropython.org's ESP32_GENERIC): status and an update
+# say how to install an OTA layout, and the update changes nothing.
+"$MPOTA" part make --layout factory --flash-size 4M -o factory.csv >/dev/null
+rm -rf fs dev.flash dev.flash.state && mkdir fs
+"$MPOTA" flash new dev.flash --size 4M --table factory.csv --app official.bin >/dev/null ||
+  fail "flash new factory"
+cp "$IMG/app-v2.0.0-ota.bin" fs/app-v2.bin
+printf 'import ota.status, ota.update\nota.status.status()\nota.update.from_file("app-v2.bin")\n' \
+  >fs/factory.py
+"$MPOTA" flash boot dev.flash >/dev/null
+cp dev.flash factory.before
+twin 1 "$TWIN" --flash dev.flash --fs fs fs/factory.py
+expect_out 'esptool.py --chip esp32 --port PORT write_flash 0x1000 ESP32_GENERIC-OTA-'
+[ "$(grep -c 'has no OTA slots' "$WORK/out")" -eq 2 ] && ok || fail "status and update should both advise"
+expect_out 'MPOTA_ERR_NO_OTA_SLOTS|no OTA app slots'
+same_bytes dev.flash factory.before
+
 # --- static RAM of the module ------------------------------------------------------
 if [ -d "$OBJ/micropython" ]; then
   ram=$(size -A "$OBJ"/micropython/*.o "$OBJ"/src/core/*.o |

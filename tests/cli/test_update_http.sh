@@ -30,6 +30,13 @@ head -c $((0xF000)) /dev/zero | tr '\0' '\377' > www/combined.bin
 dd if=boot.bin of=www/combined.bin conv=notrunc 2>/dev/null
 dd if=table.bin of=www/combined.bin bs=1 seek=$((0x7000)) conv=notrunc 2>/dev/null
 cat www/v2.bin >> www/combined.bin
+head -c $((0xF000)) www/combined.bin > www/bigfw.bin
+"$M" image build -o bigapp.bin --size 1672800 --version '' --project '' --micropython 1.23.0 >/dev/null
+cat bigapp.bin >> www/bigfw.bin
+for v in 1.23.0:mp123 1.14:mp114 1.24.1:mp124; do
+  "$M" image build -o "www/${v#*:}.bin" --size 1000000 --version '' --project '' \
+    --micropython "${v%%:*}" --seed 9 >/dev/null
+done
 (cd www && "$M" manifest make v2.bin -o v2.json >/dev/null)
 sha256sum www/v2.bin | sed 's| www/| |' > www/v2.bin.sha
 SHA2=$(cut -d' ' -f1 www/v2.bin.sha)
@@ -108,6 +115,25 @@ untouched "too big"
 expect_status 1 "$M" flash update dev.flash "$BASE/files/combined.bin"
 expect_err 'full flash image'
 untouched "combined"
+# A firmware.bin of the official v1.23.0 size: its Content-Length alone is
+# larger than the slot, yet the answer is "extract the app", before any erase.
+expect_status 1 "$M" flash update dev.flash "$BASE/files/bigfw.bin" --json
+expect_json 'j["code"], j["flash_ops"]["erase"] + j["flash_ops"]["program"]' "('MPOTA_ERR_IMAGE_IS_COMBINED', 0)"
+expect_status 1 "$M" flash update dev.flash "$BASE/files/bigfw.bin"
+expect_err 'full flash image.*extract-app'
+untouched "combined, Content-Length over the slot"
+
+# --no-downgrade between official-style builds (versions only in the banner):
+# a download's version is read from the slot before otadata is switched.
+"$M" flash new off.flash --size 4M --table table.bin --app www/mp123.bin >/dev/null
+"$M" flash boot off.flash >/dev/null
+cp off.flash off.before
+expect_status 1 "$M" flash update off.flash "$BASE/files/mp114.bin" --no-downgrade
+expect_err "older than the running app's \(1\.23\.0\)"
+cmp -s <(head -c $((0x190000)) off.flash) <(head -c $((0x190000)) off.before) && ok ||
+  fail "a refused downgrade changed otadata or the running slot"
+expect_status 0 "$M" flash update off.flash "$BASE/files/mp124.bin" --no-downgrade --reboot --json
+expect_json 'j["booted"]' "ota_1"
 expect_status 1 "$M" flash update dev.flash "$BASE/files/s3.bin"
 expect_err 'ESP32-S3'
 untouched "foreign chip"

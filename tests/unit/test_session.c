@@ -595,6 +595,25 @@ static void test_no_downgrade_by_micropython_version(void **state)
     free(newer);
 }
 
+// A slot that reaches past the flash: the message gives the flash size
+// (it used to print "(0 B)").
+static void test_flash_bounds_says_the_flash_size(void **state)
+{
+    struct rig *r = *state;
+    struct mpota_partition past = *r->ota1;
+    past.size = FLASH_SIZE;
+    assert_int_equal(mpota_session_begin(&r->s, &r->ctx, r->ota0, &past, NULL, NULL),
+                     MPOTA_ERR_FLASH_BOUNDS);
+    const struct mpota_diag *d = mpota_session_diag(&r->s);
+    assert_int_equal(d->offset, r->ota1->offset);
+    assert_int_equal(d->expected, FLASH_SIZE);
+    char text[300];
+    mpota_diag_format(d, text, sizeof(text));
+    assert_non_null(strstr(text, "past the end of the 4,194,304 B flash"));
+    assert_null(strstr(text, "(0 B)"));
+    assert_nothing_written(r);
+}
+
 static void test_version_compare(void **state)
 {
     (void)state;
@@ -631,6 +650,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_abort_after_any_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_after_refusal_keeps_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_downgrade_by_micropython_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flash_bounds_says_the_flash_size, setup, teardown),
         cmocka_unit_test(test_version_compare),
         cmocka_unit_test(test_state_budget),
     };
