@@ -32,7 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mpota_mpver_done(&whole) != mpota_mpver_done(&bytes)) {
         abort();
     }
-    size_t n = strnlen(v, MPOTA_MPVER_MAX + 1);
+    const char *nul = memchr(v, '\0', MPOTA_MPVER_MAX + 1);
+    if (!nul) {
+        abort();  // not NUL-terminated within its room
+    }
+    size_t n = (size_t)(nul - v);
     if (n > MPOTA_MPVER_MAX || (n && !(v[0] >= '0' && v[0] <= '9'))) {
         abort();
     }
