@@ -7,7 +7,7 @@
 #
 #   bench/twin_bench.sh [--runs N] [--size BYTES] [--json FILE]
 #
-# Needs MICROPY_DIR (a MicroPython source tree; the twin is built with `make
+# Needs MICROPY_DIR (a MicroPython source tree, default ../shared/micropython; the twin is built with `make
 # twin` into TWIN_BUILD, default bench/out/twin) or MPOTA_TWIN (a built
 # mpota-twin), and the mpota CLI (MPOTA, default build/mpota; built with
 # cmake into bench/out/build when missing). Prints a table; exit 0, or 77
@@ -28,6 +28,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+# The tree the tests use by default: ../shared/micropython beside the checkout.
+if [ -z "${MICROPY_DIR:-}" ] && [ -f "$root/../shared/micropython/ports/unix/Makefile" ]; then
+  MICROPY_DIR=$(cd "$root/../shared/micropython" && pwd)
+fi
 if [ -n "${MPOTA_TWIN:-}" ]; then
   twin=$MPOTA_TWIN
 elif [ -n "${MICROPY_DIR:-}" ]; then
@@ -37,7 +41,7 @@ elif [ -n "${MICROPY_DIR:-}" ]; then
     >"$root/bench/out/twin-build.log" 2>&1 || { tail -20 "$root/bench/out/twin-build.log"; exit 1; }
   twin=$tb/mpota-twin
 else
-  echo "SKIPPED: no MICROPY_DIR (or MPOTA_TWIN)"
+  echo "SKIPPED: no MicroPython tree (set MICROPY_DIR or MPOTA_TWIN, or put MicroPython at ../shared/micropython)"
   exit 77
 fi
 m=${MPOTA:-$root/build/mpota}
