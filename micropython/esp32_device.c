@@ -125,6 +125,7 @@ void mpota_esp32_device_ctx(const struct mpota_esp32_device *dev, struct mpota_b
     ctx->flash = &dev->flash;
     ctx->table = &dev->table;
     ctx->chip = CONFIG_IDF_FIRMWARE_CHIP_ID;  // the esp_chip_id_t the bootloader checks
+    ctx->running = dev->running;
 #ifdef CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE
     ctx->rollback_enabled = true;  // MicroPython's sdkconfig.base sets it
 #else

@@ -55,6 +55,11 @@ struct mpota_boot_ctx {
     // app. MicroPython sets it (sdkconfig.base); ESP-IDF's default is off.
     // Off: set_boot writes state UNDEFINED and the bootloader never writes.
     bool rollback_enabled;
+    // The app that runs (esp_ota_get_running_partition), for the app-side
+    // calls: set_boot never replaces the record that names it, mark_valid and
+    // mark_invalid act on its record. NULL = unknown: ESP-IDF's behaviour
+    // (the active record), used by the bootloader and the byte-exact traces.
+    const struct mpota_partition *running;
 };
 
 // What the bootloader wrote to otadata during one mpota_boot_select().
@@ -124,13 +129,25 @@ int mpota_boot_select(const struct mpota_boot_ctx *ctx, struct mpota_boot_report
 //   reaches 0xFFFFFFFF (= empty; ESP-IDF would write an empty record or loop),
 //   or 0 after a corrupt active seq 0 when count does not divide 2^32.
 // d (optional) gets the details of a failure.
-// Hazard (ESP-IDF <= v5.5, reproduced): set_boot of the slot that runs in
-// PENDING_VERIFY writes the other sector -- the rollback target's -- with
-// the same seq; unconfirmed, both entries then end ABORTED and the device
-// falls back to factory / ota_0, not to the previous app. Callers must not
-// do that (ESP-IDF's esp_ota_begin refuses while PENDING_VERIFY).
+// Hazard (ESP-IDF <= v5.5, reproduced only without ctx->running): set_boot
+// of the slot that runs in PENDING_VERIFY writes the other sector -- the
+// rollback target's -- with the same seq; unconfirmed, both entries then end
+// ABORTED and the device falls back to factory / ota_0, not to the previous
+// app. With ctx->running known this writes nothing, and set_boot of another
+// slot while the running app is PENDING_VERIFY is refused
+// (MPOTA_ERR_PENDING_VERIFY).
+// With ctx->running known (a device always knows what runs), deviations that
+// keep the running app's record (ESP-IDF issue #14688):
+// * a pending update's record is active (set_boot ran, no reboot since):
+//   set_boot rewrites THAT sector in place (seq = the smallest mapping to N
+//   above the running app's), never the running app's record; set_boot of
+//   the running slot drops the pending record (erases its sector), so the
+//   running app's record is active again;
+// * set_boot of the slot whose record is already active and running writes
+//   nothing (ESP-IDF would write a second record with the same seq).
 // Power cut during the write: the active entry is untouched, so the app that
-// boots now still boots. Factory: the inactive sector is erased first, then
+// boots now still boots (rewriting a pending record in place: while it is
+// erased the running app's record is active, so the running app boots). Factory: the inactive sector is erased first, then
 // the active one; a cut in between leaves the current choice in place, a cut
 // during the second erase leaves no valid entry -> factory.
 int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_partition *p,
@@ -144,6 +161,11 @@ int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_par
 // Power cut between erase and program: the active entry is gone, the other
 // entry (the previous app, normally VALID) boots -- an unwanted rollback,
 // exactly as on ESP-IDF; redo the update.
+// With ctx->running known, the record that names the running app, not the
+// active one: when a pending update's record is active (set_boot without a
+// reboot), the running app's own record is confirmed if it is not already
+// (it normally is: begin refuses while PENDING_VERIFY); the pending record is
+// left alone.
 int mpota_boot_mark_valid(const struct mpota_boot_ctx *ctx);
 
 // esp_ota_mark_app_invalid_rollback (without the reboot): needs
@@ -152,6 +174,10 @@ int mpota_boot_mark_valid(const struct mpota_boot_ctx *ctx);
 // place. Other errors as mark_valid. The caller reboots.
 // Power cut between erase and program: the active entry is gone, which boots
 // the same rollback target as a completed write.
+// With ctx->running known and a pending update's record active (set_boot
+// without a reboot): MPOTA_ERR_UPDATE_PENDING, nothing written (rolling back
+// would start the pending update, not the previous app; reboot into it, or
+// set_boot the running slot to cancel it, first).
 int mpota_boot_mark_invalid(const struct mpota_boot_ctx *ctx);
 
 // esp_ota_check_rollback_is_possible: 1 if the entry that is not active is

@@ -70,6 +70,8 @@ enum mpota_err {
     MPOTA_ERR_PENDING_VERIFY = -77,     // running app not confirmed yet: confirm or roll back first
     MPOTA_ERR_SLOT_IS_RUNNING = -78,    // the target slot is the running one
     MPOTA_ERR_OTADATA_SEQ_WRAP = -79,   // no next otadata seq selects the slot (0xFFFFFFFF / wrap / corrupt 0)
+    MPOTA_ERR_UPDATE_PENDING = -80,     // an update is selected and not booted yet (label = its slot)
+    MPOTA_ERR_TARGET_BOOTS_NEXT = -81,  // the target holds the confirmed app the next reset starts (label)
 
     // App images: -90 .. -119
     MPOTA_ERR_IMAGE_MAGIC = -90,          // first byte not 0xE9

@@ -105,6 +105,23 @@ static const struct mpota_partition *entry_slot(const struct mpota_table *t,
     return find_ota(t, mpota_otadata_seq_to_slot(e->ota_seq, count));
 }
 
+// The sector whose record names the running app (the larger seq if both
+// do), or -1: running unknown, not an ota_N slot, or no valid record names
+// it. That record is what a rollback returns to; no app-side write replaces it.
+static int running_record(const struct mpota_boot_ctx *ctx, const struct otadata_view *v)
+{
+    const struct mpota_partition *r = ctx->running;
+    if (!r || !mpota_part_is_ota_app(r) || v->count == 0) {
+        return -1;
+    }
+    bool names[2];
+    for (unsigned i = 0; i < 2; i++) {
+        names[i] = mpota_otadata_is_valid(&v->two[i]) &&
+                   mpota_otadata_seq_to_slot(v->two[i].ota_seq, v->count) == SUBTYPE_SLOT(r->subtype);
+    }
+    return mpota_otadata_select(v->two, names, true);
+}
+
 static bool ctx_ok(const struct mpota_boot_ctx *ctx)
 {
     return ctx && ctx->flash && ctx->table;
@@ -196,7 +213,30 @@ int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_par
     unsigned sector;
     uint32_t seq;
     int active = mpota_otadata_active(v.two);
-    if (active >= 0) {
+    int keep = running_record(ctx, &v);
+    if (keep >= 0 && v.two[keep].ota_state == MPOTA_OTA_STATE_PENDING_VERIFY &&
+        slot != SUBTYPE_SLOT(ctx->running->subtype)) {
+        // The other record is the rollback target, the last confirmed app:
+        // ESP-IDF would write over it. Confirm or roll back first.
+        return mpota_diag_set(d, MPOTA_ERR_PENDING_VERIFY, 0, 0, 0);
+    }
+    if (keep >= 0 && active >= 0 && keep != active) {
+        // A pending update's record is active and the running app's record
+        // is the other one: replace the pending record, in place.
+        if (slot == SUBTYPE_SLOT(ctx->running->subtype)) {
+            // Back to the running app: its own record becomes active again.
+            return mpota_diag_set(d,
+                                  mpota_area_erase(&v.area, (unsigned)active * MPOTA_OTADATA_SECTOR_SIZE,
+                                                   MPOTA_OTADATA_SECTOR_SIZE),
+                                  0, 0, 0);
+        }
+        sector = (unsigned)active;
+        if (!next_seq(v.two[keep].ota_seq, slot, v.count, &seq)) {
+            return mpota_diag_set(d, MPOTA_ERR_OTADATA_SEQ_WRAP, 0, 0, v.two[keep].ota_seq);
+        }
+    } else if (keep >= 0 && keep == active && slot == SUBTYPE_SLOT(ctx->running->subtype)) {
+        return mpota_diag_set(d, MPOTA_OK, 0, 0, 0);  // already selected and running
+    } else if (active >= 0) {
         // <= v5.5: always the other sector, even when `slot` is already the
         // active one (then seq == the active seq and the tie goes to sector 0).
         sector = (unsigned)active ^ 1u;
@@ -230,6 +270,19 @@ static int mark_active(const struct mpota_boot_ctx *ctx, uint32_t state)
     int active = mpota_otadata_active(v.two);
     if (active < 0 || v.count == 0) {
         return MPOTA_ERR_OTADATA_NO_ACTIVE;
+    }
+    int keep = running_record(ctx, &v);
+    if (keep >= 0 && keep != active) {
+        // A pending update's record is active: act on the running app's own
+        // record (ESP-IDF would act on the pending one).
+        if (state != MPOTA_OTA_STATE_VALID) {
+            return MPOTA_ERR_UPDATE_PENDING;
+        }
+        if (v.two[keep].ota_state == MPOTA_OTA_STATE_VALID ||
+            v.two[keep].ota_state == MPOTA_OTA_STATE_UNDEFINED) {
+            return MPOTA_OK;  // already confirmed
+        }
+        active = keep;
     }
     if (state == MPOTA_OTA_STATE_VALID) {
         if (v.two[active].ota_state == MPOTA_OTA_STATE_VALID) {

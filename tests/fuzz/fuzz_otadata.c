@@ -174,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    struct mpota_boot_ctx ctx = {&g_emu.flash, &table, MPOTA_CHIP_ESP32, (flags & 1) != 0};
+    struct mpota_boot_ctx ctx = {&g_emu.flash, &table, MPOTA_CHIP_ESP32, (flags & 1) != 0, NULL};
     // Resets until one writes nothing (from then on nothing changes): within
     // 5 resets with rollback (PENDING/ABORTED/initial writes), 2 without.
     struct mpota_boot_report r;

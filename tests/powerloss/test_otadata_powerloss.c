@@ -158,8 +158,8 @@ static void build(struct world *w, bool factory)
     w->initial = malloc(RIG_FLASH_SIZE);
     assert_non_null(w->initial);
     memcpy(w->initial, w->emu.mem, RIG_FLASH_SIZE);
-    w->ctx = (struct mpota_boot_ctx){&w->emu.flash, &w->table, MPOTA_CHIP_ESP32, true};
-    w->scratch_ctx = (struct mpota_boot_ctx){&w->scratch.flash, &w->table, MPOTA_CHIP_ESP32, true};
+    w->ctx = (struct mpota_boot_ctx){&w->emu.flash, &w->table, MPOTA_CHIP_ESP32, true, NULL};
+    w->scratch_ctx = (struct mpota_boot_ctx){&w->scratch.flash, &w->table, MPOTA_CHIP_ESP32, true, NULL};
 }
 
 static void destroy(struct world *w)

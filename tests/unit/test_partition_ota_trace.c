@@ -93,6 +93,7 @@ static const char *reset(struct trace *t, unsigned *writes)
     assert_int_equal(line[n], '\n');
     free(line);
     assert_string_equal(mpota_device_running(&t->dev), r.booted->label);
+    mpota_device_ctx(&t->dev, &t->ctx);  // the app-side calls act on what runs now
     return mpota_device_running(&t->dev);
 }
 
