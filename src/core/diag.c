@@ -80,6 +80,8 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_OTADATA_NO_ACTIVE, "otadata has no valid entry: the device runs its default app (factory or ota_0), which has no rollback state"),
     E(MPOTA_ERR_ROLLBACK_IMPOSSIBLE, "no rollback possible: no other valid app to return to"),
     E(MPOTA_ERR_NOT_OTA_SLOT, "partition {label} is not an OTA app slot (ota_0..ota_15)"),
+    E(MPOTA_ERR_UPDATE_PENDING, "an update to {label} is selected and has not booted yet, so the running app cannot be rolled back now (the next reset would start {label}); reset into it first, or select the running app again to cancel it"),
+    E(MPOTA_ERR_TARGET_BOOTS_NEXT, "slot {label} holds the confirmed app the next reset starts (the running app was marked invalid), and it may be the only valid one; reset first, then update"),
     E(MPOTA_ERR_NO_OTA_SLOTS, "the partition table has no OTA app slots (ota_0..ota_15): this firmware cannot be updated over the air; install once, over serial, a firmware with an OTA partition table (MicroPython's OTA variant, e.g. ESP32_GENERIC-OTA), after backing up the filesystem"),
     E(MPOTA_ERR_NO_BOOTABLE_APP, "no bootable app: every app partition failed to load; the device would reset forever; write a valid app with `mpota flash write-slot`"),
     E(MPOTA_ERR_PENDING_VERIFY, "the running app is still pending verification; confirm it (mark valid) or roll back before starting an update"),
@@ -113,7 +115,7 @@ static const struct diag_entry catalogue[] = {
 
     E(MPOTA_ERR_EXPECT_SHA256, "SHA-256 of the received data does not match the expected one; the download is corrupt or the hash is for another file"),
     E(MPOTA_ERR_EXPECT_MD5, "MD5 of the received data does not match the expected one; the download is corrupt or the hash is for another file"),
-    E(MPOTA_ERR_EXPECT_LENGTH, "received {act} B but {exp} B were expected; the download is incomplete or the length is wrong"),
+    E(MPOTA_ERR_EXPECT_LENGTH, "the download is {act} B (received or declared) but {exp} B were expected; it is incomplete, or the length given is wrong"),
     E(MPOTA_ERR_EXPECT_APP, "the image's {label} differs from what the manifest says; the manifest and the firmware do not belong together: publish them together"),
     E(MPOTA_ERR_SLOT_TOO_SMALL, "image is {act} B but {label} holds {exp} B; use a partition table with larger app slots (`mpota part make --fit IMAGE`)"),
 
@@ -123,7 +125,7 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_MANIFEST, "the manifest is not valid: it needs \"firmware\" (and \"sha\", \"length\" if known)"),
     E(MPOTA_ERR_TLS, "TLS failed: the server's certificate could not be verified or the handshake failed; give the CA certificate that signed it (cacert), or skip verification (insecure) only for a test server you trust"),
     E(MPOTA_ERR_HTTP_RANGE, "the server cannot resume the download at byte {off}: it refused the range, or sent the whole file again and the receiver cannot start over (the file has {act} B; 0 = not stated); discard the partial download and download again"),
-    E(MPOTA_ERR_HTTP_REDIRECT, "redirect refused: more than {exp} redirects, or a redirect from https to http (allowed only when verification is off); use the final URL"),
+    E(MPOTA_ERR_HTTP_REDIRECT, "redirect refused: more than {exp} redirects, a redirect from https to http (allowed only when verification is off), or a redirect to a URL that is not http or https; use the final URL"),
     E(MPOTA_ERR_HTTP_TOO_LARGE, "the file is larger than {exp} B (stated length {act} B; 0 = not stated), too large for a manifest or hash file; check the URL"),
 };
 

@@ -78,6 +78,25 @@ static void copy_diag_out(const mpota_session_t *s, struct mpota_diag *d)
     }
 }
 
+// The target holds the app the next reset starts, and that app is not a
+// pending, never-booted update (which may be replaced): after the running
+// app was marked invalid, it is the only valid app left.
+static bool target_boots_next(const struct mpota_boot_ctx *ctx,
+                              const struct mpota_partition *running,
+                              const struct mpota_partition *target)
+{
+    const struct mpota_partition *boot = NULL;
+    if (mpota_boot_get_boot_partition(ctx, &boot) != 0 || !boot ||
+        boot->offset != target->offset || (running && running->offset == target->offset)) {
+        return false;
+    }
+    uint32_t state;
+    if (mpota_boot_get_state(ctx, target, &state) != 0) {
+        return true;  // no record: it boots by default
+    }
+    return state != MPOTA_OTA_STATE_NEW;
+}
+
 int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
                         const struct mpota_partition *running,
                         const struct mpota_partition *target,
@@ -119,6 +138,9 @@ int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
             mpota_diag_label(&s->diag, running->label, MPOTA_PART_LABEL_LEN);
             fail_diag(s, MPOTA_ERR_PENDING_VERIFY);
         }
+    }
+    if (s->state != MPOTA_SESSION_FAILED && target_boots_next(ctx, running, target)) {
+        fail_diag(s, MPOTA_ERR_TARGET_BOOTS_NEXT);
     }
     if (s->state == MPOTA_SESSION_FAILED) {
         copy_diag_out(s, d);
@@ -337,9 +359,10 @@ static int preflight(mpota_session_t *s)
         return rc;
     }
     if (declared && mpota_image_parser_min_len(&s->parser) > declared) {
-        // The image says it is longer than the declared download.
-        return fail_numbers(s, MPOTA_ERR_EXPECT_LENGTH, 0, declared,
-                            mpota_image_parser_min_len(&s->parser));
+        // The image says it is longer than the declared download: it would
+        // end truncated. Refused now, before anything is erased.
+        return fail_numbers(s, MPOTA_ERR_IMAGE_TRUNCATED, declared,
+                            mpota_image_parser_min_len(&s->parser), declared);
     }
     return MPOTA_OK;
 }
@@ -539,7 +562,16 @@ int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info)
         if (s->head_len == 0) {
             return fail_numbers(s, MPOTA_ERR_IMAGE_TRUNCATED, 0, MPOTA_IMAGE_HEADER_LEN, 0);
         }
-        int rc = preflight_and_flush_head(s);
+        int rc = preflight(s);
+        if (!rc && !mpota_image_parser_complete(&s->parser)) {
+            // All there is, and not a whole image: refused before any erase.
+            rc = fail_diag(s, mpota_image_parser_finish(&s->parser, &s->diag));
+        }
+        if (rc) {
+            return rc;
+        }
+        s->state = MPOTA_SESSION_WRITING;
+        rc = program(s, 0, s->head, s->head_len);
         if (rc) {
             return rc;
         }

@@ -87,6 +87,16 @@ expect_err 'larger|too small|does not fit'
 expect_err '1,572,864'
 untouched
 
+# A local file's size is known before its first byte: larger than the slot
+# (the official v1.23.0 app), or shorter than the 288-byte pre-flight window,
+# is refused before anything is erased or written.
+for f in big.bin one.bin hundred.bin; do
+  case $f in one.bin) head -c 1 v123.bin >one.bin ;; hundred.bin) head -c 100 v123.bin >hundred.bin ;; esac
+  expect_status 1 "$M" flash update dev.flash "$f" --json
+  expect_json 'j["flash_ops"]["erase"] + j["flash_ops"]["program"]' "0"
+  untouched
+done
+
 # --- messages that state true facts ------------------------------------------
 head -c 100000 v123.bin >trunc.bin
 expect_status 1 "$M" flash update dev.flash trunc.bin

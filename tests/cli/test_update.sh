@@ -94,9 +94,10 @@ untouched "foreign chip"
 expect_status 1 "$M" flash update dev.flash big.bin
 expect_err '1,638,400 B'
 untouched "too big"
+# --length disagrees with the file's own size, known before its first byte.
 expect_status 1 "$M" flash update dev.flash v2.bin --length 2000000
-expect_err 'holds'
-untouched "declared too big"
+expect_err "the download is $(stat -c %s v2.bin | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') B \(received or declared\) but 2,000,000 B were expected"
+untouched "declared length differs from the file"
 head -c 1000000 v2.bin > short.bin
 expect_status 1 "$M" flash update dev.flash short.bin
 expect_err 'truncated'
@@ -126,7 +127,13 @@ untouched "manifest chip"
 echo '{"sha": "00"}' > bad.json
 expect_status 1 "$M" flash update dev.flash bad.json
 expect_err 'manifest'
+expect_err '^mpota: bad.json: the manifest has no "firmware"'
 untouched "bad manifest"
+# Numbers must be whole and in range: 1e20 is not secure version 0.
+printf '{"firmware": "v1.bin", "secure_version": 1e20}' > bignum.json
+expect_status 1 "$M" flash update dev.flash bignum.json
+expect_err '"secure_version" must be a whole number from 0 to 4,294,967,295 .*got the number 1e\+20$'
+untouched "secure_version 1e20"
 # After all that, the device still boots v1 and a good update still works.
 expect_status 0 "$M" flash boot dev.flash --json
 expect_json 'j["booted"]' ota_0
