@@ -2,22 +2,38 @@
 #define _POSIX_C_SOURCE 200809L
 #include "device.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mpota/image.h"
 
 #define STATE_SUFFIX ".state"
 
+// Records a failed file call (errno as it is now) for the caller's message.
+static int file_error(struct mpota_device *dev, const char *op, bool state)
+{
+    dev->file_op = op;
+    dev->file_is_state = state;
+    dev->file_errno = errno;
+    return MPOTA_ERR_FILE;
+}
+
 // Reads the sidecar: line 1 the running label ("" if absent or empty), line
-// 2 "chip <name>" (absent: any chip, as files made before it existed).
-static void read_state(struct mpota_device *dev)
+// 2 "chip <name>" (absent: any chip, as files made before it existed). No
+// sidecar is a device that has booted nothing; one that cannot be read is an
+// error (the next update would pick its slot from a wrong running app).
+static int read_state(struct mpota_device *dev)
 {
     dev->running[0] = '\0';
     FILE *f = fopen(dev->state_path, "r");
     if (!f) {
-        return;
+        return errno == ENOENT ? MPOTA_OK : file_error(dev, "read", true);
     }
     char line[64];
     if (fgets(line, sizeof(line), f)) {
@@ -30,37 +46,49 @@ static void read_state(struct mpota_device *dev)
         line[strcspn(line, "\r\n")] = '\0';
         dev->chip = mpota_chip_from_name(line + 5);
     }
+    int rc = ferror(f) ? file_error(dev, "read", true) : MPOTA_OK;
     fclose(f);
+    return rc;
 }
 
-// Writes the sidecar through a temporary file and rename(), so a kill leaves
-// either the old line or the new one.
+// Writes the sidecar to a new temporary file beside it (mkstemp: a fresh
+// name, O_EXCL, so never through a link someone left there) and renames it
+// over the sidecar, so a kill leaves either the old lines or the new ones.
 static int write_state(struct mpota_device *dev, const char *label)
 {
-    size_t n = strlen(dev->state_path) + 5;
+    size_t n = strlen(dev->state_path) + 8;
     char *tmp = malloc(n);
     if (!tmp) {
-        return MPOTA_ERR_FILE;
+        errno = ENOMEM;
+        return file_error(dev, "write", true);
     }
-    snprintf(tmp, n, "%s.tmp", dev->state_path);
-    FILE *f = fopen(tmp, "w");
+    snprintf(tmp, n, "%s.XXXXXX", dev->state_path);
     int rc = MPOTA_OK;
+    int fd = mkstemp(tmp);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
     if (!f) {
-        rc = MPOTA_ERR_FILE;
-    } else {
-        const char *chip = mpota_chip_name(dev->chip);
-        if (fprintf(f, "%s\n", label) < 0 || (chip && fprintf(f, "chip %s\n", chip) < 0)) {
-            rc = MPOTA_ERR_FILE;
+        rc = file_error(dev, "write", true);
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
         }
-        if (fclose(f) != 0) {
-            rc = MPOTA_ERR_FILE;
-        }
-        if (rc == MPOTA_OK && rename(tmp, dev->state_path) != 0) {
-            rc = MPOTA_ERR_FILE;
-        }
-        if (rc != MPOTA_OK) {
-            remove(tmp);
-        }
+        free(tmp);
+        return rc;
+    }
+    const char *chip = mpota_chip_name(dev->chip);
+    // mkstemp makes it 0600; the sidecar is as readable as the flash file.
+    if (fchmod(fd, 0644) != 0 || fprintf(f, "%s\n", label) < 0 ||
+        (chip && fprintf(f, "chip %s\n", chip) < 0) || fflush(f) != 0) {
+        rc = file_error(dev, "write", true);
+    }
+    if (fclose(f) != 0 && rc == MPOTA_OK) {
+        rc = file_error(dev, "write", true);
+    }
+    if (rc == MPOTA_OK && rename(tmp, dev->state_path) != 0) {
+        rc = file_error(dev, "write", true);
+    }
+    if (rc != MPOTA_OK) {
+        unlink(tmp);
     }
     free(tmp);
     if (rc == MPOTA_OK) {
@@ -69,7 +97,78 @@ static int write_state(struct mpota_device *dev, const char *label)
     return rc;
 }
 
-int mpota_device_open(struct mpota_device *dev, const char *flash_path)
+// Takes the exclusive lock on the flash file, polling for up to wait_ms.
+static int lock_flash(struct mpota_device *dev, unsigned wait_ms)
+{
+    const struct timespec step = {0, 20 * 1000 * 1000};
+    for (unsigned waited = 0;; waited += 20) {
+        if (flock(dev->emu.fd, LOCK_EX | LOCK_NB) == 0) {
+            return MPOTA_OK;
+        }
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            return file_error(dev, "lock", false);
+        }
+        if (waited >= wait_ms) {
+            errno = EWOULDBLOCK;
+            return file_error(dev, "lock", false);
+        }
+        nanosleep(&step, NULL);
+    }
+}
+
+// The chip of a valid app image at the start of p, or MPOTA_CHIP_ANY.
+static uint16_t app_chip(struct mpota_device *dev, const struct mpota_partition *p,
+                         struct mpota_image_info *info)
+{
+    struct mpota_area a;
+    if (!p || p->type != MPOTA_PART_TYPE_APP ||
+        mpota_area_init(&a, &dev->emu.flash, p->offset, p->size, true) != 0 ||
+        mpota_image_verify_area(&a, MPOTA_CHIP_ANY, info, NULL) != 0 ||
+        !mpota_chip_name(info->header.chip_id)) {
+        return MPOTA_CHIP_ANY;
+    }
+    return info->header.chip_id;
+}
+
+// What the flash says the chip is (see device.h), or MPOTA_CHIP_ANY if it
+// holds neither a bootloader nor a valid app.
+static uint16_t chip_from_flash(struct mpota_device *dev)
+{
+    // The bootloader's header, at the offset that chip's ROM loads it from.
+    struct mpota_image_ident id;
+    mpota_image_identify(dev->emu.mem, dev->emu.size < 0x10000u ? dev->emu.size : 0x10000u, &id);
+    if (id.bootloader_offset != MPOTA_IMAGE_NO_OFFSET && mpota_chip_name(id.chip) &&
+        mpota_chip_bootloader_offset(id.chip) == id.bootloader_offset) {
+        return id.chip;
+    }
+    if (dev->table_err) {
+        return MPOTA_CHIP_ANY;
+    }
+    struct mpota_image_info *info = malloc(sizeof(*info));
+    if (!info) {
+        return MPOTA_CHIP_ANY;
+    }
+    // Looking is not a flash operation of the device: keep the counters.
+    struct mpota_flash_emu_counters saved = dev->emu.count;
+    struct mpota_boot_ctx ctx;
+    mpota_device_ctx(dev, &ctx);
+    ctx.chip = MPOTA_CHIP_ANY;
+    const struct mpota_partition *boot = NULL;
+    (void)mpota_boot_get_boot_partition(&ctx, &boot);
+    uint16_t chip = app_chip(dev, mpota_device_running_partition(dev), info);
+    if (chip == MPOTA_CHIP_ANY) {
+        chip = app_chip(dev, boot, info);
+    }
+    for (uint32_t i = 0; chip == MPOTA_CHIP_ANY && i < dev->table.count; i++) {
+        chip = app_chip(dev, &dev->table.parts[i], info);
+    }
+    dev->emu.count = saved;
+    free(info);
+    return chip;
+}
+
+static int device_open(struct mpota_device *dev, const char *flash_path, bool lock,
+                       unsigned wait_ms)
 {
     if (!dev || !flash_path) {
         return MPOTA_ERR_INVALID_ARG;
@@ -79,18 +178,52 @@ int mpota_device_open(struct mpota_device *dev, const char *flash_path)
     dev->rollback_enabled = true;
     int rc = mpota_flash_emu_open_file(&dev->emu, flash_path);
     if (rc) {
+        if (rc == MPOTA_ERR_FILE) {
+            file_error(dev, "open", false);
+        }
         return rc;
     }
-    size_t n = strlen(flash_path) + sizeof(STATE_SUFFIX);
-    dev->state_path = malloc(n);
-    if (!dev->state_path) {
-        mpota_flash_emu_close(&dev->emu);
-        return MPOTA_ERR_FILE;
+    if (lock) {
+        rc = lock_flash(dev, wait_ms);
     }
-    snprintf(dev->state_path, n, "%s%s", flash_path, STATE_SUFFIX);
-    read_state(dev);
+    size_t n = strlen(flash_path) + sizeof(STATE_SUFFIX);
+    dev->state_path = rc ? NULL : malloc(n);
+    if (!rc && !dev->state_path) {
+        errno = ENOMEM;
+        rc = file_error(dev, "read", true);
+    }
+    if (!rc) {
+        snprintf(dev->state_path, n, "%s%s", flash_path, STATE_SUFFIX);
+        rc = read_state(dev);
+    }
+    if (rc) {
+        mpota_device_close(dev);
+        return rc;
+    }
     mpota_device_reload_table(dev);
+    uint16_t chip = chip_from_flash(dev);
+    if (chip != MPOTA_CHIP_ANY) {
+        dev->chip = chip;  // the sidecar's line, if it differs, is stale
+    }
     return MPOTA_OK;
+}
+
+int mpota_device_open(struct mpota_device *dev, const char *flash_path)
+{
+    return device_open(dev, flash_path, false, 0);
+}
+
+int mpota_device_open_locked(struct mpota_device *dev, const char *flash_path,
+                             unsigned wait_ms)
+{
+    return device_open(dev, flash_path, true, wait_ms);
+}
+
+int mpota_device_save_state(struct mpota_device *dev)
+{
+    char running[sizeof(dev->running)];
+    memcpy(running, dev->running, sizeof(running));
+    return write_state(dev, running);
 }
 
 int mpota_device_set_chip(struct mpota_device *dev, uint16_t chip)
@@ -126,6 +259,7 @@ void mpota_device_ctx(const struct mpota_device *dev, struct mpota_boot_ctx *ctx
     ctx->table = &dev->table;
     ctx->chip = dev->chip;
     ctx->rollback_enabled = dev->rollback_enabled;
+    ctx->running = mpota_device_running_partition(dev);
 }
 
 int mpota_device_boot(struct mpota_device *dev, struct mpota_boot_report *report)

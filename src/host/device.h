@@ -3,6 +3,15 @@
 // empty or absent = nothing booted yet, or the last boot found no app), line 2
 // "chip <name>", the chip the device is (absent = any). Boot =
 // mpota_boot_select() on the flash with the table at 0x8000.
+//
+// The chip is what the flash holds: its bootloader's image header, else the
+// running app's, the app otadata selects, or the first valid app's. The
+// sidecar's line only caches it, and only counts on a flash that says
+// nothing (no bootloader, no valid app): a copied flash file without its
+// sidecar is still the chip it was, and a sidecar that disagrees loses.
+//
+// The sidecar is written to a fresh temporary file (mkstemp, beside it) and
+// renamed over it: never through a link someone left there.
 #ifndef MPOTA_DEVICE_H
 #define MPOTA_DEVICE_H
 
@@ -23,18 +32,44 @@ struct mpota_device {
     uint16_t chip;               // image chip check for boot/set_boot; default MPOTA_CHIP_ANY
     bool rollback_enabled;       // default true, as MicroPython builds
     char *state_path;            // "<flash>.state" (heap)
+    // After MPOTA_ERR_FILE from a device call (kept by the close that follows
+    // a failed open): what was done ("open", "lock", "read", "write"), to
+    // which file, and errno. "lock" with EWOULDBLOCK: another process holds
+    // the device.
+    const char *file_op;
+    bool file_is_state;          // the sidecar; else the flash file
+    int file_errno;
 };
+
+// How long mpota_device_open_locked() waits for another holder: a command
+// that changes the device takes well under a second.
+#define MPOTA_DEVICE_LOCK_WAIT_MS 3000u
 
 // Opens the flash file (MPOTA_FLASH_FAIL_AFTER applies, see flash_emu.h),
 // reads the sidecar and parses the partition table at 0x8000. A table that
 // does not parse is not an open error (a blank flash has none yet): it is
 // kept in table_err / table_diag and returned by the calls that need it.
-// Returns 0, or the flash_emu error (the device is then closed).
+// Returns 0, or the flash_emu error or MPOTA_ERR_FILE for a sidecar that
+// exists but cannot be read (the device is then closed; file_op says which).
 int mpota_device_open(struct mpota_device *dev, const char *flash_path);
+
+// mpota_device_open, holding an exclusive lock (flock) on the flash file from
+// before the sidecar and the table are read until mpota_device_close, so two
+// tools never interleave their writes. Waits up to wait_ms for another
+// holder; then MPOTA_ERR_FILE with file_op "lock", file_errno EWOULDBLOCK.
+// (The MicroPython twin uses the plain open: a program may hold two Device
+// objects, and flock would make them wait for each other.)
+int mpota_device_open_locked(struct mpota_device *dev, const char *flash_path,
+                             unsigned wait_ms);
 
 // Sets the device's chip (MPOTA_CHIP_* or MPOTA_CHIP_ANY) and stores it in
 // the sidecar. Images for another chip are then refused and do not boot.
 int mpota_device_set_chip(struct mpota_device *dev, uint16_t chip);
+
+// Writes the sidecar again as it is (with the chip the flash says). An
+// update that reboots calls it before it selects the new app: a sidecar that
+// cannot be written must stop it before otadata changes. 0 or MPOTA_ERR_FILE.
+int mpota_device_save_state(struct mpota_device *dev);
 
 // Parses the table at 0x8000 again (after something wrote one). Returns the
 // new table_err.

@@ -168,22 +168,46 @@ int mpota_flash_emu_create_file(const char *path, uint32_t size)
     if (!path || !file_size_ok(size)) {
         return MPOTA_ERR_INVALID_ARG;
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    // A new file beside it (mkstemp: a fresh name, never through a link),
+    // renamed over `path` once whole: a full disk leaves no half flash.
+    size_t n = strlen(path) + 8;
+    char *tmp = malloc(n);
+    if (!tmp) {
+        errno = ENOMEM;
+        return MPOTA_ERR_FILE;
+    }
+    snprintf(tmp, n, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
     if (fd < 0) {
+        free(tmp);
         return MPOTA_ERR_FILE;
     }
     uint8_t erased[4096];
     memset(erased, 0xFF, sizeof(erased));
-    int rc = MPOTA_OK;
+    int rc = fchmod(fd, 0644) == 0 ? MPOTA_OK : MPOTA_ERR_FILE;
     for (uint32_t off = 0; off < size && rc == MPOTA_OK; off += sizeof(erased)) {
-        ssize_t n = write(fd, erased, sizeof(erased));
-        if (n != (ssize_t)sizeof(erased)) {
+        ssize_t w = write(fd, erased, sizeof(erased));
+        if (w != (ssize_t)sizeof(erased)) {
+            if (w >= 0) {
+                errno = ENOSPC;  // a short write: the disk is full
+            }
             rc = MPOTA_ERR_FILE;
         }
     }
-    if (close(fd) != 0) {
+    int saved = errno;
+    if (close(fd) != 0 && rc == MPOTA_OK) {
         rc = MPOTA_ERR_FILE;
+        saved = errno;
     }
+    if (rc == MPOTA_OK && rename(tmp, path) != 0) {
+        rc = MPOTA_ERR_FILE;
+        saved = errno;
+    }
+    if (rc != MPOTA_OK) {
+        unlink(tmp);
+    }
+    free(tmp);
+    errno = saved;
     return rc;
 }
 
@@ -230,6 +254,17 @@ int mpota_flash_emu_open_file(struct mpota_flash_emu *emu, const char *path)
     if (!file_size_ok((uint64_t)st.st_size)) {
         close(fd);
         return MPOTA_ERR_INVALID_ARG;
+    }
+    // A file with holes (a sparse copy) needs new blocks as the mapping is
+    // written: on a full disk that is a SIGBUS in the middle of an erase.
+    // Allocate them now, while a refusal still changes nothing.
+    if ((uint64_t)st.st_blocks * 512u < (uint64_t)st.st_size) {
+        int err = posix_fallocate(fd, 0, st.st_size);
+        if (err != 0 && err != EINVAL && err != EOPNOTSUPP) {
+            close(fd);
+            errno = err;
+            return MPOTA_ERR_FILE;
+        }
     }
     void *mem = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (mem == MAP_FAILED) {

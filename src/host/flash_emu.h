@@ -73,12 +73,16 @@ struct mpota_flash_emu {
     struct mpota_flash_emu_counters count;
 };
 
-// Creates (or truncates) `path` as a flash of `size` bytes, all 0xFF. size must
-// be a power of two from 2 to 32 MiB. Returns 0, MPOTA_ERR_INVALID_ARG (size)
-// or MPOTA_ERR_FILE.
+// Creates (or replaces) `path` as a flash of `size` bytes, all 0xFF: written
+// to a new file beside it, then renamed over it (a file or link already there
+// is replaced, never written through). size must be a power of two from 2 to
+// 32 MiB. Returns 0, MPOTA_ERR_INVALID_ARG (size) or MPOTA_ERR_FILE (errno
+// says why).
 int mpota_flash_emu_create_file(const char *path, uint32_t size);
 
-// Maps an existing flash file read-write (its size must be a valid one).
+// Maps an existing flash file read-write (its size must be a valid one),
+// first allocating any holes in it (a full disk is an error here, not a
+// SIGBUS later).
 // Sets fail_after from MPOTA_FLASH_FAIL_AFTER if it is set (a decimal count;
 // anything else -> MPOTA_ERR_INVALID_ARG). Returns 0, MPOTA_ERR_INVALID_ARG
 // or MPOTA_ERR_FILE.

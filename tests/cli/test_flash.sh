@@ -74,8 +74,14 @@ expect_json 'j["boot"], j["next_update"]' "('ota_0', 'ota_1')"
 expect_json '[(e["seq"], e["state"], e["crc_valid"]) for e in j["otadata"]]' "[(3, 'VALID', True), (2, 'VALID', True)]"
 expect_json '[s["state"] for s in j["slots"]]' "['VALID', 'VALID']"
 
-# Explicit rollback: ota_1 holds a valid app, so rolling back from ota_0 works.
+# Explicit rollback: ota_1 holds a valid app, so rolling back from ota_0 works,
+# and ends, as esp_ota_mark_app_invalid_rollback_and_reboot does, with the
+# previous app running.
 expect_status 0 "$MPOTA" flash rollback dev.flash
+expect_out '^ota_0 marked INVALID$'
+expect_out '^rebooted: ota_1 runs$'
+expect_status 0 "$MPOTA" flash status dev.flash --json
+expect_json 'j["running"]' ota_1
 expect_status 0 "$MPOTA" flash boot dev.flash --json
 expect_json 'j["booted"]' ota_1
 

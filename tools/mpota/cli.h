@@ -115,6 +115,18 @@ struct mpota_image_info;
 int cli_check_app(const uint8_t *buf, size_t len, uint16_t chip, struct mpota_image_info *info,
                   struct mpota_diag *d);
 
+struct mpota_device;
+// Why a device call (open, boot, save) failed with rc, in the CLI's own
+// words, into buf: a file error names the whole path and the OS reason
+// ("cannot write d.flash.state: No space left on device"), a lock held by
+// another process says the device is busy; anything else is the diag text.
+// Returns buf.
+const char *cli_device_error(const struct mpota_device *dev, const char *flash_path, int rc,
+                             char *buf, size_t cap);
+
+// Prints cli_device_error() as "mpota: ..."; returns CLI_REFUSED.
+int cli_fail_device(const struct mpota_device *dev, const char *flash_path, int rc);
+
 // Reads a whole file (malloc'd, caller frees). On failure prints why and
 // returns NULL.
 uint8_t *cli_read_file(const char *path, size_t *len);

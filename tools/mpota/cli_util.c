@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "device.h"
 #include "host_file.h"
 #include "mpota/image.h"
 #include "part_csv.h"
@@ -119,6 +121,49 @@ int cli_check_app(const uint8_t *buf, size_t len, uint16_t chip, struct mpota_im
     return rc;
 }
 
+const char *cli_device_error(const struct mpota_device *dev, const char *flash_path, int rc,
+                             char *buf, size_t cap)
+{
+    if (rc == MPOTA_ERR_FILE && dev->file_op && !strcmp(dev->file_op, "lock") &&
+        dev->file_errno == EWOULDBLOCK) {
+        snprintf(buf, cap,
+                 "device busy: another mpota command is using %s (waited %u s); run this "
+                 "one again when it has finished",
+                 flash_path, MPOTA_DEVICE_LOCK_WAIT_MS / 1000u);
+    } else if (rc == MPOTA_ERR_FILE && dev->file_op) {
+        int e = dev->file_errno;
+        bool access = e == EROFS || e == EACCES || e == EPERM;
+        snprintf(buf, cap, "cannot %s %s%s: %s%s", dev->file_op, flash_path,
+                 dev->file_is_state ? ".state" : "", strerror(e),
+                 access ? " (the emulated device writes its flash file and the .state file "
+                          "beside it)"
+                        : "");
+    } else if (rc == MPOTA_ERR_INVALID_ARG && getenv(MPOTA_FLASH_FAIL_AFTER_ENV) &&
+               *getenv(MPOTA_FLASH_FAIL_AFTER_ENV)) {
+        snprintf(buf, cap, "%s=%s: give a decimal count of flash operations (0: no cut)",
+                 MPOTA_FLASH_FAIL_AFTER_ENV, getenv(MPOTA_FLASH_FAIL_AFTER_ENV));
+    } else if (rc == MPOTA_ERR_INVALID_ARG) {
+        struct stat st;
+        char size[32];
+        snprintf(buf, cap,
+                 "%s is %s B, not an emulated flash: those are 2, 4, 8, 16 or 32 MiB; make one "
+                 "with `mpota flash new`",
+                 flash_path, stat(flash_path, &st) == 0 ? cli_group((uint64_t)st.st_size, size)
+                                                          : "?");
+    } else {
+        struct mpota_diag d = {0};
+        mpota_diag_set(&d, rc, 0, 0, 0);
+        mpota_diag_format(&d, buf, cap);
+    }
+    return buf;
+}
+
+int cli_fail_device(const struct mpota_device *dev, const char *flash_path, int rc)
+{
+    char text[4096 + 256];
+    return cli_fail("%s", cli_device_error(dev, flash_path, rc, text, sizeof(text)));
+}
+
 uint8_t *cli_read_file(const char *path, size_t *len)
 {
     uint8_t *buf = mpota_host_read_file(path, len);
@@ -205,6 +250,26 @@ void cli_print_ota_layout_advice(FILE *out, uint16_t chip)
             tool, tool, at);
 }
 
+// A flash file with no bootloader (what `mpota flash new` makes): flash-sized
+// (a power of two from 1 MiB) with a table row (magic 0x50AA) at 0x8000, or,
+// for another CONFIG_PARTITION_TABLE_OFFSET, at the first sector below 0x10000
+// that starts with one. Its offset, or MPOTA_IMAGE_NO_OFFSET.
+static uint32_t bare_flash_table(const uint8_t *buf, size_t len)
+{
+    if (len < 0x100000u || (len & (len - 1)) != 0) {
+        return MPOTA_IMAGE_NO_OFFSET;
+    }
+    if (buf[MPOTA_PART_TABLE_OFFSET] == 0xAA && buf[MPOTA_PART_TABLE_OFFSET + 1] == 0x50) {
+        return MPOTA_PART_TABLE_OFFSET;
+    }
+    for (uint32_t at = 0x1000u; at < 0x10000u; at += 0x1000u) {
+        if (buf[at] == 0xAA && buf[at + 1] == 0x50) {
+            return at;
+        }
+    }
+    return MPOTA_IMAGE_NO_OFFSET;
+}
+
 // Reads a table from a .csv, a binary table, a combined firmware image or a
 // flash file (table at the offset identify finds, normally 0x7000 or 0x8000).
 // Returns CLI_OK, or CLI_REFUSED after printing why.
@@ -220,9 +285,14 @@ int cli_load_table(const char *path, const struct mpota_part_csv_opts *opts,
     struct mpota_image_ident id;
     mpota_image_identify(buf, len, &id);
     int rc;
-    if ((id.kind == MPOTA_IMAGE_KIND_COMBINED || id.kind == MPOTA_IMAGE_KIND_FLASH_DUMP) &&
+    bool combined = id.kind == MPOTA_IMAGE_KIND_COMBINED;
+    if (id.kind == MPOTA_IMAGE_KIND_UNKNOWN) {
+        // No bootloader to start from: a flash file as `flash new` makes one?
+        id.table_offset = bare_flash_table(buf, len);
+    }
+    if ((combined || id.kind == MPOTA_IMAGE_KIND_FLASH_DUMP || id.kind == MPOTA_IMAGE_KIND_UNKNOWN) &&
         id.table_offset != MPOTA_IMAGE_NO_OFFSET) {
-        src->form = id.kind == MPOTA_IMAGE_KIND_COMBINED ? "combined image" : "flash image";
+        src->form = combined ? "combined image" : "flash image";
         src->offset = id.table_offset;
         size_t n = len - id.table_offset;
         rc = mpota_part_table_parse(buf + id.table_offset,

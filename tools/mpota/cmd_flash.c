@@ -1,5 +1,6 @@
 // mpota flash new | status | boot | set-boot | confirm | rollback | write-slot:
 // an emulated ESP32 flash file driven the way a device and esptool drive one.
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +19,20 @@
 #include "mpota/part.h"
 #include "part_csv.h"
 
-// The device is opened once per command; every command closes it.
+// The device is opened once per command, locked so that no other command
+// writes it meanwhile; every command closes it.
 static struct mpota_device dev;
+static const char *dev_path;
 
 static int open_device(const char *path)
 {
     if (access(path, F_OK) != 0) {
         return cli_fail("%s does not exist; make one with `mpota flash new`", path);
     }
-    int rc = mpota_device_open(&dev, path);
+    dev_path = path;
+    int rc = mpota_device_open_locked(&dev, path, MPOTA_DEVICE_LOCK_WAIT_MS);
     if (rc) {
-        return cli_fail("cannot open %s as an emulated flash (%s)", path, mpota_err_name(rc));
+        return cli_fail_device(&dev, path, rc);
     }
     if (dev.table_err) {
         mpota_device_close(&dev);
@@ -76,6 +80,9 @@ static const struct mpota_partition *find_slot(const char *label, struct mpota_d
 // its own.
 static int finish_rc(int rc)
 {
+    if (rc == MPOTA_ERR_FILE) {
+        return finish(cli_fail_device(&dev, dev_path, rc));  // the sidecar, named whole
+    }
     struct mpota_diag d = {0};
     mpota_diag_set(&d, rc, 0, 0, 0);
     return finish(cli_fail_diag(&d));
@@ -204,13 +211,28 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
     }
     uint8_t bin[MPOTA_PART_TABLE_MAX_LEN];
     rc = mpota_part_table_write(&dev.table, true, bin);
+    // Replacing a flash another command is using: wait until it is done, and
+    // hold it off until the new file and its sidecar are in place.
+    static struct mpota_device old;
+    bool have_old = false;
+    if (!rc && access(pos[0], F_OK) == 0) {
+        int orc = mpota_device_open_locked(&old, pos[0], MPOTA_DEVICE_LOCK_WAIT_MS);
+        if (orc == MPOTA_ERR_FILE && old.file_op && strcmp(old.file_op, "lock") == 0) {
+            free(app);
+            return cli_fail_device(&old, pos[0], orc);
+        }
+        have_old = orc == 0;  // anything else there is simply replaced
+    }
+    bool created = false;
     if (!rc) {
         rc = mpota_flash_emu_create_file(pos[0], size);
+        created = rc == 0;
     }
     struct mpota_flash_emu emu = {0};
     if (!rc) {
         rc = mpota_flash_emu_open_file(&emu, pos[0]);
     }
+    int err = errno;
     // esptool write_flash: bytes land as given, bootloader region and otadata
     // stay erased (a blank otadata boots the first app slot).
     if (!rc) {
@@ -222,7 +244,13 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
     mpota_flash_emu_close(&emu);
     free(app);
     if (rc) {
-        unlink(pos[0]);
+        mpota_device_close(&old);
+        if (created) {
+            unlink(pos[0]);  // a failed create left any older file as it was
+        }
+        if (rc == MPOTA_ERR_FILE) {
+            return cli_fail("cannot create %s: %s", pos[0], strerror(err));
+        }
         return cli_fail("cannot create %s (%s)", pos[0], mpota_err_name(rc));
     }
     // A new device has booted nothing yet: drop any sidecar of an older file,
@@ -231,13 +259,16 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
     snprintf(state, sizeof(state), "%s.state", pos[0]);
     unlink(state);
     uint32_t count = dev.table.count;
-    rc = mpota_device_open(&dev, pos[0]);
+    rc = mpota_device_open_locked(&dev, pos[0], MPOTA_DEVICE_LOCK_WAIT_MS);
     if (!rc) {
         rc = mpota_device_set_chip(&dev, chip);
         mpota_device_close(&dev);
     }
+    if (have_old) {
+        mpota_device_close(&old);
+    }
     if (rc) {
-        return cli_fail("cannot write %s (%s)", state, mpota_err_name(rc));
+        return cli_fail_device(&dev, pos[0], rc);
     }
     char sz[32];
     printf("%s: %s %s B flash, table at 0x8000 (%u partitions)", pos[0], mpota_chip_name(chip),
@@ -545,15 +576,34 @@ static int flash_mark(const struct cli_cmd *cmd, int argc, char **argv, bool val
     struct mpota_boot_ctx ctx;
     mpota_device_ctx(&dev, &ctx);
     int rc = valid ? mpota_boot_mark_valid(&ctx) : mpota_boot_mark_invalid(&ctx);
+    if (rc == MPOTA_ERR_UPDATE_PENDING) {
+        // Name the pending update: what the next reset would start.
+        const struct mpota_partition *next = NULL;
+        struct mpota_diag d = {0};
+        mpota_diag_set(&d, rc, 0, 0, 0);
+        if (mpota_boot_get_boot_partition(&ctx, &next) == 0 && next) {
+            mpota_diag_label(&d, next->label, MPOTA_PART_LABEL_LEN);
+        }
+        return finish(cli_fail_diag(&d));
+    }
     if (rc) {
         return finish_rc(rc);
     }
     const char *running = mpota_device_running(&dev);
     if (valid) {
         printf("%s confirmed: marked VALID, rollback cancelled\n", running ? running : "app");
-    } else {
-        printf("%s marked INVALID: the next boot rolls back\n", running ? running : "app");
+        return finish(CLI_OK);
     }
+    // As esp_ota_mark_app_invalid_rollback_and_reboot: the rollback ends with
+    // the previous app running, so nothing can be done in between that would
+    // take the only valid app's slot.
+    printf("%s marked INVALID\n", running ? running : "app");
+    struct mpota_boot_report r;
+    rc = mpota_device_boot(&dev, &r);
+    if (rc) {
+        return finish_rc(rc);
+    }
+    printf("rebooted: %s runs\n", r.booted ? r.booted->label : "nothing");
     return finish(CLI_OK);
 }
 
@@ -635,7 +685,7 @@ static const struct cli_cmd flash_cmds[] = {
      .summary = "mark the running app valid, cancelling the rollback"},
     {.group = "flash", .name = "rollback", .args = "FLASH", .min_pos = 1, .max_pos = 1,
      .run = flash_rollback,
-     .summary = "mark the running app invalid: the next boot rolls back"},
+     .summary = "mark the running app invalid and reboot into the previous one"},
     {.group = "flash", .name = "write-slot", .args = "FLASH LABEL IMAGE", .min_pos = 3,
      .max_pos = 3, .run = flash_write_slot,
      .summary = "write an app image into the app partition LABEL, as esptool write_flash"},
