@@ -3,6 +3,7 @@
 #include "manifest.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,120 @@
 
 #include "mpota/hash.h"
 
-static int bad(struct mpota_diag *d, const char *key)
+// Refuses the manifest: one sentence in m->error, the key in the diag label.
+static int refuse(struct mpota_manifest *m, struct mpota_diag *d, const char *key,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int refuse(struct mpota_manifest *m, struct mpota_diag *d, const char *key,
+                  const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->error, sizeof(m->error), fmt, ap);
+    va_end(ap);
     mpota_diag_set(d, MPOTA_ERR_MANIFEST, 0, 0, 0);
     mpota_diag_label(d, key, 16);
     return MPOTA_ERR_MANIFEST;
+}
+
+// What a JSON value is, for "got ..." in messages.
+static const char *json_kind(const cJSON *item)
+{
+    if (cJSON_IsNumber(item)) {
+        return "a number";
+    } else if (cJSON_IsString(item)) {
+        return item->valuestring[0] ? "a string" : "an empty string";
+    } else if (cJSON_IsArray(item)) {
+        return "an array";
+    } else if (cJSON_IsObject(item)) {
+        return "an object";
+    } else if (cJSON_IsTrue(item)) {
+        return "true";
+    } else if (cJSON_IsFalse(item)) {
+        return "false";
+    }
+    return "null";
+}
+
+// "got <what the value is>": "the number N" as written (the shortest form
+// that reads back the same), else its JSON kind.
+static const char *got(const cJSON *item, char buf[64])
+{
+    if (!cJSON_IsNumber(item)) {
+        return json_kind(item);
+    }
+    snprintf(buf, 64, "the number %.15g", item->valuedouble);
+    if (strtod(buf + 11, NULL) != item->valuedouble) {
+        snprintf(buf, 64, "the number %.17g", item->valuedouble);
+    }
+    return buf;
+}
+
+// A JSON number that is a whole number from min to max (at most UINT32_MAX).
+// The range is checked before the cast: a cast of 1e20 is undefined.
+static bool whole_number(const cJSON *item, double min, double max, uint32_t *out)
+{
+    if (!cJSON_IsNumber(item)) {
+        return false;
+    }
+    double v = item->valuedouble;
+    if (!(v >= min && v <= max)) {
+        return false;  // also NaN
+    }
+    uint32_t u = (uint32_t)v;
+    if ((double)u != v) {
+        return false;  // a fraction
+    }
+    *out = u;
+    return true;
+}
+
+// "ESP32, ESP32-S2, ..." into buf.
+static void chip_names(char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (unsigned id = 0; id < 256 && used < cap; id++) {
+        const char *name = mpota_chip_name((uint16_t)id);
+        if (name) {
+            used += (size_t)snprintf(buf + used, cap - used, "%s%s", used ? ", " : "", name);
+        }
+    }
+}
+
+// Line and column (from 1) of byte `at` in text.
+static void line_col(const char *text, size_t at, unsigned *line, unsigned *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+// "version" / "project": a string that fits its 32-byte esp_app_desc_t field.
+static int check_desc_string(struct mpota_manifest *m, struct mpota_diag *d, const cJSON *item,
+                             const char *key, const char *field)
+{
+    char buf[64];
+    if (!cJSON_IsString(item)) {
+        return refuse(m, d, key,
+                      "the manifest's \"%s\" must be a string of at most 32 characters "
+                      "(esp_app_desc_t.%s); got %s",
+                      key, field, got(item, buf));
+    }
+    size_t n = strlen(item->valuestring);
+    if (n > 32) {
+        return refuse(m, d, key,
+                      "the manifest's \"%s\" must be a string of at most 32 characters "
+                      "(esp_app_desc_t.%s); got %zu characters",
+                      key, field, n);
+    }
+    return MPOTA_OK;
 }
 
 static bool parse_hex(const char *s, uint8_t *out, size_t n)
@@ -32,22 +142,9 @@ static bool parse_hex(const char *s, uint8_t *out, size_t n)
     return true;
 }
 
-static void copy_str(char *dst, size_t cap, const char *src)
+// Checks every key; fills m. Returns 0 or MPOTA_ERR_MANIFEST with m->error.
+static int parse_object(const cJSON *root, struct mpota_manifest *m, struct mpota_diag *d)
 {
-    snprintf(dst, cap, "%s", src);
-}
-
-int mpota_manifest_parse(const char *json, size_t len, struct mpota_manifest *m,
-                         struct mpota_diag *d)
-{
-    memset(m, 0, sizeof(*m));
-    m->chip = MPOTA_CHIP_ANY;
-    cJSON *root = cJSON_ParseWithLength(json, len);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return bad(d, "(not JSON)");
-    }
-    int rc = MPOTA_OK;
     const cJSON *fw = cJSON_GetObjectItemCaseSensitive(root, "firmware");
     const cJSON *sha = cJSON_GetObjectItemCaseSensitive(root, "sha");
     const cJSON *length = cJSON_GetObjectItemCaseSensitive(root, "length");
@@ -55,40 +152,118 @@ int mpota_manifest_parse(const char *json, size_t len, struct mpota_manifest *m,
     const cJSON *project = cJSON_GetObjectItemCaseSensitive(root, "project");
     const cJSON *chip = cJSON_GetObjectItemCaseSensitive(root, "chip");
     const cJSON *secure = cJSON_GetObjectItemCaseSensitive(root, "secure_version");
-    if (!cJSON_IsString(fw) || !fw->valuestring[0]) {
-        rc = bad(d, "firmware");
-    } else if (sha && !cJSON_IsNull(sha) &&
-               (!cJSON_IsString(sha) || strlen(sha->valuestring) != 64 ||
-                !parse_hex(sha->valuestring, m->sha256, 32))) {
-        rc = bad(d, "sha");
-    } else if (length && (!cJSON_IsNumber(length) || length->valuedouble < 0 ||
-                          length->valuedouble > UINT32_MAX)) {
-        rc = bad(d, "length");
-    } else if ((version && !cJSON_IsString(version)) || (project && !cJSON_IsString(project))) {
-        rc = bad(d, version && !cJSON_IsString(version) ? "version" : "project");
-    } else if (chip && (!cJSON_IsString(chip) ||
-                        mpota_chip_from_name(chip->valuestring) == MPOTA_CHIP_ANY)) {
-        rc = bad(d, "chip");
-    } else if (secure && (!cJSON_IsNumber(secure) || secure->valuedouble < 0)) {
-        rc = bad(d, "secure_version");
+    char buf[64];
+    int rc;
+    if (!fw) {
+        return refuse(m, d, "firmware",
+                      "the manifest has no \"firmware\": it must name the app image, as a path "
+                      "relative to the manifest or a URL");
     }
-    if (!rc) {
-        m->firmware = strdup(fw->valuestring);
-        m->has_sha256 = cJSON_IsString(sha);
-        m->length = length ? (uint32_t)length->valuedouble : 0;
-        if (version) {
-            copy_str(m->version, sizeof(m->version), version->valuestring);
+    if (!cJSON_IsString(fw) || !fw->valuestring[0]) {
+        return refuse(m, d, "firmware",
+                      "the manifest's \"firmware\" must be the app image's path or URL, a "
+                      "non-empty string; got %s",
+                      got(fw, buf));
+    }
+    if (sha && !cJSON_IsNull(sha)) {
+        if (!cJSON_IsString(sha) || strlen(sha->valuestring) != 64) {
+            if (cJSON_IsString(sha)) {
+                snprintf(buf, sizeof(buf), "a string of %zu characters", strlen(sha->valuestring));
+            }
+            return refuse(m, d, "sha",
+                          "the manifest's \"sha\" must be the image's SHA-256 as 64 hex digits; "
+                          "got %s",
+                          cJSON_IsString(sha) ? buf : got(sha, buf));
         }
-        if (project) {
-            copy_str(m->project, sizeof(m->project), project->valuestring);
+        if (!parse_hex(sha->valuestring, m->sha256, 32)) {
+            size_t at = 0;
+            while (isxdigit((unsigned char)sha->valuestring[at])) {
+                at++;
+            }
+            return refuse(m, d, "sha",
+                          "the manifest's \"sha\" must be the image's SHA-256 as 64 hex digits; "
+                          "character %zu ('%c') is not a hex digit",
+                          at + 1, isprint((unsigned char)sha->valuestring[at])
+                                      ? sha->valuestring[at] : '?');
         }
-        if (chip) {
-            m->chip = mpota_chip_from_name(chip->valuestring);
+        m->has_sha256 = true;
+    }
+    if (length && !whole_number(length, 1, UINT32_MAX, &m->length)) {
+        return refuse(m, d, "length",
+                      "the manifest's \"length\" must be the image's size in bytes, a whole "
+                      "number from 1 to 4,294,967,295; got %s",
+                      got(length, buf));
+    }
+    if (version && (rc = check_desc_string(m, d, version, "version", "version"))) {
+        return rc;
+    }
+    if (project && (rc = check_desc_string(m, d, project, "project", "project_name"))) {
+        return rc;
+    }
+    if (chip && (!cJSON_IsString(chip) ||
+                 mpota_chip_from_name(chip->valuestring) == MPOTA_CHIP_ANY)) {
+        char names[200], what[64];
+        chip_names(names, sizeof(names));
+        if (cJSON_IsString(chip)) {
+            snprintf(what, sizeof(what), "\"%.40s\"", chip->valuestring);
+        } else {
+            snprintf(what, sizeof(what), "%s", got(chip, buf));
         }
-        m->has_secure_version = secure != NULL;
-        m->secure_version = secure ? (uint32_t)secure->valuedouble : 0;
+        return refuse(m, d, "chip", "the manifest's \"chip\" must be one of %s; got %s", names,
+                      what);
+    }
+    if (secure && !whole_number(secure, 0, UINT32_MAX, &m->secure_version)) {
+        return refuse(m, d, "secure_version",
+                      "the manifest's \"secure_version\" must be a whole number from 0 to "
+                      "4,294,967,295 (esp_app_desc_t.secure_version is 32 bits); got %s",
+                      got(secure, buf));
+    }
+    m->firmware = strdup(fw->valuestring);
+    if (!m->firmware) {
+        return refuse(m, d, "firmware", "out of memory reading the manifest");
+    }
+    if (version) {
+        snprintf(m->version, sizeof(m->version), "%s", version->valuestring);
+    }
+    if (project) {
+        snprintf(m->project, sizeof(m->project), "%s", project->valuestring);
+    }
+    if (chip) {
+        m->chip = mpota_chip_from_name(chip->valuestring);
+    }
+    m->has_secure_version = secure != NULL;
+    return MPOTA_OK;
+}
+
+int mpota_manifest_parse(const char *json, size_t len, struct mpota_manifest *m,
+                         struct mpota_diag *d)
+{
+    memset(m, 0, sizeof(*m));
+    m->chip = MPOTA_CHIP_ANY;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+    int rc;
+    if (!root) {
+        // cJSON points at the byte it could not take (or the end of the text).
+        size_t at = end && end >= json && end <= json + len ? (size_t)(end - json) : len;
+        unsigned line, col;
+        line_col(json, at, &line, &col);
+        rc = refuse(m, d, "(not JSON)",
+                    "the manifest is not valid JSON: syntax error at line %u, column %u%s", line,
+                    col, at >= len ? " (the text ends too early)" : "");
+    } else if (!cJSON_IsObject(root)) {
+        rc = refuse(m, d, "(not an object)",
+                    "the manifest must be a JSON object such as {\"firmware\": \"app.bin\", "
+                    "\"sha\": \"<64 hex digits>\"}; this one is %s",
+                    json_kind(root));
+    } else {
+        rc = parse_object(root, m, d);
     }
     cJSON_Delete(root);
+    if (rc) {
+        free(m->firmware);
+        m->firmware = NULL;
+    }
     return rc;
 }
 

@@ -29,6 +29,9 @@ struct mpota_manifest {
     uint16_t chip;               // MPOTA_CHIP_ANY = not given
     bool has_secure_version;
     uint32_t secure_version;
+    // Why it was refused: one sentence naming the key and what it must be
+    // ("" when it parsed). Tools print it with the manifest's path.
+    char error[256];
 };
 
 // Parses manifest JSON. Errors: MPOTA_ERR_MANIFEST (not JSON, no "firmware",

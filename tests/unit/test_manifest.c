@@ -1,0 +1,127 @@
+// Manifest parsing (src/host/manifest.c): every number must be an integer in
+// its field's range, and every refusal is one sentence that names the key and
+// says what was expected (issue 9, item 13).
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "manifest.h"
+
+#define SHA "\"sha\": \"" \
+            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\""
+
+static int parse(const char *json, struct mpota_manifest *m)
+{
+    struct mpota_diag d = {0};
+    int rc = mpota_manifest_parse(json, strlen(json), m, &d);
+    if (rc) {
+        assert_int_equal(rc, MPOTA_ERR_MANIFEST);
+        assert_int_equal(d.err, MPOTA_ERR_MANIFEST);
+        // One sentence: no line breaks, ends with a full stop.
+        assert_null(strchr(m->error, '\n'));
+        assert_true(strlen(m->error) > 20);
+    }
+    return rc;
+}
+
+// The manifest is refused and the message holds each of the given parts.
+static void refused(const char *json, const char *part1, const char *part2)
+{
+    struct mpota_manifest m;
+    int rc = parse(json, &m);
+    if (rc == 0) {
+        fail_msg("accepted: %s", json);
+    }
+    if (!strstr(m.error, part1) || (part2 && !strstr(m.error, part2))) {
+        fail_msg("%s\n  message: %s\n  wants: %s / %s", json, m.error, part1,
+                 part2 ? part2 : "");
+    }
+    mpota_manifest_free(&m);
+}
+
+static void test_secure_version_range(void **state)
+{
+    (void)state;
+    struct mpota_manifest m;
+    assert_int_equal(parse("{\"firmware\": \"a.bin\", \"secure_version\": 4294967295}", &m), 0);
+    assert_true(m.has_secure_version);
+    assert_int_equal(m.secure_version, 4294967295u);
+    mpota_manifest_free(&m);
+    assert_int_equal(parse("{\"firmware\": \"a.bin\", \"secure_version\": 0}", &m), 0);
+    assert_int_equal(m.secure_version, 0);
+    mpota_manifest_free(&m);
+
+    const char *bad[] = {"1e20", "4294967296", "0.5", "-1", "\"3\"", "true"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char json[128];
+        snprintf(json, sizeof(json), "{\"firmware\": \"a.bin\", \"secure_version\": %s}", bad[i]);
+        refused(json, "\"secure_version\"", "0 to 4,294,967,295");
+    }
+    // The message gives the number as written, not what a cast made of it.
+    refused("{\"firmware\": \"a.bin\", \"secure_version\": 1e20}", "got the number 1e+20", NULL);
+    refused("{\"firmware\": \"a.bin\", \"secure_version\": 0.5}", "got the number 0.5", NULL);
+}
+
+static void test_length_range(void **state)
+{
+    (void)state;
+    struct mpota_manifest m;
+    assert_int_equal(parse("{\"firmware\": \"a.bin\", \"length\": 4294967295}", &m), 0);
+    assert_int_equal(m.length, 4294967295u);
+    mpota_manifest_free(&m);
+    const char *bad[] = {"1500000.5", "0", "-4", "4294967296", "1e300", "\"10\"", "null"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char json[128];
+        snprintf(json, sizeof(json), "{\"firmware\": \"a.bin\", \"length\": %s}", bad[i]);
+        refused(json, "\"length\"", "1 to 4,294,967,295");
+    }
+    refused("{\"firmware\": \"a.bin\", \"length\": 1500000.5}", "got the number 1500000.5", NULL);
+}
+
+static void test_each_key_is_named(void **state)
+{
+    (void)state;
+    refused("{\"sha\": \"00\"}", "no \"firmware\"", NULL);
+    refused("{\"firmware\": 3}", "\"firmware\"", "got the number 3");
+    refused("{\"firmware\": \"\"}", "\"firmware\"", "empty");
+    refused("{\"firmware\": \"a.bin\", \"sha\": \"00\"}", "\"sha\"", "64 hex digits");
+    refused("{\"firmware\": \"a.bin\", \"sha\": 5}", "\"sha\"", "got the number 5");
+    refused("{\"firmware\": \"a.bin\", \"sha\": \""
+            "0011223344556677889900112233445566778899001122334455667788990xyz\"}",
+            "\"sha\"", "not a hex digit");
+    refused("{\"firmware\": \"a.bin\", \"version\": 2}", "\"version\"", "a string");
+    refused("{\"firmware\": \"a.bin\", \"version\": \"v1.0.0-01234567890123456789012345\"}",
+            "\"version\"", "32 characters");
+    refused("{\"firmware\": \"a.bin\", \"project\": [1]}", "\"project\"", "an array");
+    refused("{\"firmware\": \"a.bin\", \"project\": \"a-project-name-longer-than-32-chars\"}",
+            "\"project\"", "32 characters");
+    refused("{\"firmware\": \"a.bin\", \"chip\": \"ESP32-X9\"}", "\"chip\"", "ESP32-S3");
+    refused("{\"firmware\": \"a.bin\", \"chip\": 9}", "\"chip\"", "got the number 9");
+    refused("[1, 2]", "a JSON object", "an array");
+    refused("{\"firmware\": \"a.bin\",\n \"sha\": }", "not valid JSON", "line 2");
+    refused("", "not valid JSON", NULL);
+
+    // 32 characters fit esp_app_desc_t.version exactly.
+    struct mpota_manifest m;
+    assert_int_equal(parse("{\"firmware\": \"a.bin\", " SHA ", "
+                           "\"version\": \"0123456789abcdef0123456789abcdef\"}", &m), 0);
+    assert_string_equal(m.version, "0123456789abcdef0123456789abcdef");
+    assert_true(m.has_sha256);
+    mpota_manifest_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_secure_version_range),
+        cmocka_unit_test(test_length_range),
+        cmocka_unit_test(test_each_key_is_named),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
