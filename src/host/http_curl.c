@@ -50,6 +50,14 @@ struct xfer {
     double last_rx;        // when something last arrived (or the connection came up)
     curl_off_t rx_seen;    // body bytes counted by the progress callback so far
     bool stalled;          // aborted: nothing arrived for stall_timeout_s
+    double window_start;   // the current speed window began (connected, or the last window ended)
+    curl_off_t window_rx;  // rx_seen when it began
+    bool too_slow;         // aborted: the last window averaged under min_speed
+    curl_off_t slow_bytes; // what arrived in that window
+    double slow_seconds;   // and how long it was
+    double deadline;       // now_s() when the whole fetch must end
+    bool overdue;          // aborted: the deadline passed
+    bool auth_withheld;    // userpwd not sent: url is on another origin than auth_origin
     bool judged;           // the final answer's headers were checked
     bool complete;         // 416 said the sink holds the whole file already
     bool mismatch;         // a 206 that does not continue where asked
@@ -105,6 +113,27 @@ static void url_for_display(const char *url, char *out, size_t out_size)
     snprintf(out, out_size, "%s", clean ? clean : "");
     curl_free(clean);
     curl_url_cleanup(u);
+}
+
+// Whether two URLs share scheme, host and port (default ports filled in).
+// false if either does not parse: credentials then stay at home.
+static bool same_origin(const char *a, const char *b)
+{
+    static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT};
+    CURLU *ua = curl_url(), *ub = curl_url();
+    bool same = ua && ub && curl_url_set(ua, CURLUPART_URL, a, 0) == CURLUE_OK &&
+                curl_url_set(ub, CURLUPART_URL, b, 0) == CURLUE_OK;
+    for (size_t i = 0; same && i < sizeof(parts) / sizeof(parts[0]); i++) {
+        char *va = NULL, *vb = NULL;
+        same = curl_url_get(ua, parts[i], &va, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+               curl_url_get(ub, parts[i], &vb, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+               strcasecmp(va, vb) == 0;
+        curl_free(va);
+        curl_free(vb);
+    }
+    curl_url_cleanup(ua);
+    curl_url_cleanup(ub);
+    return same;
 }
 
 // Our own verdict on the answer: fatal, no retry.
@@ -216,9 +245,15 @@ static int judge_partial(struct xfer *x)
         // the image; drop this answer and fetch the whole file instead.
         x->mismatch = true;
         x->whole_next = true;
-        snprintf(x->r->error, sizeof(x->r->error),
-                 "HTTP 206 with Content-Range \"%s\" does not continue at byte %" PRIu64
-                 "; asking for the whole file again", cr ? cr : "(none)", x->start);
+        if (x->start == 0) {
+            snprintf(x->r->error, sizeof(x->r->error),
+                     "the server sent a partial answer (HTTP 206, Content-Range \"%s\") to a "
+                     "request for the whole file; asking again", cr ? cr : "(none)");
+        } else {
+            snprintf(x->r->error, sizeof(x->r->error),
+                     "HTTP 206 with Content-Range \"%s\" does not continue at byte %" PRIu64
+                     "; asking for the whole file again", cr ? cr : "(none)", x->start);
+        }
         return 1;
     }
     if (!x->validator[0]) {
@@ -308,7 +343,9 @@ static int judge_answer(struct xfer *x)
                     parsed && len != MPOTA_HTTP_LEN_UNKNOWN ? clamp32(len) : 0);
     }
     snprintf(x->r->error, sizeof(x->r->error), "HTTP %ld%s: %.160s", status,
-             status == 401 || status == 407 ? " (the server wants other credentials, user:password)"
+             status == 401 && x->auth_withheld
+                 ? " (credentials were not sent: they go only to the server they were given for)"
+             : status == 401 || status == 407 ? " (the server wants other credentials, user:password)"
              : status == 403                ? " (access forbidden)"
              : status == 404                ? " (no such file)"
                                             : "",
@@ -340,9 +377,12 @@ static size_t on_header(char *line, size_t size, size_t n, void *p)
     return len;
 }
 
-// Stall watchdog. curl's own low-speed check averages over a window of
-// several seconds, so a stall after a fast burst would be noticed late; this
-// one counts from the last byte. Connecting has its own timeout.
+// Watchdog: the deadline, a stall, a crawl. curl's own low-speed check
+// averages over a window of several seconds, so a stall after a fast burst
+// would be noticed late; the stall check counts from the last byte. The
+// speed check averages over whole stall windows, so a server that drips a
+// byte a second (never silent for long) is abandoned too. Connecting has its
+// own timeout; both windows start once connected.
 static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
@@ -351,16 +391,40 @@ static int on_progress(void *p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t
     (void)ulnow;
     struct xfer *x = p;
     double t = now_s();
+    if (t >= x->deadline) {
+        x->overdue = true;
+        return 1;  // curl stops with CURLE_ABORTED_BY_CALLBACK
+    }
     curl_off_t ready = 0;
     curl_easy_getinfo(x->curl, CURLINFO_PRETRANSFER_TIME_T, &ready);
+    // dlnow starts again at 0 for the request a redirect leads to.
+    if (ready == 0 || dlnow < x->window_rx) {
+        x->window_start = t;
+        x->window_rx = dlnow;
+    }
     if (ready == 0 || dlnow != x->rx_seen) {
         x->rx_seen = dlnow;
         x->last_rx = t;
+    }
+    if (ready == 0) {
         return 0;
     }
-    if (t - x->last_rx >= (double)or_default(x->o->stall_timeout_s, MPOTA_HTTP_DEFAULT_STALL_TIMEOUT_S)) {
+    double window = (double)or_default(x->o->stall_timeout_s, MPOTA_HTTP_DEFAULT_STALL_TIMEOUT_S);
+    if (t - x->last_rx >= window) {
         x->stalled = true;
-        return 1;  // curl stops with CURLE_ABORTED_BY_CALLBACK
+        return 1;
+    }
+    if (t - x->window_start >= window) {
+        curl_off_t got = dlnow - x->window_rx;
+        double span = t - x->window_start;
+        if ((double)got < span * (double)or_default(x->o->min_speed, MPOTA_HTTP_DEFAULT_MIN_SPEED)) {
+            x->too_slow = true;
+            x->slow_bytes = got;
+            x->slow_seconds = span;
+            return 1;
+        }
+        x->window_start = t;
+        x->window_rx = dlnow;
     }
     return 0;
 }
@@ -420,7 +484,11 @@ static bool setup(struct xfer *x)
         SET(CURLOPT_SSL_VERIFYPEER, 0L);
         SET(CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    if (o->userpwd) {
+    // Credentials go only to the origin they were given for; libcurl also
+    // drops them on a redirect to another origin (CURLOPT_UNRESTRICTED_AUTH
+    // stays off).
+    x->auth_withheld = o->userpwd && !same_origin(o->url, o->auth_origin ? o->auth_origin : o->url);
+    if (o->userpwd && !x->auth_withheld) {
         SET(CURLOPT_USERPWD, o->userpwd);
         SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     }
@@ -469,6 +537,29 @@ static enum outcome verdict_from_flags(struct xfer *x, int *err, struct mpota_di
     return OUT_FAILED;
 }
 
+// The deadline passed: MPOTA_ERR_NET, with where it stopped and the last
+// failed attempt's trouble.
+static int deadline_passed(struct xfer *x, struct mpota_diag *d)
+{
+    struct mpota_http_result *r = x->r;
+    char last[MPOTA_HTTP_ERROR_SIZE], total[32] = "an unstated length";
+    snprintf(last, sizeof(last), "%s", r->error);
+    if (x->total != MPOTA_HTTP_LEN_UNKNOWN) {
+        snprintf(total, sizeof(total), "%" PRIu64, x->total);
+    }
+    r->deadline_passed = true;
+    int n = snprintf(r->error, sizeof(r->error),
+                     "not finished within the deadline of %u s: at byte %" PRIu64 " of %s after %u "
+                     "attempt%s",
+                     or_default(x->o->deadline_s, MPOTA_HTTP_DEFAULT_DEADLINE_S), r->end, total,
+                     r->attempts, r->attempts == 1 ? "" : "s");
+    if (last[0] && n > 0 && (size_t)n < sizeof(r->error)) {
+        snprintf(r->error + n, sizeof(r->error) - (size_t)n, " (before: %.120s)", last);
+    }
+    return mpota_diag_set(d, MPOTA_ERR_NET, clamp32(r->end),
+                          x->total == MPOTA_HTTP_LEN_UNKNOWN ? 0 : clamp32(x->total), r->attempts);
+}
+
 // One request from the sink's resume point. *err and d are set on OUT_FAILED.
 static enum outcome attempt(struct xfer *x, int *err, struct mpota_diag *d)
 {
@@ -477,9 +568,9 @@ static enum outcome attempt(struct xfer *x, int *err, struct mpota_diag *d)
     x->got = 0;
     x->answered = x->judged = x->complete = x->mismatch = false;
     x->location[0] = '\0';
-    x->stalled = false;
-    x->rx_seen = 0;
-    x->last_rx = now_s();
+    x->stalled = x->too_slow = false;
+    x->rx_seen = x->window_rx = 0;
+    x->last_rx = x->window_start = now_s();
     x->sink_err = x->fail = 0;
     x->curl_error[0] = '\0';
     x->r->attempts++;
@@ -497,6 +588,10 @@ static enum outcome attempt(struct xfer *x, int *err, struct mpota_diag *d)
     }
     curl_easy_setopt(x->curl, CURLOPT_RANGE, x->start > 0 ? range : NULL);
     curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, headers);
+    // on_progress ends the attempt at the deadline; this backstop also
+    // covers name lookup and connecting, a little later so it rarely decides.
+    long left_ms = (long)((x->deadline - x->last_rx) * 1000.0);
+    curl_easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, (left_ms > 0 ? left_ms : 0L) + 250L);
     CURLcode cc = curl_easy_perform(x->curl);
     curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
@@ -531,11 +626,21 @@ static enum outcome attempt(struct xfer *x, int *err, struct mpota_diag *d)
         return x->got > 0 ? OUT_MORE : OUT_RETRY;
     }
 
+    if (x->overdue || (cc == CURLE_OPERATION_TIMEDOUT && now_s() >= x->deadline)) {
+        *err = deadline_passed(x, d);  // r->error still says what slowed the earlier attempts
+        return OUT_FAILED;
+    }
     const char *why = x->curl_error[0] ? x->curl_error : curl_easy_strerror(cc);
     snprintf(x->r->error, sizeof(x->r->error), "%s", why);
     if (cc == CURLE_ABORTED_BY_CALLBACK && x->stalled) {
         snprintf(x->r->error, sizeof(x->r->error), "nothing received for %u s at byte %" PRIu64,
                  or_default(x->o->stall_timeout_s, MPOTA_HTTP_DEFAULT_STALL_TIMEOUT_S), x->pos);
+    }
+    if (cc == CURLE_ABORTED_BY_CALLBACK && x->too_slow) {
+        snprintf(x->r->error, sizeof(x->r->error),
+                 "too slow: %" PRId64 " B in %.1f s at byte %" PRIu64 ", under the minimum of %u B/s",
+                 (int64_t)x->slow_bytes, x->slow_seconds, x->pos,
+                 or_default(x->o->min_speed, MPOTA_HTTP_DEFAULT_MIN_SPEED));
     }
     if (cc == CURLE_TOO_MANY_REDIRECTS) {
         unsigned max = or_default(x->o->max_redirects, MPOTA_HTTP_DEFAULT_MAX_REDIRECTS);
@@ -544,12 +649,19 @@ static enum outcome attempt(struct xfer *x, int *err, struct mpota_diag *d)
     }
     if (cc == CURLE_UNSUPPORTED_PROTOCOL && x->answered) {
         // The only way an answer leads to a protocol we refuse: a redirect
-        // from https to http (or to something that is not HTTP at all).
+        // from https to http, or to something that is not HTTP at all.
         // A Location that changes the scheme is absolute, so it shows as is.
         char shown[MPOTA_HTTP_URL_SIZE];
         url_for_display(x->location, shown, sizeof(shown));
-        snprintf(x->r->error, sizeof(x->r->error), "refused redirect from https to %.200s",
-                 shown[0] ? shown : "a non-https URL");
+        if (strncasecmp(x->location, "http:", 5) == 0) {
+            snprintf(x->r->error, sizeof(x->r->error),
+                     "refused redirect from https to plain http: %.200s", shown);
+        } else {
+            // url_for_display knows only what curl parses: show the scheme at least.
+            snprintf(x->r->error, sizeof(x->r->error),
+                     "refused redirect to %.200s: not http or https",
+                     shown[0] ? shown : x->location[0] ? "a URL of another scheme" : "an unstated URL");
+        }
         *err = mpota_diag_set(d, MPOTA_ERR_HTTP_REDIRECT, 0,
                               or_default(x->o->max_redirects, MPOTA_HTTP_DEFAULT_MAX_REDIRECTS), 0);
         return OUT_FAILED;
@@ -618,7 +730,8 @@ int mpota_http_fetch(const struct mpota_http_opts *o, const struct mpota_http_si
         snprintf(r->error, sizeof(r->error), "libcurl could not be initialised");
         return mpota_diag_set(d, MPOTA_ERR_NET, 0, 0, 0);
     }
-    struct xfer x = {.o = o, .s = s, .r = r, .curl = c, .total = MPOTA_HTTP_LEN_UNKNOWN};
+    struct xfer x = {.o = o, .s = s, .r = r, .curl = c, .total = MPOTA_HTTP_LEN_UNKNOWN,
+                     .deadline = t0 + or_default(o->deadline_s, MPOTA_HTTP_DEFAULT_DEADLINE_S)};
     int err = 0;
     if (!setup(&x)) {
         snprintf(r->error, sizeof(r->error), "libcurl refused an option (URL or certificate path?)");
@@ -637,6 +750,10 @@ int mpota_http_fetch(const struct mpota_http_opts *o, const struct mpota_http_si
         uint64_t held = sink_holds(&x);
         if (x.length_told && x.total != MPOTA_HTTP_LEN_UNKNOWN && held == x.total && r->attempts > 0) {
             err = 0;  // the last attempt ended right at the end of the file
+            break;
+        }
+        if (now_s() >= x.deadline) {
+            err = deadline_passed(&x, d);
             break;
         }
         // A short answer counts as progress only if the sink kept some of it.
@@ -662,7 +779,9 @@ int mpota_http_fetch(const struct mpota_http_opts *o, const struct mpota_http_si
             break;
         }
         if (oc == OUT_RETRY) {
-            sleep_ms(retry_wait_ms(delay, failures));
+            double left_ms = (x.deadline - now_s()) * 1000.0;
+            unsigned wait = retry_wait_ms(delay, failures);
+            sleep_ms(left_ms <= 0 ? 0u : left_ms < wait ? (unsigned)left_ms + 1u : wait);
         }
     }
     if (err == 0) {

@@ -29,6 +29,8 @@
 #define MPOTA_HTTP_DEFAULT_RETRIES 5u
 #define MPOTA_HTTP_DEFAULT_CONNECT_TIMEOUT_S 10u
 #define MPOTA_HTTP_DEFAULT_STALL_TIMEOUT_S 20u
+#define MPOTA_HTTP_DEFAULT_MIN_SPEED 1024u  // bytes per second, averaged over the stall window
+#define MPOTA_HTTP_DEFAULT_DEADLINE_S 600u
 #define MPOTA_HTTP_DEFAULT_MAX_REDIRECTS 10u
 #define MPOTA_HTTP_DEFAULT_RETRY_DELAY_MS 500u
 #define MPOTA_HTTP_MAX_RETRY_DELAY_MS 8000u  // the doubling retry delay stops growing here
@@ -61,9 +63,16 @@ struct mpota_http_opts {
     // protection TLS offers.
     bool insecure;
 
-    // "user:password" for HTTP basic auth, or NULL. Sent only to the host of
-    // url (not to other hosts a redirect leads to); in clear text over http.
+    // "user:password" for HTTP basic auth, or NULL. Sent only to the origin
+    // (scheme, host and port) of auth_origin: not to another origin a
+    // redirect leads to, nor to a url on another origin; in clear text over
+    // http.
     const char *userpwd;
+
+    // The URL the user gave, when url was found through it (a manifest's
+    // firmware, a side file): only a url on its origin gets userpwd, as a
+    // redirect would. NULL = url itself.
+    const char *auth_origin;
 
     // How many failed attempts are retried, in total, before giving up:
     // drops, truncated bodies, stalls, resets. 0 = MPOTA_HTTP_DEFAULT_RETRIES.
@@ -77,10 +86,20 @@ struct mpota_http_opts {
     unsigned connect_timeout_s;
 
     // An attempt that, once connected, receives nothing for this many
-    // seconds is abandoned (and retried). Slow is fine; silent is not. There
-    // is no limit on the total time. Checked about once a second.
+    // seconds, or less than min_speed bytes/s on average over that many
+    // seconds, is abandoned (and retried). Checked about once a second.
     // 0 = MPOTA_HTTP_DEFAULT_STALL_TIMEOUT_S.
     unsigned stall_timeout_s;
+
+    // The slowest average (bytes per second over stall_timeout_s) an
+    // attempt may keep: a server dripping a byte a second never stalls, but
+    // would never finish either. 0 = MPOTA_HTTP_DEFAULT_MIN_SPEED.
+    unsigned min_speed;
+
+    // Seconds the whole fetch may take, retries and the waits between them
+    // included; then it fails with MPOTA_ERR_NET (r->deadline_passed).
+    // 0 = MPOTA_HTTP_DEFAULT_DEADLINE_S.
+    unsigned deadline_s;
 
     // Redirects (301, 302, 303, 307, 308) followed per attempt.
     // 0 = MPOTA_HTTP_DEFAULT_MAX_REDIRECTS.
@@ -142,6 +161,7 @@ struct mpota_http_result {
     unsigned resumes;     // of them, requests with Range: bytes=N- (N > 0)
     unsigned restarts;    // on_restart() calls
     double seconds;       // wall time of the whole call
+    bool deadline_passed; // gave up because deadline_s ran out
     // The URL of the last answer after redirects, credentials removed.
     char effective_url[MPOTA_HTTP_URL_SIZE];
     // One line on the last failure (libcurl's text, or which status or header
@@ -172,17 +192,20 @@ struct mpota_http_result {
 // Redirects: followed up to max_redirects, http->https and https->https
 // always, https->http only with insecure (a downgrade would expose the file
 // and credentials to anyone on the path): MPOTA_ERR_HTTP_REDIRECT.
+// Credentials go along only to the origin (scheme, host, port) they were for.
 //
 // Returns 0 once the sink holds the whole file (the stated length, or up to a
 // clean end when no length was stated). Errors:
 //   MPOTA_ERR_INVALID_ARG    missing url/on_data, malformed or non-http(s) URL
-//   MPOTA_ERR_NET            no connection, or drops until retries ran out
+//   MPOTA_ERR_NET            no connection, drops or crawls until retries ran
+//                            out, or the deadline passed (r->deadline_passed)
 //                            (diag: offset = r->end, expected = length or 0,
 //                            actual = attempts)
 //   MPOTA_ERR_HTTP_STATUS    an answer other than 200/206 (diag actual = status)
 //   MPOTA_ERR_HTTP_RANGE     416, or a restart the sink cannot take
 //                            (diag offset = requested start, actual = length or 0)
-//   MPOTA_ERR_HTTP_REDIRECT  too many redirects, or https->http refused
+//   MPOTA_ERR_HTTP_REDIRECT  too many redirects, https->http refused, or a
+//                            redirect to a URL that is not http(s)
 //   MPOTA_ERR_TLS            certificate not verified / TLS handshake failed
 //   any error from a sink callback, unchanged
 // r may be NULL when the caller needs no report.

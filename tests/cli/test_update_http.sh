@@ -2,8 +2,10 @@
 # `mpota flash update` over HTTP(S) against a real nginx on 127.0.0.1 (started
 # and stopped here): plain, manifest, redirect, 404, wrong sha, truncated
 # body, connection cut then resumed, a server that ignores Range, too big for
-# the slot, combined firmware, foreign chip, dead server, HTTPS. For every
-# refused case the running slot and otadata are byte-identical before and after.
+# the slot, combined firmware, foreign chip, dead server, HTTPS, credentials
+# kept to their origin, passwords never printed, a dripping server, a length
+# over 4 GiB. For every refused case the running slot and otadata are
+# byte-identical before and after.
 . "$(dirname "$0")/lib.sh"
 RIG="$MPOTA_SRC/tests/integration"
 M="$MPOTA"
@@ -159,6 +161,124 @@ if [ "$TLS_PORT" != 0 ]; then
 else
   fail "no HTTPS port: is the Debian package openssl installed?"
 fi
+
+# Starts cut_proxy.py in front of nginx's plain port with the given options;
+# sets PROXY (its pid) and PPORT (its port).
+start_proxy() {
+  rm -f proxy.port
+  python3 "$RIG/cut_proxy.py" --target-port "$PORT" --port-file proxy.port --log proxy.log \
+    --timeout 120 "$@" &
+  PROXY=$!
+  for _ in $(seq 100); do [ -s proxy.port ] && break; sleep 0.1; done
+  PPORT=$(cat proxy.port)
+}
+stop_proxy() { kill "$PROXY" 2>/dev/null; wait "$PROXY" 2>/dev/null; PROXY=; }
+# The access-log lines since `mark=$(log_mark)`.
+log_mark() { wc -l <run/access.log; }
+log_since() { tail -n +$((mark + 1)) run/access.log; }
+# Whether a line since the mark matches; nginx logs a request just after
+# answering it, so wait up to 2 s.
+log_has() {
+  for _ in $(seq 20); do log_since | grep -q "$1" && return 0; sleep 0.1; done
+  return 1
+}
+# Neither stdout nor stderr shows the password.
+no_password() {
+  if grep -q s3cret "$WORK/out" "$WORK/err"; then
+    fail "the password was printed ($1):"; grep -h s3cret "$WORK/out" "$WORK/err" | head -3 | sed 's/^/  /'
+  else ok; fi
+}
+
+# --user goes only to the origin given (scheme, host, port): a manifest behind
+# auth naming its firmware on another origin sends the credentials neither
+# there nor to the side files there. nginx logs user=- without them.
+if [ "$TLS_PORT" != 0 ]; then
+  TLS="https://127.0.0.1:$TLS_PORT"
+  sed "s|\"v2.bin\"|\"$TLS/files/v2.bin\"|" www/v2.json > www/cross.json
+  fresh
+  mark=$(log_mark)
+  expect_status 0 "$M" flash update dev.flash "$BASE/auth/cross.json" --user mpota:s3cret \
+    --cacert run/cert.pem --sidecar
+  installed_v2 "firmware on another origin"
+  log_has "^GET /auth/cross.json .* user=mpota$" && ok || fail "the manifest got no credentials"
+  log_has "^GET /files/v2.bin .* port=$TLS_PORT user=-$" && ok || fail "no firmware request"
+  log_has "^GET /files/v2.bin.sha .* port=$TLS_PORT user=-$" && ok || fail "no side file request"
+  if log_since | grep "port=$TLS_PORT" | grep -qv "user=-$"; then
+    fail "credentials reached another origin:"; log_since | grep "port=$TLS_PORT" | sed 's/^/  /'
+  else ok; fi
+  # The same origin still gets them (the firmware is behind auth too).
+  fresh
+  expect_status 0 "$M" flash update dev.flash "$BASE/auth/v2.json" --user mpota:s3cret
+  installed_v2 "firmware beside the manifest, behind auth"
+
+  # An https manifest naming plain-http firmware: refused, unless --insecure;
+  # then the firmware still gets no credentials (another origin).
+  sed "s|\"v2.bin\"|\"$BASE/files/v2.bin\"|" www/v2.json > www/down.json
+  fresh
+  expect_status 1 "$M" flash update dev.flash "$TLS/auth/down.json" --cacert run/cert.pem --user mpota:s3cret
+  expect_err "plain http.*--insecure"
+  untouched "https manifest, http firmware"
+  mark=$(log_mark)
+  expect_status 0 "$M" flash update dev.flash "$TLS/auth/down.json" --insecure --user mpota:s3cret
+  installed_v2 "http firmware with --insecure"
+  log_has "^GET /files/v2.bin .* port=$PORT user=-$" && ok || fail "credentials went to the http firmware"
+else
+  fail "no HTTPS port: is the Debian package openssl installed?"
+fi
+
+# Passwords are never printed: not from a URL (shown as user:***@), not --user.
+AUTHED="http://mpota:s3cret@127.0.0.1:$PORT"
+fresh
+expect_status 0 "$M" flash update dev.flash "$AUTHED/auth/v2.json" --json
+expect_json 'j["source"]' "http://mpota:***@127.0.0.1:$PORT/auth/v2.bin"
+no_password "manifest, --json"
+fresh
+expect_status 1 "$M" flash update dev.flash "$AUTHED/auth/nosuch.json"
+expect_err "mpota:\*\*\*@127.0.0.1:$PORT/auth/nosuch.json.*404"
+no_password "missing manifest"
+expect_status 1 "$M" flash update dev.flash "$AUTHED/auth/nosuch.bin" --json
+no_password "missing firmware, --json"
+expect_status 1 "$M" flash update dev.flash "$AUTHED/auth/v1.bin" --sidecar --json
+expect_json 'j["code"]' "MPOTA_ERR_MANIFEST"
+no_password "no side file, --json"
+expect_status 1 "$M" flash update dev.flash "$AUTHED/auth/v1.bin" --sidecar
+expect_err "mpota:\*\*\*@127.0.0.1:$PORT/auth/v1.sha: HTTP 404"
+no_password "no side file"
+expect_status 1 "$M" flash update dev.flash "$BASE/auth/nosuch.bin" --user mpota:s3cret --json
+no_password "--user, missing firmware"
+untouched "password cases"
+
+# A server that drips a byte every 0.2 s never stalls: the minimum speed
+# abandons each attempt, and the deadline ends the whole download, retries
+# and all, in about 3 s (not hours).
+start_proxy --cut-after 100000 --cut-conns -1 --mode drip --drip-interval 0.2
+fresh
+started=$SECONDS
+expect_status 1 timeout 60 "$M" flash update dev.flash "http://127.0.0.1:$PPORT/files/v2.bin" \
+  --min-speed 10000 --stall-window 1 --deadline 3 --retries 100
+[ $((SECONDS - started)) -le 10 ] && ok || fail "the deadline of 3 s took $((SECONDS - started)) s"
+expect_err "too slow: .* under the minimum of 10000 B/s"
+expect_err "not finished within the deadline of 3 s"
+expect_err "did not finish within --deadline \(3 s.*allow more time"
+untouched "drip"
+stop_proxy
+"$M" flash update --help | tr -s ' \n' '  ' >"$WORK/out"
+expect_out "--min-speed BYTES [^-]*\(default 1024\)"
+expect_out "--stall-window SECONDS [^-]*\(default 20\)"
+expect_out "--deadline SECONDS [^;]*retries included[^;]*; the manifest and side files count too \(default 600\)"
+expect_status 2 "$M" flash update dev.flash "$BASE/files/v2.bin" --deadline 0
+expect_err "^mpota: --deadline: a number from 1 to 604800 .* got '0'$"
+expect_status 2 "$M" flash update dev.flash "$BASE/files/v2.bin" --min-speed 1K
+expect_err "^mpota: --min-speed: a number from 1 to 1073741824 .* got '1K'$"
+
+# A stated length over 4 GiB is shown as it is, not clamped to 32 bits.
+start_proxy --cut-conns 0 --fake-length 1000000000000
+fresh
+expect_status 1 "$M" flash update dev.flash "http://127.0.0.1:$PPORT/files/v2.bin"
+expect_err "the server says the file is 1,000,000,000,000 B.*1,572,864 B"
+if grep -q "4,294,967,295" "$WORK/err"; then fail "a clamped length was printed"; else ok; fi
+untouched "length over 4 GiB"
+stop_proxy
 
 # The device still boots and confirms after all that.
 expect_status 0 "$M" flash boot dev.flash --json

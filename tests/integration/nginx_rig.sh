@@ -18,11 +18,16 @@
 #   /norange/NAME    DOCROOT/NAME with Range ignored (max_ranges 0: always 200)
 #   /auth/NAME       DOCROOT/NAME behind basic auth, user "mpota" password "s3cret"
 #   /slow/NAME       DOCROOT/NAME at 256 KiB/s (nginx sends it in bursts, one a second)
+#   /tofile/NAME     302 to file:///etc/hostname (a redirect out of HTTP)
+# HTTP only (when there is a TLS port):
+#   /cross/NAME      302 to https://127.0.0.1:TLS_PORT/files/NAME (another origin)
 # HTTPS only:
 #   /downgrade/NAME  302 to http://127.0.0.1:HTTP_PORT/files/NAME
 # The certificate (RUNDIR/cert.pem, self-signed, CN and SAN 127.0.0.1) is
 # generated at start. RUNDIR/access.log has one line per request:
-#   METHOD URI range=<Range> ifrange=<If-Range> status=<status> sent=<body bytes>
+#   METHOD URI range=<Range> ifrange=<If-Range> status=<status> sent=<body bytes> port=<port> user=<basic-auth user>
+# (user is "-" when no Authorization header arrived: credentials must not
+# reach another origin).
 # Exit status: 0 started/stopped, 1 failure (stderr says why), 2 usage,
 # 77 nginx not installed. MPOTA_NGINX overrides the nginx binary.
 set -euo pipefail
@@ -121,9 +126,11 @@ location /loop/     { rewrite ^/loop/(.*)\$ /loop/\$1 redirect; }
 location /norange/  { alias "$doc/"; max_ranges 0; }
 location /auth/     { alias "$doc/"; auth_basic "mpota"; auth_basic_user_file "$run/htpasswd"; }
 location /slow/     { alias "$doc/"; limit_rate 256k; }
+location /tofile/   { return 302 file:///etc/hostname; }
 EOF
-    local tls_server=""
+    local tls_server="" cross=""
     if [ "$tls_port" != 0 ]; then
+        cross="location /cross/ { rewrite ^/cross/(.*)\$ https://127.0.0.1:$tls_port/files/\$1 redirect; }"
         tls_server="server {
         listen 127.0.0.1:$tls_port ssl;
         server_name 127.0.0.1;
@@ -143,7 +150,7 @@ lock_file "$run/nginx.lock";
 error_log "$run/error.log" info;
 events { worker_connections 128; }
 http {
-    log_format rig '\$request_method \$uri range=\$http_range ifrange=\$http_if_range status=\$status sent=\$body_bytes_sent';
+    log_format rig '\$request_method \$uri range=\$http_range ifrange=\$http_if_range status=\$status sent=\$body_bytes_sent port=\$server_port user=\$remote_user';
     access_log "$run/access.log" rig;
     client_body_temp_path "$run/tmp/body";
     proxy_temp_path "$run/tmp/proxy";
@@ -161,6 +168,7 @@ http {
         listen 127.0.0.1:$port;
         server_name 127.0.0.1;
         include "$run/locations.conf";
+        $cross
     }
     $tls_server
 }

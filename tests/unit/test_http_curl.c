@@ -267,7 +267,8 @@ static void proxy_stop(struct rig *g)
 }
 
 // Starts cut_proxy.py in front of target_port; returns its port. extra is
-// NULL or one more option ("--range-shift", "--range-piece") with its value.
+// NULL or one more option ("--range-shift", "--inject-range") with its value.
+// A "drip" sends a byte every 0.2 s: well inside any stall window.
 static int proxy_start_ex(struct rig *g, int target_port, long cut_after, int cut_conns, const char *mode,
                           const char *extra, long extra_val)
 {
@@ -287,7 +288,8 @@ static int proxy_start_ex(struct rig *g, int target_port, long cut_after, int cu
     unlink(g->proxy_log);
     char *argv[] = {"python3", script, "--target-port", target, "--port-file", port_file,
                     "--cut-after", after, "--cut-conns", conns, "--mode", (char *)mode,
-                    "--timeout", "40", "--log", g->proxy_log, (char *)extra, val, NULL};
+                    "--timeout", "40", "--log", g->proxy_log, "--drip-interval", "0.2",
+                    (char *)extra, val, NULL};
     assert_int_equal(posix_spawnp(&g->proxy_pid, "python3", NULL, NULL, argv, environ), 0);
     // Under load (ctest -j, sanitizers) Python can take many seconds to start:
     // wait for as long as it is alive, up to a minute, not a fixed 5 s.
@@ -810,6 +812,24 @@ static void test_misplaced_206_refetches_whole(void **state)
     fetch_done(&f);
 }
 
+static void test_206_to_a_whole_file_request(void **state)
+{
+    struct rig *g = need_rig(state);
+    // The proxy adds "Range: bytes=1000-" to requests without a Range.
+    int port = proxy_start_ex(g, g->port, 0, 0, "cut", "--inject-range", 1000);
+    struct fetch f;
+    fetch_init(&f, g, "http", port, "/files/app.bin", APP_LEN);
+    f.o.retries = 1;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_NET);
+    assert_int_equal(f.t.data_calls, 0);
+    print_message("206 to a whole-file request: %s\n", f.r.error);
+    assert_true(contains(f.r.error, "partial answer"));
+    assert_true(contains(f.r.error, "request for the whole file"));
+    assert_true(contains(f.r.error, "bytes 1000-1048575/1048576"));
+    assert_false(contains(f.r.error, "continue at byte 0"));
+    fetch_done(&f);
+}
+
 static void test_short_206_pieces_continue(void **state)
 {
     struct rig *g = need_rig(state);
@@ -889,6 +909,49 @@ static void test_stall_detected_then_resumed(void **state)
     assert_int_equal(proxy_broken(g, ": stalled after"), 1);
     assert_true(f.r.seconds >= 0.9 && f.r.seconds < 4.0);  // about the stall window, not the default 20 s
     print_message("stall: detected and resumed in %.2f s\n", f.r.seconds);
+    fetch_done(&f);
+}
+
+static void test_drip_is_too_slow_then_resumed(void **state)
+{
+    struct rig *g = need_rig(state);
+    // Five bytes a second after 100 kB: the stall timer alone never fires.
+    int port = proxy_start(g, g->port, 100000, 1, "drip");
+    struct fetch f;
+    fetch_init(&f, g, "http", port, "/files/app.bin", APP_LEN);
+    f.o.stall_timeout_s = 1;
+    f.o.min_speed = 10000;
+    fetch_app(&f);
+    assert_int_equal(f.r.attempts, 2);
+    assert_int_equal(f.r.resumes, 1);
+    assert_false(f.r.deadline_passed);
+    assert_true(f.r.seconds < 4.0);  // one or two windows, not the drip's 900 000 s
+    assert_int_equal(proxy_broken(g, ": dripped"), 1);
+    print_message("drip: abandoned and resumed in %.2f s\n", f.r.seconds);
+    fetch_done(&f);
+}
+
+static void test_deadline_ends_the_whole_fetch(void **state)
+{
+    struct rig *g = need_rig(state);
+    int port = proxy_start(g, g->port, 100000, -1, "drip");
+    struct fetch f;
+    fetch_init(&f, g, "http", port, "/files/app.bin", APP_LEN);
+    f.o.stall_timeout_s = 1;
+    f.o.min_speed = 10000;
+    f.o.retries = 1000;  // only the deadline can end it
+    f.o.deadline_s = 3;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_NET);
+    print_message("deadline: %s (%.2f s)\n", f.r.error, f.r.seconds);
+    assert_true(f.r.deadline_passed);
+    assert_true(f.r.seconds >= 2.9 && f.r.seconds < 4.5);
+    assert_true(contains(f.r.error, "deadline of 3 s"));
+    assert_true(f.r.attempts >= 2);
+    assert_int_equal(f.d.actual, f.r.attempts);
+    assert_int_equal(f.d.expected, APP_LEN);
+    // What it got is a correct prefix.
+    assert_false(f.t.gap);
+    assert_memory_equal(f.t.buf, g->app, (size_t)f.t.len);
     fetch_done(&f);
 }
 
@@ -1035,6 +1098,70 @@ static void test_basic_auth(void **state)
     assert_int_equal(auth_fetch(g, url, NULL, &d), 0);
 }
 
+// The access-log line of the last request for uri since mark.
+static void last_log_line(const struct rig *g, long mark, const char *uri, char line[256])
+{
+    char lines[8][256];
+    int n = log_lines(g, mark, uri, lines, 8, 1);
+    assert_true(n >= 1);
+    snprintf(line, 256, "%s", lines[n - 1]);
+}
+
+static void test_credentials_stay_on_their_origin(void **state)
+{
+    struct rig *g = need_rig(state);
+    need_tls(g);
+    char line[256], port_is[32];
+    snprintf(port_is, sizeof(port_is), "port=%d ", g->tls_port);
+    struct fetch f;
+
+    // A redirect to another origin (http -> https on another port): the
+    // credentials stay behind.
+    fetch_init(&f, g, "http", g->port, "/cross/app.bin", APP_LEN);
+    f.o.userpwd = "mpota:" RIG_PASSWORD;
+    f.o.cacert = g->cert;
+    fetch_app(&f);
+    last_log_line(g, f.mark, "/cross/app.bin", line);
+    assert_true(contains(line, "user=mpota"));
+    last_log_line(g, f.mark, "/files/app.bin", line);
+    assert_true(contains(line, port_is));
+    assert_true(contains(line, "user=-"));
+    fetch_done(&f);
+
+    // A URL on another origin than the one the credentials are for (a
+    // manifest's firmware on a CDN): none sent.
+    char origin[128];
+    url_of(origin, sizeof(origin), "http", g->port, "/auth/manifest.json");
+    fetch_init(&f, g, "https", g->tls_port, "/files/app.bin", APP_LEN);
+    f.o.userpwd = "mpota:" RIG_PASSWORD;
+    f.o.auth_origin = origin;
+    f.o.cacert = g->cert;
+    fetch_app(&f);
+    last_log_line(g, f.mark, "/files/app.bin", line);
+    assert_true(contains(line, "user=-"));
+    fetch_done(&f);
+    // If that server wants credentials, the 401 says why none were sent.
+    fetch_init(&f, g, "https", g->tls_port, "/auth/app.bin", APP_LEN);
+    f.o.userpwd = "mpota:" RIG_PASSWORD;
+    f.o.auth_origin = origin;
+    f.o.cacert = g->cert;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_HTTP_STATUS);
+    assert_int_equal(f.r.status, 401);
+    assert_true(contains(f.r.error, "credentials were not sent"));
+    fetch_done(&f);
+
+    // The same origin (another path, scheme and host in capitals) gets them.
+    snprintf(origin, sizeof(origin), "HTTP://127.0.0.1:%d/auth/manifest.json", g->port);
+    fetch_init(&f, g, "http", g->port, "/auth/app.bin", APP_LEN);
+    f.o.userpwd = "mpota:" RIG_PASSWORD;
+    f.o.auth_origin = origin;
+    fetch_app(&f);
+    last_log_line(g, f.mark, "/auth/app.bin", line);
+    assert_true(contains(line, "status=200"));
+    assert_true(contains(line, "user=mpota"));
+    fetch_done(&f);
+}
+
 /// HTTPS ///
 
 static void test_https_verification(void **state)
@@ -1099,6 +1226,20 @@ static void test_https_to_http_redirect(void **state)
     fetch_done(&f);
 }
 
+static void test_redirect_out_of_http(void **state)
+{
+    struct rig *g = need_rig(state);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/tofile/app.bin", APP_LEN);
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_HTTP_REDIRECT);
+    assert_int_equal(f.t.data_calls, 0);
+    print_message("http -> file: %s\n", f.r.error);
+    assert_true(contains(f.r.error, "not http or https"));
+    assert_true(contains(f.r.error, "file:///etc/hostname"));
+    assert_false(contains(f.r.error, "from https"));
+    fetch_done(&f);
+}
+
 /// Small files ///
 
 static void test_get_small(void **state)
@@ -1152,10 +1293,13 @@ int main(void)
         cmocka_unit_test_teardown(test_resume_https_after_reset, teardown_proxy),
         cmocka_unit_test_teardown(test_range_ignored_restarts_from_zero, teardown_proxy),
         cmocka_unit_test_teardown(test_misplaced_206_refetches_whole, teardown_proxy),
+        cmocka_unit_test_teardown(test_206_to_a_whole_file_request, teardown_proxy),
         cmocka_unit_test_teardown(test_short_206_pieces_continue, teardown_proxy),
         cmocka_unit_test_teardown(test_file_changed_between_attempts, teardown_proxy),
         cmocka_unit_test_teardown(test_truncated_until_retries_run_out, teardown_proxy),
         cmocka_unit_test_teardown(test_stall_detected_then_resumed, teardown_proxy),
+        cmocka_unit_test_teardown(test_drip_is_too_slow_then_resumed, teardown_proxy),
+        cmocka_unit_test_teardown(test_deadline_ends_the_whole_fetch, teardown_proxy),
         cmocka_unit_test(test_slow_is_not_stalled),
         cmocka_unit_test(test_resume_from_earlier_run),
         cmocka_unit_test(test_already_complete),
@@ -1164,8 +1308,10 @@ int main(void)
         cmocka_unit_test(test_sink_error_aborts_unchanged),
         cmocka_unit_test(test_length_refused),
         cmocka_unit_test(test_basic_auth),
+        cmocka_unit_test(test_credentials_stay_on_their_origin),
         cmocka_unit_test(test_https_verification),
         cmocka_unit_test(test_https_to_http_redirect),
+        cmocka_unit_test(test_redirect_out_of_http),
         cmocka_unit_test(test_get_small),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

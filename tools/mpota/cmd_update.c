@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,10 +26,15 @@
 static const struct cli_value chunk_size = {.kind = CLI_SIZE, .min = 1, .max = 16u << 20};
 // 0 would mean the default (MPOTA_HTTP_DEFAULT_RETRIES), so it is not a value.
 static const struct cli_value retry_count = {.kind = CLI_NUMBER, .min = 1, .max = 1000};
+// Likewise: 0 would mean the library's default.
+static const struct cli_value bytes_per_s = {.kind = CLI_NUMBER, .min = 1, .max = 1u << 30};
+static const struct cli_value window_seconds = {.kind = CLI_NUMBER, .min = 1, .max = 3600};
+static const struct cli_value deadline_seconds = {.kind = CLI_NUMBER, .min = 1, .max = 7 * 86400};
 
 struct update_args {
     const char *flash, *source;
-    const char *sha, *md5, *length, *chunk, *cacert, *user, *retries;
+    const char *sha, *md5, *length, *chunk, *cacert, *user, *retries, *min_speed, *stall_window,
+        *deadline;
     bool sidecar, no_verify, reboot, confirm, json, same_project, no_downgrade, secure_version,
         insecure;
 };
@@ -38,6 +44,29 @@ static bool is_url(const char *s)
     return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
+// s as it may be printed: a URL's "user:password@" becomes "user:***@";
+// anything else (a path, a URL without a password) is copied unchanged.
+// Returns out.
+static const char *shown(const char *s, char *out, size_t out_size)
+{
+    static const char scheme_chars[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-";
+    const char *sep = strstr(s, "://");
+    const char *auth = sep && strspn(s, scheme_chars) == (size_t)(sep - s) ? sep + 3 : NULL;
+    size_t auth_len = auth ? strcspn(auth, "/?#") : 0;
+    const char *at = NULL;  // the last '@' of the authority ends the user info
+    for (size_t i = 0; i < auth_len; i++) {
+        at = auth[i] == '@' ? auth + i : at;
+    }
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon) {
+        snprintf(out, out_size, "%.*s***%s", (int)(colon + 1 - s), s, at);
+    } else {
+        snprintf(out, out_size, "%s", s);
+    }
+    return out;
+}
+
 // Everything the update needs to know before the first byte.
 struct plan {
     char *firmware;  // resolved path or URL of the app image
@@ -45,6 +74,8 @@ struct plan {
     struct mpota_update_opts opts;
     struct mpota_http_opts http;
     char why[2048];  // a failure in the CLI's own words, where no diag says it (side files)
+    unsigned deadline_s;  // --deadline, or the default
+    double deadline_at;   // now_s() by when every download must be done
 };
 
 // Progress on a terminal: bytes, rate, ETA. Quiet otherwise.
@@ -59,6 +90,16 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+// The HTTP options for the next download: --deadline covers the manifest,
+// the side files and the firmware together, so each gets what is left, to
+// the nearest second (at least one, to say that the time ran out).
+static const struct mpota_http_opts *http_with_time_left(struct plan *p)
+{
+    double left = p->deadline_at - now_s();
+    p->http.deadline_s = left < 1.5 ? 1u : (unsigned)(left + 0.5);
+    return &p->http;
 }
 
 static void progress_show(struct progress *p, uint64_t done, bool final)
@@ -99,6 +140,7 @@ struct run {
     const struct mpota_partition *running;
     struct progress progress;
     uint64_t bytes;
+    struct plan *plan;  // its why takes the sink's own refusals
 };
 
 static int feed(struct run *r, uint64_t off, const uint8_t *data, size_t len)
@@ -113,14 +155,28 @@ static int feed(struct run *r, uint64_t off, const uint8_t *data, size_t len)
     return rc;
 }
 
+// A file error also goes to why (the whole path and the OS reason: the
+// diag's label holds 16 characters).
 static int update_from_file(struct run *r, const char *path, uint32_t chunk,
-                            struct mpota_diag *d)
+                            struct mpota_diag *d, char *why, size_t why_size)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
+        snprintf(why, why_size, "cannot read %s: %s", path, strerror(errno));
         mpota_diag_set(d, MPOTA_ERR_FILE, 0, 0, 0);
         mpota_diag_label(d, path, 16);
         return MPOTA_ERR_FILE;
+    }
+    // A file's size is known before its first byte: the session checks it
+    // against the slot at pre-flight, before anything is erased.
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+        int rc = mpota_session_declare_size(&r->session, (uint64_t)st.st_size);
+        if (rc) {
+            fclose(f);
+            return rc;
+        }
+        r->progress.total = (uint64_t)st.st_size;
     }
     uint8_t *buf = malloc(chunk);
     int rc = MPOTA_OK;
@@ -131,6 +187,7 @@ static int update_from_file(struct run *r, const char *path, uint32_t chunk,
         off += n;
     }
     if (!buf || ferror(f)) {
+        snprintf(why, why_size, "cannot read %s: %s", path, strerror(buf ? errno : ENOMEM));
         rc = mpota_diag_set(d, MPOTA_ERR_FILE, 0, 0, 0);
         mpota_diag_label(d, path, 16);
     }
@@ -164,6 +221,17 @@ static bool read_file_mpver(const char *path, char out[MPOTA_MPVER_MAX + 1])
 static int on_length(void *ctx, uint64_t total)
 {
     struct run *r = ctx;
+    if (total > UINT32_MAX) {
+        // The session's numbers are 32-bit and would show this clamped: say
+        // it here with the real one. No flash holds it, whatever the file is.
+        const struct mpota_partition *t = mpota_session_target(&r->session);
+        char said[32], holds[32];
+        snprintf(r->plan->why, sizeof(r->plan->why),
+                 "the server says the file is %s B; the slot %s holds %s B: this is not an app "
+                 "image for this device; check the URL",
+                 cli_group(total, said), t ? t->label : "", cli_group(t ? t->size : 0, holds));
+        return MPOTA_ERR_SLOT_TOO_SMALL;
+    }
     r->progress.total = total;
     // The session checks it against the slot once the first bytes have said
     // what the file is (a full firmware.bin gets "extract the app"), before
@@ -199,16 +267,19 @@ static char *fetch_small(const char *where, const struct mpota_http_opts *http, 
         struct mpota_http_result r;
         if (mpota_http_get_small(&o, &body, len, &r, d) != 0) {
             if (r.error[0]) {
-                fprintf(stderr, "mpota: %s: %s\n", where, r.error);
+                char url[MPOTA_HTTP_URL_SIZE];
+                fprintf(stderr, "mpota: %s: %s\n", shown(where, url, sizeof(url)), r.error);
             }
             return NULL;
         }
         return body;
     }
-    uint8_t *buf = cli_read_file(where, len);
+    uint8_t *buf = mpota_host_read_file(where, len);
     if (!buf) {
+        int err = errno;  // the caller says it, with the whole path
         mpota_diag_set(d, MPOTA_ERR_FILE, 0, 0, 0);
         mpota_diag_label(d, where, 16);
+        errno = err;
         return NULL;
     }
     char *text = realloc(buf, *len + 1);
@@ -275,7 +346,7 @@ static bool load_sidecar(struct plan *p)
             char *side = malloc(n + 8);
             snprintf(side, n + 8, "%.*s%s%s", (int)base, fw, exts[e], fw + name_end);
             char why[MPOTA_HTTP_ERROR_SIZE] = "";
-            char *text = read_side_file(side, &p->http, why, sizeof(why));
+            char *text = read_side_file(side, http_with_time_left(p), why, sizeof(why));
             bool ok = false;
             if (text) {
                 ok = e == 0 ? mpota_sidecar_sha256(text, p->opts.sha256)
@@ -293,8 +364,9 @@ static bool load_sidecar(struct plan *p)
                 return true;
             }
             if (used < sizeof(p->why)) {
+                char url[MPOTA_HTTP_URL_SIZE];
                 used += (size_t)snprintf(p->why + used, sizeof(p->why) - used, "\n  %s: %s",
-                                         side, why);
+                                         shown(side, url, sizeof(url)), why);
             }
             free(side);
         }
@@ -316,6 +388,9 @@ static int make_plan(const struct update_args *a, struct plan *p, struct mpota_d
     p->http.cacert = a->cacert;
     p->http.insecure = a->insecure;
     p->http.userpwd = a->user;
+    // Credentials are for the server the user named, not for wherever its
+    // manifest points (a local manifest is the user's own word).
+    p->http.auth_origin = is_url(a->source) ? a->source : NULL;
     if (a->retries) {
         uint32_t n;
         if (!cli_parse_size(a->retries, &n)) {
@@ -323,21 +398,48 @@ static int make_plan(const struct update_args *a, struct plan *p, struct mpota_d
         }
         p->http.retries = n;
     }
+    // Checked by cli_parse.
+    uint32_t n;
+    p->http.min_speed = a->min_speed && cli_parse_size(a->min_speed, &n) ? n : 0;
+    p->http.stall_timeout_s = a->stall_window && cli_parse_size(a->stall_window, &n) ? n : 0;
+    p->deadline_s =
+        a->deadline && cli_parse_size(a->deadline, &n) ? n : MPOTA_HTTP_DEFAULT_DEADLINE_S;
+    p->deadline_at = now_s() + p->deadline_s;
     if (cli_has_ext(a->source, ".json")) {
         size_t len;
-        char *text = fetch_small(a->source, &p->http, &len, d);
+        char *text = fetch_small(a->source, http_with_time_left(p), &len, d);
         if (!text) {
+            if (d->err == MPOTA_ERR_FILE) {
+                snprintf(p->why, sizeof(p->why), "cannot read %s: %s", a->source,
+                         strerror(errno));
+            }
             return d->err;
         }
         int rc = mpota_manifest_parse(text, len, &p->manifest, d);
         free(text);
         if (rc) {
+            // The manifest's own sentence names the key; the diag label cannot.
+            char url[MPOTA_HTTP_URL_SIZE];
+            snprintf(p->why, sizeof(p->why), "%s: %s", shown(a->source, url, sizeof(url)),
+                     p->manifest.error);
             return rc;
         }
         if (is_url(a->source)) {
             char url[MPOTA_HTTP_URL_SIZE];
             rc = mpota_http_resolve(a->source, p->manifest.firmware, url, sizeof(url), d);
             p->firmware = rc ? NULL : strdup(url);
+            // As for a redirect: leaving TLS would let anyone on the path
+            // read or change the firmware.
+            if (!rc && !a->insecure && strncmp(a->source, "https:", 6) == 0 &&
+                strncasecmp(url, "http:", 5) == 0) {
+                char m[MPOTA_HTTP_URL_SIZE], f[MPOTA_HTTP_URL_SIZE];
+                snprintf(p->why, sizeof(p->why),
+                         "the manifest %s names its firmware over plain http (%s): refused, as "
+                         "anyone on the path could read or change it; publish the firmware over "
+                         "https, or pass --insecure to allow it",
+                         shown(a->source, m, sizeof(m)), shown(url, f, sizeof(f)));
+                rc = mpota_diag_set(d, MPOTA_ERR_HTTP_REDIRECT, 0, 0, 0);
+            }
         } else {
             p->firmware = mpota_manifest_resolve_path(a->source, p->manifest.firmware);
         }
@@ -411,7 +513,9 @@ static void print_report(const struct run *r, const struct plan *p, int rc,
         cJSON_AddStringToObject(root, "error", p->why[0] ? p->why : text);
         cJSON_AddStringToObject(root, "code", mpota_err_name(rc));
     }
-    cJSON_AddStringToObject(root, "source", p->firmware ? p->firmware : "");
+    char source[MPOTA_HTTP_URL_SIZE];
+    cJSON_AddStringToObject(root, "source",
+                            p->firmware ? shown(p->firmware, source, sizeof(source)) : "");
     if (t) {
         cJSON_AddStringToObject(root, "slot", t->label);
     }
@@ -473,10 +577,23 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
          .help = "refuse an image with a lower secure version than the running app's"},
         {.name = "--cacert", .value = &a.cacert, .arg = "PEM",
          .help = "verify the https server with this CA certificate file"},
-        {.name = "--insecure", .flag = &a.insecure, .help = "do not verify the https server"},
-        {.name = "--user", .value = &a.user, .arg = "USER:PASS", .help = "HTTP basic auth"},
+        {.name = "--insecure", .flag = &a.insecure,
+         .help = "do not verify the https server, and allow plain http after https (a redirect, "
+                 "a manifest's firmware)"},
+        {.name = "--user", .value = &a.user, .arg = "USER:PASS",
+         .help = "HTTP basic auth, sent only to SOURCE's scheme, host and port"},
         {.name = "--retries", .value = &a.retries, .arg = "N", .check = &retry_count,
          .help = "times a dropped download is resumed (default 5)"},
+        {.name = "--min-speed", .value = &a.min_speed, .arg = "BYTES", .check = &bytes_per_s,
+         .help = "abandon (and resume) an attempt that averages fewer than BYTES per second over "
+                 "the stall window (default 1024)"},
+        {.name = "--stall-window", .value = &a.stall_window, .arg = "SECONDS",
+         .check = &window_seconds,
+         .help = "abandon (and resume) an attempt that receives nothing, or too little, for this "
+                 "long (default 20)"},
+        {.name = "--deadline", .value = &a.deadline, .arg = "SECONDS", .check = &deadline_seconds,
+         .help = "give up a download that has not finished in this long, retries included; the "
+                 "manifest and side files count too (default 600)"},
         {0}};
     int status = cli_parse(cmd, argc, argv, opts, pos);
     if (status != CLI_CONTINUE) {
@@ -493,8 +610,10 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
     if (access(a.flash, F_OK) != 0) {
         return cli_fail("%s does not exist; make one with `mpota flash new`", a.flash);
     }
-    if (mpota_device_open(&dev, a.flash) != 0) {
-        return cli_fail("cannot open %s as an emulated flash", a.flash);
+    // Locked until the end: a second command waits, or is told the device is busy.
+    int open_rc = mpota_device_open_locked(&dev, a.flash, MPOTA_DEVICE_LOCK_WAIT_MS);
+    if (open_rc != 0) {
+        return cli_fail_device(&dev, a.flash, open_rc);
     }
     if (dev.table_err) {
         mpota_device_close(&dev);
@@ -503,6 +622,7 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
     double t0 = now_s();
     static struct run r;
     static struct plan p;
+    r.plan = &p;
     r.dev = &dev;
     mpota_device_ctx(&dev, &r.ctx);
     r.running = mpota_device_running_partition(&dev);
@@ -549,9 +669,16 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
         if (is_url(p.firmware)) {
             struct mpota_http_sink sink = {&r, on_length, on_data, on_restart, resume_offset};
             p.http.url = p.firmware;
-            rc = mpota_http_fetch(&p.http, &sink, &hres, &d);
+            rc = mpota_http_fetch(http_with_time_left(&p), &sink, &hres, &d);
+            if (hres.deadline_passed) {
+                // The diag would blame the retries; the clock ran out.
+                snprintf(p.why, sizeof(p.why),
+                         "the update did not finish within --deadline (%u s, manifest and side "
+                         "files included); allow more time with --deadline SECONDS, or check the "
+                         "server and the connection", p.deadline_s);
+            }
         } else {
-            rc = update_from_file(&r, p.firmware, chunk, &d);
+            rc = update_from_file(&r, p.firmware, chunk, &d, p.why, sizeof(p.why));
         }
         // A refusal from the sink carries the session's own words.
         if (rc && mpota_session_diag(&r.session)->err == rc) {
@@ -562,10 +689,15 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
     static struct mpota_image_info info;
     if (!rc) {
         rc = mpota_session_end(&r.session, &info);
+        // --reboot writes the sidecar next: make sure it can before otadata
+        // selects the new app, so a full disk stops the update, not the reboot.
+        if (!rc && a.reboot && (rc = mpota_device_save_state(&dev)) != 0) {
+            cli_device_error(&dev, a.flash, rc, p.why, sizeof(p.why));
+        }
         if (!rc) {
             rc = mpota_session_set_boot(&r.session);
         }
-        if (rc) {
+        if (rc && !p.why[0]) {
             d = *mpota_session_diag(&r.session);
         }
     }
@@ -578,10 +710,14 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
     if (!rc && a.reboot) {
         rc = mpota_device_boot(&dev, &boot);
         if (!rc && a.confirm) {
+            mpota_device_ctx(&dev, &r.ctx);  // the app that runs now
             rc = mpota_boot_mark_valid(&r.ctx);
         }
         if (rc) {
             mpota_diag_set(&d, rc, 0, 0, 0);
+            if (rc == MPOTA_ERR_FILE) {
+                cli_device_error(&dev, a.flash, rc, p.why, sizeof(p.why));
+            }
         }
     }
     print_report(&r, &p, rc, &d, &info, &update_ops, a.reboot ? &boot : NULL, now_s() - t0,
