@@ -329,6 +329,19 @@ static int program(mpota_session_t *s, uint32_t off, const uint8_t *data, uint32
     return MPOTA_OK;
 }
 
+// The new app's description from head[] (zeroed if it has none); true if
+// present. head[] holds the first bytes until end() succeeds.
+static bool head_desc(const mpota_session_t *s, struct mpota_app_desc *desc)
+{
+    bool present = false;
+    memset(desc, 0, sizeof(*desc));
+    (void)mpota_image_parser_app_desc_known(&s->parser, &present);
+    if (present) {
+        (void)mpota_app_desc_decode(s->head + 0x20, s->head_len - 0x20u, desc);
+    }
+    return present;
+}
+
 // The pre-flight on the first bytes in head[]: what the file is, the chip,
 // the header, the app description and the policies.
 static int preflight(mpota_session_t *s)
@@ -345,12 +358,8 @@ static int preflight(mpota_session_t *s)
     if (rc) {
         return rc;
     }
-    bool present = false;
-    struct mpota_app_desc desc = {0};
-    (void)mpota_image_parser_app_desc_known(&s->parser, &present);
-    if (present) {
-        (void)mpota_app_desc_decode(s->head + 0x20, s->head_len - 0x20u, &desc);
-    }
+    struct mpota_app_desc desc;
+    bool present = head_desc(s, &desc);
     rc = check_expected_app(s, &desc, present);
     if (!rc) {
         rc = check_policies(s, &desc, present);
@@ -533,12 +542,8 @@ static int check_downgrade_on_flash(mpota_session_t *s)
     if (!(o->policy & MPOTA_POLICY_NO_DOWNGRADE) || o->image_micropython_version) {
         return MPOTA_OK;  // decided at pre-flight
     }
-    struct mpota_app_desc desc = {0};
-    bool present = false;
-    (void)mpota_image_parser_app_desc_known(&s->parser, &present);
-    if (present) {
-        (void)mpota_app_desc_decode(s->head + 0x20, s->head_len - 0x20u, &desc);
-    }
+    struct mpota_app_desc desc;
+    bool present = head_desc(s, &desc);
     if (has_version(&desc, present) && has_version(o->running_desc, true)) {
         return MPOTA_OK;  // decided at pre-flight
     }

@@ -3,6 +3,7 @@
 #ifndef MPOTA_CLI_H
 #define MPOTA_CLI_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +92,10 @@ void cli_print_commands(FILE *f, const struct cli_group *const *groups);
 
 // Prints "mpota: <diag text>" to stderr; returns CLI_REFUSED.
 int cli_fail_diag(const struct mpota_diag *d);
+
+// Prints "mpota: <printf text>" and a newline to stderr (the one shape of
+// every CLI error line).
+void cli_vsay(const char *fmt, va_list ap);
 
 // Prints "mpota: <printf text>" to stderr; returns CLI_REFUSED.
 int cli_fail(const char *fmt, ...);

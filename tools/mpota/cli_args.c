@@ -271,9 +271,7 @@ static int usage_error(const struct cli_cmd *cmd, const struct cli_opt *opts, co
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("mpota: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    cli_vsay(fmt, ap);
     va_end(ap);
     print_synopsis(stderr, cmd, opts);
     fprintf(stderr, "`mpota %s %s --help` describes every option\n", cmd->group, cmd->name);

@@ -23,13 +23,18 @@ int cli_fail_diag(const struct mpota_diag *d)
     return CLI_REFUSED;
 }
 
+void cli_vsay(const char *fmt, va_list ap)
+{
+    fputs("mpota: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int cli_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("mpota: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    cli_vsay(fmt, ap);
     va_end(ap);
     return CLI_REFUSED;
 }
