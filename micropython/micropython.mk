@@ -17,6 +17,9 @@ MPOTA_ROOT := $(abspath $(MPOTA_MOD_DIR)/..)
 SRC_USERMOD_C += $(MPOTA_MOD_DIR)/modmpota.c
 SRC_USERMOD_C += $(sort $(wildcard $(MPOTA_MOD_DIR)/mpota_*_obj.c))
 SRC_USERMOD_C += $(MPOTA_MOD_DIR)/port_unix.c
+# The twin's own module (_twin) and its stock mode, which hides `mpota`.
+SRC_USERMOD_C += $(MPOTA_MOD_DIR)/twin/modtwin.c
+CFLAGS_USERMOD += -DMPOTA_PORT_MODULE_INIT=1
 
 # Plain library code: libmpota (every file of src/core) and, for the unix
 # port, the emulated flash and device from src/host.

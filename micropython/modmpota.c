@@ -7,9 +7,13 @@
 #include "mpota/part.h"
 #include "mpota/session.h"
 #include "mpota_mod.h"
+#include "port.h"
 
 static const mp_rom_map_elem_t mpota_module_globals_table[] = {
     {MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_mpota)},
+#ifdef MPOTA_PORT_MODULE_INIT
+    {MP_ROM_QSTR(MP_QSTR___init__), MP_ROM_PTR(&mpota_port_module_init_obj)},
+#endif
     {MP_ROM_QSTR(MP_QSTR_Error), MP_ROM_PTR(&mpota_error_type)},
     {MP_ROM_QSTR(MP_QSTR_Device), MP_ROM_PTR(&mpota_device_type)},
     {MP_ROM_QSTR(MP_QSTR_Session), MP_ROM_PTR(&mpota_session_type)},

@@ -46,4 +46,11 @@ void mpota_port_close(struct mpota_port *port);
 // ends with MPOTA_TWIN_EXIT_RESET and the launcher boots again.
 MP_NORETURN void mpota_port_restart(void);
 
+// With MPOTA_PORT_MODULE_INIT, the port gives the module an __init__, which
+// MicroPython runs at every `import mpota` (MICROPY_MODULE_BUILTIN_INIT): the
+// twin's stock mode makes the import fail there (twin/modtwin.c).
+#ifdef MPOTA_PORT_MODULE_INIT
+MP_DECLARE_CONST_FUN_OBJ_0(mpota_port_module_init_obj);
+#endif
+
 #endif

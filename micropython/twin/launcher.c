@@ -1,6 +1,9 @@
 // mpota-twin: an emulated ESP32 that runs MicroPython OTA scripts.
 //
-//   mpota-twin --flash FLASH --fs DIR [--max-boots N] [-v] [SCRIPT.py]
+//   mpota-twin --flash FLASH --fs DIR [--stock] [--max-boots N] [-v] [SCRIPT.py]
+//
+// --stock: the firmware micropython.org ships, without the mpota module (see
+// MPOTA_TWIN_STOCK_ENV in twin.h); without it, a firmware built with mpota.
 //
 // The reboot loop. Each boot is what a reset of the chip does:
 //  1. the bootloader: mpota_device_boot() on FLASH -- boot selection with its
@@ -38,7 +41,7 @@
 #define VM_ENV "MPOTA_TWIN_VM"  // overrides the interpreter's path (tests)
 
 static const char usage[] =
-    "usage: mpota-twin --flash FLASH --fs DIR [--max-boots N] [-v] [SCRIPT.py]\n";
+    "usage: mpota-twin --flash FLASH --fs DIR [--stock] [--max-boots N] [-v] [SCRIPT.py]\n";
 
 struct options {
     const char *flash;   // absolute
@@ -46,6 +49,7 @@ struct options {
     const char *script;  // absolute, or NULL
     long max_boots;      // 0 = no limit
     bool verbose;
+    bool stock;  // --stock
 };
 
 static char *absolute(const char *path)
@@ -72,6 +76,8 @@ static int parse(int argc, char **argv, struct options *o)
             if (*end || o->max_boots < 1) {
                 return 2;
             }
+        } else if (strcmp(a, "--stock") == 0) {
+            o->stock = true;
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             o->verbose = true;
         } else if (a[0] == '-' || script) {
@@ -163,6 +169,11 @@ static int run_app(const struct options *o, const char *vm, long boot)
             _exit(1);
         }
         setenv(MPOTA_TWIN_FLASH_ENV, o->flash, 1);
+        if (o->stock) {
+            setenv(MPOTA_TWIN_STOCK_ENV, "1", 1);
+        } else {
+            unsetenv(MPOTA_TWIN_STOCK_ENV);
+        }
         if (boot == 1 && o->script) {
             setenv(MPOTA_TWIN_SCRIPT_ENV, o->script, 1);
         } else {

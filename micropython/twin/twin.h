@@ -10,6 +10,12 @@
 // unset on the other boots. Read by _twin_boot.py.
 #define MPOTA_TWIN_SCRIPT_ENV "MPOTA_TWIN_SCRIPT"
 
+// Set to "1" in stock mode (mpota-twin --stock): the firmware micropython.org
+// ships. `import mpota` fails as it does there, the frozen `ota` package is
+// off sys.path, and esp32.Partition has no PR #7048 methods. Read by the
+// binding's module init (modtwin.c) and by the frozen modules (_twin.stock()).
+#define MPOTA_TWIN_STOCK_ENV "MPOTA_TWIN_STOCK"
+
 // Exit status of the MicroPython process when the script called
 // machine.reset() (mpota.restart()): the launcher then boots again. A script
 // that calls sys.exit(86) is taken for a reset too.

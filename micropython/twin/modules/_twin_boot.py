@@ -3,6 +3,9 @@
 # filesystem folder. From here on it is what an ESP32 firmware does after a
 # reset: the filesystem at "/", sys.path ['', '.frozen', '/lib'], boot.py,
 # then main.py -- or, on the first boot, the script given to mpota-twin.
+# In C mode (a firmware built with mpota) the frozen `ota` package and ota32
+# are found through '.frozen/mpota_firmware', after '.frozen'; stock mode
+# (mpota-twin --stock) leaves that entry out: scripts find them only in /lib.
 #
 # The process exit status is the boot's: 0, 1 after an uncaught exception
 # (the traceback is printed to stdout, as on the device's console), or the
@@ -12,6 +15,8 @@ import io
 import os
 import sys
 import vfs
+
+import _twin
 
 
 def _read(path):
@@ -56,7 +61,8 @@ def _boot():
     vfs.umount("/")
     vfs.mount(vfs.VfsPosix(root), "/")
     os.chdir("/")
-    sys.path[:] = ["", ".frozen", "/lib"]
+    sys.path[:] = ["", ".frozen", "/lib"] if _twin.stock() else [
+        "", ".frozen", ".frozen/mpota_firmware", "/lib"]
     sys.argv[:] = []
     if not os.listdir("/"):
         # A new, empty filesystem: an ESP32 firmware formats it and writes a

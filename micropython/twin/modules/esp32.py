@@ -1,7 +1,12 @@
 # esp32.Partition for the twin: the class MicroPython's esp32 port has
 # (ports/esp32/esp32_partition.c; SPEC §7), with the same arguments, return
-# values and errors, plus the OTA calls of MicroPython PR #7048. It is a thin
-# layer over the mpota C module on the twin's emulated flash.
+# values and errors, plus, in C mode only, the OTA calls of MicroPython PR
+# #7048 (stock firmware has none of them). It is a thin layer over the mpota
+# C module on the twin's emulated flash, reached through _twin because stock
+# mode hides `mpota` from scripts. As on the device, writeblocks() without an
+# offset erases the range it covers (64 KiB blocks where aligned, like
+# esp_partition_erase_range) and set_boot() checks the image the way
+# esp_ota_set_boot_partition does: OSError(-5379) when it is not valid.
 #
 # Errors are raised as the esp32 port raises ESP-IDF errors (SPEC §7.6):
 # OSError(-esp_err, "<ESP-IDF error name>"), except ESP_FAIL -> errno 1 and
@@ -14,7 +19,9 @@
 # aborts the chip); ota_write_with_offset() needs the first 0x120 bytes of
 # the image in order (the pre-flight check reads them before erasing);
 # ota_abort() erases the slot's first sector (it reads as empty afterwards).
-import mpota
+import _twin
+
+mpota = _twin.mpota()
 
 _ESP_ERR_NAMES = {
     -1: "ESP_FAIL",
@@ -131,13 +138,6 @@ class Partition:
     RUNNING = 1
     TYPE_APP = 0
     TYPE_DATA = 1
-    # PR #7048: what app_state() returns
-    APP_STATE_NEW = "new"
-    APP_STATE_PENDING_VERIFY = "verify"
-    APP_STATE_VALID = "valid"
-    APP_STATE_INVALID = "invalid"
-    APP_STATE_ABORTED = "aborted"
-    APP_STATE_UNDEFINED = "undefined"
 
     def __init__(self, id, block_size=_SECTOR):
         if isinstance(id, int):
@@ -274,78 +274,89 @@ class Partition:
     def mark_app_valid_cancel_rollback(cls):
         _call(_device().mark_valid)
 
-    # --- MicroPython PR #7048 ---
 
-    @classmethod
-    def mark_app_invalid_rollback_and_reboot(cls):
-        _call(_device().mark_invalid)
-        mpota.restart()
+if not _twin.stock():
 
-    @classmethod
-    def check_rollback_is_possible(cls):
-        return _call(_device().rollback_possible)
+    class Partition(Partition):
+        # MicroPython PR #7048: the OTA calls of a firmware built with them.
+        # What app_state() returns:
+        APP_STATE_NEW = "new"
+        APP_STATE_PENDING_VERIFY = "verify"
+        APP_STATE_VALID = "valid"
+        APP_STATE_INVALID = "invalid"
+        APP_STATE_ABORTED = "aborted"
+        APP_STATE_UNDEFINED = "undefined"
 
-    def app_description(self):
-        if self._row[0] != Partition.TYPE_APP:
-            _raise(_NOT_SUPPORTED)
-        try:
-            return _device().app_desc(self._row[4])
-        except mpota.Error as e:
-            _raise(_NOT_FOUND if mpota.err_name(e.errno) == "MPOTA_ERR_IMAGE_NO_APP_DESC"
-                   else _esp_err(e))
+        @classmethod
+        def mark_app_invalid_rollback_and_reboot(cls):
+            _call(_device().mark_invalid)
+            mpota.restart()
 
-    def app_state(self):
-        if self._row[0] != Partition.TYPE_APP or not 0x10 <= self._row[1] < 0x20:
-            _raise(_NOT_SUPPORTED)
-        state = _call(_device().state, self._row[4])
-        return {
-            mpota.STATE_NEW: Partition.APP_STATE_NEW,
-            mpota.STATE_PENDING_VERIFY: Partition.APP_STATE_PENDING_VERIFY,
-            mpota.STATE_VALID: Partition.APP_STATE_VALID,
-            mpota.STATE_INVALID: Partition.APP_STATE_INVALID,
-            mpota.STATE_ABORTED: Partition.APP_STATE_ABORTED,
-        }.get(state, Partition.APP_STATE_UNDEFINED)
+        @classmethod
+        def check_rollback_is_possible(cls):
+            return _call(_device().rollback_possible)
 
-    def ota_begin(self, image_size=0):
-        global _ota_last
-        s = mpota.Session(_device())
-        _call(s.begin, self._row[4])
-        # esp_ota_begin takes the size only to know what to erase: 0,
-        # OTA_SIZE_UNKNOWN and OTA_WITH_SEQUENTIAL_WRITES mean "all"; more
-        # than the partition fails like the erase would. The session erases
-        # just ahead of the data instead.
-        if image_size not in (0, 0xFFFFFFFF, 0xFFFFFFFE) and image_size > self._row[3]:
-            _raise(_INVALID_SIZE)
-        _ota_last += 1
-        _ota[_ota_last] = s
-        return _ota_last
+        def app_description(self):
+            if self._row[0] != Partition.TYPE_APP:
+                _raise(_NOT_SUPPORTED)
+            try:
+                return _device().app_desc(self._row[4])
+            except mpota.Error as e:
+                _raise(_NOT_FOUND if mpota.err_name(e.errno) == "MPOTA_ERR_IMAGE_NO_APP_DESC"
+                       else _esp_err(e))
 
-    def ota_write(self, handle, buf):
-        s = _ota.get(handle)
-        if s is None:
-            _raise(_INVALID_ARG)
-        _call(s.write, buf)
+        def app_state(self):
+            if self._row[0] != Partition.TYPE_APP or not 0x10 <= self._row[1] < 0x20:
+                _raise(_NOT_SUPPORTED)
+            state = _call(_device().state, self._row[4])
+            return {
+                mpota.STATE_NEW: Partition.APP_STATE_NEW,
+                mpota.STATE_PENDING_VERIFY: Partition.APP_STATE_PENDING_VERIFY,
+                mpota.STATE_VALID: Partition.APP_STATE_VALID,
+                mpota.STATE_INVALID: Partition.APP_STATE_INVALID,
+                mpota.STATE_ABORTED: Partition.APP_STATE_ABORTED,
+            }.get(state, Partition.APP_STATE_UNDEFINED)
 
-    def ota_write_with_offset(self, handle, buf, offset):
-        s = _ota.get(handle)
-        if s is None:
-            _raise(_INVALID_ARG)
-        _call(s.write_at, offset, buf)
+        def ota_begin(self, image_size=0):
+            global _ota_last
+            s = mpota.Session(_device())
+            _call(s.begin, self._row[4])
+            # esp_ota_begin takes the size only to know what to erase: 0,
+            # OTA_SIZE_UNKNOWN and OTA_WITH_SEQUENTIAL_WRITES mean "all"; more
+            # than the partition fails like the erase would. The session erases
+            # just ahead of the data instead.
+            if image_size not in (0, 0xFFFFFFFF, 0xFFFFFFFE) and image_size > self._row[3]:
+                _raise(_INVALID_SIZE)
+            _ota_last += 1
+            _ota[_ota_last] = s
+            return _ota_last
 
-    def ota_end(self, handle):
-        s = _ota.pop(handle, None)  # the handle is freed whatever happens
-        if s is None:
-            _raise(_NOT_FOUND)
-        if s.offset() == 0:
-            _raise(_INVALID_ARG)
-        try:
-            s.end()
-        except mpota.Error as e:
-            code = _esp_err(e)
-            _raise(0x1503 if code == _INVALID_STATE else code)
+        def ota_write(self, handle, buf):
+            s = _ota.get(handle)
+            if s is None:
+                _raise(_INVALID_ARG)
+            _call(s.write, buf)
 
-    def ota_abort(self, handle):
-        s = _ota.pop(handle, None)
-        if s is None:
-            _raise(_NOT_FOUND)
-        _call(s.abort)
+        def ota_write_with_offset(self, handle, buf, offset):
+            s = _ota.get(handle)
+            if s is None:
+                _raise(_INVALID_ARG)
+            _call(s.write_at, offset, buf)
+
+        def ota_end(self, handle):
+            s = _ota.pop(handle, None)  # the handle is freed whatever happens
+            if s is None:
+                _raise(_NOT_FOUND)
+            if s.offset() == 0:
+                _raise(_INVALID_ARG)
+            try:
+                s.end()
+            except mpota.Error as e:
+                code = _esp_err(e)
+                _raise(0x1503 if code == _INVALID_STATE else code)
+
+        def ota_abort(self, handle):
+            s = _ota.pop(handle, None)
+            if s is None:
+                _raise(_NOT_FOUND)
+            _call(s.abort)

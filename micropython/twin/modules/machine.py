@@ -1,6 +1,7 @@
 # The unix port's machine module plus reset(), which on the twin is a device
 # reset: mpota.restart() ends this boot at once (no cleanup, as on an ESP32)
-# and mpota-twin boots again through the bootloader's selection.
+# and mpota-twin boots again through the bootloader's selection. mpota is
+# reached through _twin: stock mode hides it from `import`.
 import sys
 
 # Import the built-in module of the same name: hide the frozen and
@@ -18,5 +19,8 @@ for _name in dir(_builtin):
         globals()[_name] = getattr(_builtin, _name)
 del _name, _builtin
 
-from mpota import restart as reset  # noqa: E402
+import _twin  # noqa: E402
+
+reset = _twin.mpota().restart
+del _twin
 del sys
