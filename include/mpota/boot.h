@@ -147,9 +147,12 @@ int mpota_boot_select(const struct mpota_boot_ctx *ctx, struct mpota_boot_report
 //   nothing (ESP-IDF would write a second record with the same seq).
 // Power cut during the write: the active entry is untouched, so the app that
 // boots now still boots (rewriting a pending record in place: while it is
-// erased the running app's record is active, so the running app boots). Factory: the inactive sector is erased first, then
-// the active one; a cut in between leaves the current choice in place, a cut
-// during the second erase leaves no valid entry -> factory.
+// erased the running app's record is active, so the running app boots).
+// Factory: the inactive sector is erased first, then the active one (with
+// ctx->running known: the sector whose record names the running app last, so
+// a pending update's record goes first); a cut in between boots the current
+// app (the running one), a cut during the second erase leaves no valid entry
+// -> factory.
 int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_partition *p,
                         struct mpota_diag *d);
 

@@ -1,4 +1,5 @@
-// The update session: stream an app image into the next OTA slot, checking
+// The update session: stream an app image into the next OTA slot (or, from
+// an OTA slot, into the factory app partition: begin()), checking
 // everything it can before erasing, hashing while it writes, verifying what is
 // on flash, then switching the boot slot.
 //
@@ -128,9 +129,21 @@ typedef struct {
 // taken as running). Checks: target is an OTA app slot (MPOTA_ERR_NOT_OTA_SLOT)
 // and not the running one (MPOTA_ERR_SLOT_IS_RUNNING); the running app is not
 // still PENDING_VERIFY (MPOTA_ERR_PENDING_VERIFY: confirm or roll back first,
-// as esp_ota_begin requires). Writes nothing to flash. opts->expected_size
-// is checked against the slot at pre-flight (MPOTA_ERR_SLOT_TOO_SMALL with
-// the numbers), once the first bytes have said what the file is.
+// as esp_ota_begin requires); the target is not the app the next reset
+// starts (MPOTA_ERR_TARGET_BOOTS_NEXT). Writes nothing to flash.
+// opts->expected_size is checked against the slot at pre-flight
+// (MPOTA_ERR_SLOT_TOO_SMALL with the numbers), once the first bytes have said
+// what the file is.
+// The factory app as target (loboris' forceFactory): allowed only when
+// `running` is given (not NULL) and is an ota_N slot, and target is the
+// table's factory partition (the first, the one the bootloader boots); a
+// running factory app gets MPOTA_ERR_SLOT_IS_RUNNING, anything else
+// MPOTA_ERR_NOT_OTA_SLOT. The other checks apply unchanged: otadata must
+// select an OTA app (else the factory app is what the next reset starts:
+// MPOTA_ERR_TARGET_BOOTS_NEXT), so a power cut while factory is written
+// boots the app that boots now. set_boot() then erases otadata, the running
+// app's record last (mpota_boot_set_boot), and the factory app boots next;
+// abort() leaves the factory partition empty (the running app still boots).
 // d (optional) gets the details; mpota_session_diag() keeps them too.
 int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
                         const struct mpota_partition *running,
@@ -184,7 +197,9 @@ int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info);
 
 // After a successful end(): make the new app boot next, in state NEW (with
 // rollback enabled: it must confirm itself, or the next reset rolls back).
-// One otadata write, to the record that is not active (SPEC §3.9).
+// One otadata write, to the record that is not active (SPEC §3.9). A factory
+// target: otadata is erased instead (no rollback state: the factory app
+// boots whenever otadata selects nothing).
 int mpota_session_set_boot(mpota_session_t *s);
 
 // Declares the download's size once it is known, before its first byte (an

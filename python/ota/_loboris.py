@@ -13,8 +13,14 @@
 #   set_bootpart(name)
 #       the app partition labelled name (verified first) boots next.
 #
-# forceFactory=True asks for the factory partition as the target; the
-# session writes OTA slots only, so it refuses, and the call returns False.
+# forceFactory=True (loboris: a table with factory + ota_0 + ota_1) writes
+# the factory app partition instead of the next OTA slot, then makes it boot
+# next (otadata erased, as esp_ota_set_boot_partition(factory) does). Only
+# from a running OTA slot: from the factory app itself it is refused, as
+# loboris refused it, and so is a factory app that already boots next.
+# A power cut while the factory app is written boots the running app; the
+# switch erases the running app's otadata record last, so a cut there boots
+# the running app or the new, verified factory app (docs/DESIGN.md).
 import os
 
 import mpota
@@ -38,15 +44,33 @@ def _md5_text(data):
     return t.decode() if isinstance(t, bytes) else t
 
 
+_FACTORY = 0  # app subtype of the factory partition
+
+
 def _target(forceFactory):
+    # The session's target: None (the next OTA slot), or with forceFactory
+    # the factory app's label (by subtype, whatever its label: loboris'
+    # tables call it "MicroPython"). Two refusals come here first (ValueError,
+    # nothing written), with advice the session's sentences lack; the session
+    # refuses them as well.
     if not forceFactory:
         return None
     d = mpota.Device()
     try:
-        if d.running() == "factory":
-            raise ValueError("the factory app cannot be updated from itself")
-        for r in d.partitions():
-            if r[0] == mpota.TYPE_APP and r[1] == 0:
+        apps = [r for r in d.partitions() if r[0] == mpota.TYPE_APP]
+        running = d.running()
+        for r in apps:
+            if r[4] == running and r[1] == _FACTORY:
+                raise ValueError("the factory app cannot be updated from itself")
+        for r in apps:
+            if r[1] == _FACTORY:
+                if running and d.boot_partition() == r[4]:
+                    # otadata selects no OTA app: a cut while the factory app
+                    # is written would leave the bootloader only a broken app
+                    # to start first.
+                    raise ValueError("'%s' (the factory app) already starts at the next boot; "
+                                     "select the running app first: set_bootpart('%s')"
+                                     % (r[4], running))
                 return r[4]
         raise ValueError("there is no factory partition")
     finally:

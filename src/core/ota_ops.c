@@ -7,11 +7,16 @@
 //   entry is valid, so nothing is relied on). A cut after its erase or during
 //   its program (torn: seq without a good CRC) leaves the active entry alone:
 //   the same app boots as before; set_boot again finishes the job.
-// * set_boot(factory) erases the inactive sector first, the active one last:
-//   a cut in between still boots the current app; a cut during the second
-//   erase boots the current app (nothing erased yet) or factory (the entry
-//   gone or torn), which is where the call was going.
-//   (ESP-IDF erases both in address order; the final bytes are the same.)
+// * set_boot(factory) erases the inactive sector first, the active one last
+//   -- with ctx->running known, the sector whose record names the running
+//   app last (when a pending update's record is active, that one goes
+//   first): a cut in between still boots the current app (the running one);
+//   a cut during the second erase boots it (nothing erased yet) or factory
+//   (the entry gone or torn), which is where the call was going.
+//   (ESP-IDF erases both in address order: with the active record in sector
+//   0, a cut in between boots the OTHER record's app, neither the current
+//   one nor factory. The final bytes are the same.) This is the switch of a
+//   session that rewrote the factory app from an OTA slot (session.h).
 // * invalidate_inactive erases only the inactive sector: a cut changes
 //   nothing that boots.
 // * mark_valid and mark_invalid rewrite the ACTIVE sector in place (erase,
@@ -130,25 +135,29 @@ static bool ctx_ok(const struct mpota_boot_ctx *ctx)
 // esp_ota_set_boot_partition(factory): erase all of otadata.
 static int select_factory(const struct mpota_boot_ctx *ctx)
 {
-    struct mpota_area area;
-    int rc = open_otadata(ctx, &area, NULL);
+    struct otadata_view v;
+    int rc = open_otadata(ctx, &v.area, NULL);
     if (rc) {
         return rc;
     }
-    struct mpota_otadata_entry two[2];
-    if (area.size < 2 * MPOTA_OTADATA_SECTOR_SIZE || mpota_otadata_read(&area, two) != MPOTA_OK) {
-        return mpota_area_erase(&area, 0, area.size);
+    if (v.area.size < 2 * MPOTA_OTADATA_SECTOR_SIZE ||
+        mpota_otadata_read(&v.area, v.two) != MPOTA_OK) {
+        return mpota_area_erase(&v.area, 0, v.area.size);
     }
-    // Inactive entry first, the active one last (see the top of the file).
-    unsigned last = mpota_otadata_active(two) == 1 ? 1u : 0u;
-    rc = mpota_area_erase(&area, (last ^ 1u) * MPOTA_OTADATA_SECTOR_SIZE,
+    v.count = ota_count(ctx->table);
+    // The record of the running app last, else the active one (see the top
+    // of the file).
+    int keep = running_record(ctx, &v);
+    unsigned last = (unsigned)(keep >= 0 ? keep : mpota_otadata_active(v.two) == 1 ? 1 : 0);
+    rc = mpota_area_erase(&v.area, (last ^ 1u) * MPOTA_OTADATA_SECTOR_SIZE,
                           MPOTA_OTADATA_SECTOR_SIZE);
-    if (!rc && area.size > 2 * MPOTA_OTADATA_SECTOR_SIZE) {
-        rc = mpota_area_erase(&area, 2 * MPOTA_OTADATA_SECTOR_SIZE,
-                              area.size - 2 * MPOTA_OTADATA_SECTOR_SIZE);
+    if (!rc && v.area.size > 2 * MPOTA_OTADATA_SECTOR_SIZE) {
+        rc = mpota_area_erase(&v.area, 2 * MPOTA_OTADATA_SECTOR_SIZE,
+                              v.area.size - 2 * MPOTA_OTADATA_SECTOR_SIZE);
     }
     if (!rc) {
-        rc = mpota_area_erase(&area, last * MPOTA_OTADATA_SECTOR_SIZE, MPOTA_OTADATA_SECTOR_SIZE);
+        rc = mpota_area_erase(&v.area, last * MPOTA_OTADATA_SECTOR_SIZE,
+                              MPOTA_OTADATA_SECTOR_SIZE);
     }
     return rc;
 }

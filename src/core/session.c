@@ -97,6 +97,21 @@ static bool target_boots_next(const struct mpota_boot_ctx *ctx,
     return state != MPOTA_OTA_STATE_NEW;
 }
 
+// The factory app as a target (session.h): the factory partition the
+// bootloader boots (the table's first), while a known OTA slot runs. What
+// runs must be known, not guessed from otadata: the factory app may be the
+// one running.
+static bool factory_target_ok(const struct mpota_boot_ctx *ctx,
+                              const struct mpota_partition *running,
+                              const struct mpota_partition *target)
+{
+    const struct mpota_partition *factory =
+        mpota_part_find(ctx->table, MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_FACTORY);
+    return running && factory && factory->offset == target->offset &&
+           target->type == MPOTA_PART_TYPE_APP && target->subtype == MPOTA_PART_SUBTYPE_FACTORY &&
+           (mpota_part_is_ota_app(running) || running->offset == target->offset);
+}
+
 int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
                         const struct mpota_partition *running,
                         const struct mpota_partition *target,
@@ -106,6 +121,7 @@ int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
     memset(s, 0, sizeof(*s));
     s->ctx = ctx;
     s->opts = opts ? opts : &defaults;
+    bool to_factory = target && factory_target_ok(ctx, running, target);
     if (!running) {
         // Nothing known about what runs: take what the bootloader would boot.
         (void)mpota_boot_get_boot_partition(ctx, &running);
@@ -120,7 +136,7 @@ int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
     }
     s->target = target;
     mpota_diag_label(&s->diag, target->label, MPOTA_PART_LABEL_LEN);
-    if (!mpota_part_is_ota_app(target)) {
+    if (!mpota_part_is_ota_app(target) && !to_factory) {
         fail_diag(s, MPOTA_ERR_NOT_OTA_SLOT);
     } else if (running && running->offset == target->offset) {
         fail_diag(s, MPOTA_ERR_SLOT_IS_RUNNING);
@@ -138,6 +154,13 @@ int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
             mpota_diag_label(&s->diag, running->label, MPOTA_PART_LABEL_LEN);
             fail_diag(s, MPOTA_ERR_PENDING_VERIFY);
         }
+    }
+    if (s->state != MPOTA_SESSION_FAILED && to_factory &&
+        !mpota_part_find(ctx->table, MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA)) {
+        // Without otadata the bootloader starts the factory app first, and
+        // set_boot() would have nothing to switch.
+        mpota_diag_set(&s->diag, MPOTA_ERR_OTADATA_MISSING, 0, 0, 0);
+        fail_diag(s, MPOTA_ERR_OTADATA_MISSING);
     }
     if (s->state != MPOTA_SESSION_FAILED && target_boots_next(ctx, running, target)) {
         fail_diag(s, MPOTA_ERR_TARGET_BOOTS_NEXT);

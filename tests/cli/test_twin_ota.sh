@@ -204,7 +204,7 @@ run_script ota_factory 4
 grep -qF "ota.rollback.cancel(): nothing to confirm:" "$WORK/out" && ok || fail "cancel() on factory"
 grep -qF "ota: update failed: the factory app cannot be updated from itself" "$WORK/out" && ok ||
   fail "forceFactory from the factory app"
-device_is "['factory', 'factory', ('factory', True, 'v1.0.1', None), ('ota_0', True, 'v2.0.0-ota', None), ('ota_1', False, None, None)]" \
+device_is "['factory', 'factory', ('factory', True, 'v2.0.0-ota', None), ('ota_0', True, 'v2.0.0-ota', None), ('ota_1', False, None, None)]" \
   ota_factory
 
 # --- a full firmware.bin, through every API: refused, flash byte-identical ----------

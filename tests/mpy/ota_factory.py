@@ -2,8 +2,8 @@
 # factory app runs. ota.rollback.cancel() has nothing to confirm (and says
 # so, rather than failing on every boot); loboris' forceFactory cannot
 # update the factory app from itself; ota.fromfile() fills ota_0 and
-# restarts into it; there, forceFactory=True is refused (the session writes
-# OTA slots only) and ota.set_bootpart("factory") goes back to the factory.
+# restarts into it; there, forceFactory=True rewrites the factory app (and
+# selects it) and ota.set_bootpart("factory") selects it again.
 import mpota
 import ota
 import ota.rollback
