@@ -28,7 +28,11 @@ SRC_USERMOD_LIB_C += $(MPOTA_ROOT)/src/host/flash_emu.c $(MPOTA_ROOT)/src/host/d
 
 CFLAGS_USERMOD += -I$(MPOTA_ROOT)/include
 
-# The core hashes with mbedTLS (src/core/digest_mbedtls.c). The unix port
-# built without SSL has no mbedTLS of its own, so the host's libmbedcrypto
-# is linked (Debian: libmbedtls-dev).
+# The core hashes with mbedTLS (src/core/digest_mbedtls.c). With the port's
+# TLS on mbedTLS (the twin), that is the port's own lib/mbedtls: extmod.mk
+# puts its headers and config on every file's command line, and linking the
+# host's libmbedcrypto as well would put two mbedTLS versions in one binary.
+# Without it, the host's libmbedcrypto (Debian: libmbedtls-dev).
+ifneq ($(MICROPY_PY_SSL)$(MICROPY_SSL_MBEDTLS),11)
 LDFLAGS_USERMOD += -lmbedcrypto
+endif

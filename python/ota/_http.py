@@ -93,10 +93,20 @@ def _tls(s, host, cadata):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if cadata is None:
         ctx.verify_mode = ssl.CERT_NONE
-    else:
+        return ctx.wrap_socket(s, server_hostname=host)
+    # MicroPython's tls raises a bare ValueError for both ("invalid cert";
+    # "\nThe certificate is not correctly signed by the trusted CA\n"): say
+    # what was refused. A ValueError, so a download does not retry it.
+    try:
         ctx.load_verify_locations(cadata=cadata)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-    return ctx.wrap_socket(s, server_hostname=host)
+    except ValueError as e:
+        raise ValueError("cadata is not a CA certificate in DER form (%s)" % e)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    try:
+        return ctx.wrap_socket(s, server_hostname=host)
+    except ValueError as e:
+        raise ValueError("TLS: the certificate of %s was refused (checked against cadata): %s"
+                         % (host, " ".join(str(e).split())))
 
 
 def _connect(scheme, host, port, timeout, cadata):

@@ -1,8 +1,9 @@
-// hash.h on mbedTLS: the host's libmbedcrypto, or ESP-IDF's mbedTLS on a
+// hash.h on mbedTLS: the host's libmbedcrypto, the twin's (MicroPython's
+// lib/mbedtls, which its tls module uses), or ESP-IDF's mbedTLS on a
 // device, where SHA-256 runs on the chip's engine and a running context holds
 // engine state. Hence clone (never copy) and free (release the engine).
 // The *_ret variants exist in mbedTLS 2.x (Debian 12, ESP-IDF 4.x); mbedTLS 3
-// renamed them to the plain names.
+// (ESP-IDF 5, the twin) renamed them to the plain names.
 #include <stdbool.h>
 
 #include <mbedtls/md5.h>

@@ -32,7 +32,7 @@ find_tree() {
 }
 
 # need_build_tools: what the twin build runs (MicroPython's make calls gcc by
-# name; the mpota module and the launcher link the host's mbedTLS). A missing
+# name; the launcher links the host's mbedTLS). A missing
 # one fails the test, naming the Debian package to install.
 need_build_tools() {
   local tool pkg

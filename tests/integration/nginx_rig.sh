@@ -4,8 +4,8 @@
 # address other than 127.0.0.1.
 #
 #   nginx_rig.sh start RUNDIR DOCROOT [OWNER_PID [MAX_SECONDS]]
-#       Starts nginx serving DOCROOT and prints "HTTP_PORT TLS_PORT" (TLS_PORT
-#       is 0 when openssl is missing). The ports are also written to
+#       Starts nginx serving DOCROOT and prints "HTTP_PORT TLS_PORT" (HTTPS
+#       on TLS_PORT). The ports are also written to
 #       RUNDIR/ports. A watcher stops nginx when OWNER_PID exits or after
 #       MAX_SECONDS (default 120), so a crashed test leaves nothing behind.
 #   nginx_rig.sh stop RUNDIR
@@ -19,17 +19,25 @@
 #   /auth/NAME       DOCROOT/NAME behind basic auth, user "mpota" password "s3cret"
 #   /slow/NAME       DOCROOT/NAME at 256 KiB/s (nginx sends it in bursts, one a second)
 #   /tofile/NAME     302 to file:///etc/hostname (a redirect out of HTTP)
-# HTTP only (when there is a TLS port):
+# HTTP only:
 #   /cross/NAME      302 to https://127.0.0.1:TLS_PORT/files/NAME (another origin)
 # HTTPS only:
 #   /downgrade/NAME  302 to http://127.0.0.1:HTTP_PORT/files/NAME
-# The certificate (RUNDIR/cert.pem, self-signed, CN and SAN 127.0.0.1) is
-# generated at start. RUNDIR/access.log has one line per request:
+# Certificates, generated at start with openssl (nothing is kept in the
+# repository), all EC P-256 and valid for 2 days:
+#   RUNDIR/ca.pem, ca.der   a test CA ("mpota test CA"); ca.key is its key
+#   RUNDIR/server.pem       the server's certificate, signed by that CA:
+#                           CN 127.0.0.1, SAN IP 127.0.0.1 and DNS localhost
+#   RUNDIR/cert.pem         server.pem followed by ca.pem: the chain nginx
+#                           sends, and a file to trust (curl --cacert) since
+#                           it holds the CA; key.pem is the server's key
+# RUNDIR/access.log has one line per request:
 #   METHOD URI range=<Range> ifrange=<If-Range> status=<status> sent=<body bytes> port=<port> user=<basic-auth user>
 # (user is "-" when no Authorization header arrived: credentials must not
 # reach another origin).
-# Exit status: 0 started/stopped, 1 failure (stderr says why), 2 usage,
-# 77 nginx not installed. MPOTA_NGINX overrides the nginx binary.
+# Exit status: 0 started/stopped, 1 failure (stderr says why, and names the
+# Debian package when nginx or openssl is missing), 2 usage. MPOTA_NGINX
+# overrides the nginx binary.
 set -euo pipefail
 
 RIG_USER=mpota
@@ -128,10 +136,10 @@ location /auth/     { alias "$doc/"; auth_basic "mpota"; auth_basic_user_file "$
 location /slow/     { alias "$doc/"; limit_rate 256k; }
 location /tofile/   { return 302 file:///etc/hostname; }
 EOF
-    local tls_server="" cross=""
-    if [ "$tls_port" != 0 ]; then
-        cross="location /cross/ { rewrite ^/cross/(.*)\$ https://127.0.0.1:$tls_port/files/\$1 redirect; }"
-        tls_server="server {
+    local cross tls_server
+    cross="location /cross/ { rewrite ^/cross/(.*)\$ https://127.0.0.1:$tls_port/files/\$1 redirect; }"
+    # cert.pem: the server's certificate and the CA's, the chain a client checks.
+    tls_server="server {
         listen 127.0.0.1:$tls_port ssl;
         server_name 127.0.0.1;
         ssl_certificate \"$run/cert.pem\";
@@ -139,7 +147,6 @@ EOF
         include \"$run/locations.conf\";
         location /downgrade/ { rewrite ^/downgrade/(.*)\$ http://127.0.0.1:$port/files/\$1 redirect; }
     }"
-    fi
     cat >"$run/nginx.conf" <<EOF
 $user_line
 daemon on;
@@ -175,12 +182,30 @@ http {
 EOF
 }
 
-# Self-signed certificate for 127.0.0.1; the SAN is what curl checks.
+# A test CA and a server certificate it signs (see the header). The SAN is
+# what clients check: curl and mbedTLS (MicroPython's tls) match IP:127.0.0.1.
 make_cert() {
     local run=$1
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout "$run/key.pem" -out "$run/cert.pem" -days 2 -subj "/CN=127.0.0.1" \
-        -addext "subjectAltName=IP:127.0.0.1" >"$run/openssl.log" 2>&1
+    rm -f "$run"/ca.* "$run"/server.* "$run/cert.pem" "$run/key.pem"
+    cat >"$run/server.ext" <<'EOF'
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+EOF
+    {
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout "$run/ca.key" -out "$run/ca.pem" -days 2 -subj "/CN=mpota test CA" \
+            -addext "basicConstraints=critical,CA:TRUE" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign" &&
+        openssl x509 -in "$run/ca.pem" -outform DER -out "$run/ca.der" &&
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout "$run/key.pem" -out "$run/server.csr" -subj "/CN=127.0.0.1" &&
+        openssl x509 -req -in "$run/server.csr" -CA "$run/ca.pem" -CAkey "$run/ca.key" \
+            -CAcreateserial -days 2 -extfile "$run/server.ext" -out "$run/server.pem" &&
+        cat "$run/server.pem" "$run/ca.pem" >"$run/cert.pem" &&
+        openssl verify -CAfile "$run/ca.pem" "$run/server.pem"
+    } >"$run/openssl.log" 2>&1
 }
 
 make_htpasswd() {
@@ -204,19 +229,18 @@ start_rig() {
     mkdir -p "$run/tmp"
     run=$(cd "$run" && pwd)
     doc=$(cd "$doc" && pwd)
+    if ! command -v openssl >/dev/null 2>&1; then
+        echo "nginx_rig: openssl is not installed (the HTTPS listener's certificates): install the Debian package openssl" >&2
+        exit 1
+    fi
     stop_rig "$run"
     make_htpasswd "$run"
-    tls_port=0
-    if command -v openssl >/dev/null 2>&1; then
-        make_cert "$run" || { cat "$run/openssl.log" >&2; exit 1; }
-    fi
+    make_cert "$run" || { echo "nginx_rig: making the test certificates failed:" >&2; cat "$run/openssl.log" >&2; exit 1; }
     # Random ports; nginx refuses to start when one is taken, then we retry.
     for try in $(seq 20); do
         port=$((20000 + RANDOM % 40000))
-        if [ -f "$run/cert.pem" ]; then
-            tls_port=$((20000 + RANDOM % 40000))
-            [ "$tls_port" != "$port" ] || continue
-        fi
+        tls_port=$((20000 + RANDOM % 40000))
+        [ "$tls_port" != "$port" ] || continue
         write_conf "$run" "$doc" "$port" "$tls_port"
         if "$nginx" -p "$run" -c "$run/nginx.conf" </dev/null >"$run/start.log" 2>&1; then
             break
