@@ -41,6 +41,11 @@ static int power_cut(struct mpota_flash_emu *emu)
         emu->on_cut(emu->on_cut_arg);
         return MPOTA_ERR_FLASH_IO;  // the hook chose to return
     }
+    mpota_flash_emu_cut_exit(emu);
+}
+
+void mpota_flash_emu_cut_exit(const struct mpota_flash_emu *emu)
+{
     // Say what happened: a silent exit 75 looks like a crash.
     fprintf(stderr,
             "mpota: power cut (injected by %s=%llu) during flash operation %llu; "

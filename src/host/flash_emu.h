@@ -103,6 +103,11 @@ void mpota_flash_emu_power_on(struct mpota_flash_emu *emu);
 
 void mpota_flash_emu_reset_counters(struct mpota_flash_emu *emu);
 
+// What a cut does when there is no on_cut: says so on stderr and ends the
+// process with _exit(MPOTA_FLASH_EMU_EXIT_CODE). For an on_cut that saves
+// something of its own first (mpota-twin --stats).
+_Noreturn void mpota_flash_emu_cut_exit(const struct mpota_flash_emu *emu);
+
 // Writes bytes the way a programmer (esptool write_flash) does: the range
 // simply holds `data` afterwards. Not counted, never torn, ignores NOR rules.
 // For setting up tests and devices. Returns 0 or MPOTA_ERR_FLASH_BOUNDS.
