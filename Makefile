@@ -7,8 +7,10 @@
 #                                               ../shared/micropython
 #   make bench                                   runs the benchmarks: BENCH.md,
 #                                               bench/results.json
+#   make py-errors                               regenerates python/ota/_errors.py
+#                                               from the core's error catalogue
 
-.PHONY: twin bench
+.PHONY: twin bench py-errors
 bench:
 	@bench/run.sh
 
@@ -18,3 +20,8 @@ twin:
 	@$(MAKE) --no-print-directory -C micropython/twin \
 		$(if $(MICROPY_DIR),MICROPY_DIR="$(abspath $(MICROPY_DIR))") \
 		$(if $(TWIN_BUILD),TWIN_BUILD="$(abspath $(TWIN_BUILD))")
+
+# The pure-Python engine's codes and sentences; tests/cli/test_py_errors.sh
+# fails when they are stale.
+py-errors:
+	@python3 tools/gen_py_errors.py
