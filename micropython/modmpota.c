@@ -46,4 +46,10 @@ const mp_obj_module_t mpota_user_cmodule = {
     .globals = (mp_obj_dict_t *)&mpota_module_globals,
 };
 
+#ifdef MPOTA_PORT_MODULE_INIT
+// The twin: extensible, so that in stock mode (where __init__ refuses the
+// import) a /lib/mpota.py is found first, as on firmware without the module.
+MP_REGISTER_EXTENSIBLE_MODULE(MP_QSTR_mpota, mpota_user_cmodule);
+#else
 MP_REGISTER_MODULE(MP_QSTR_mpota, mpota_user_cmodule);
+#endif

@@ -1,4 +1,5 @@
-# ota32's API (`from ota32 import OTA, open_url`), on mpota's C session.
+# ota32's API (`from ota32 import OTA, open_url`), on mpota's session (C or
+# pure Python: ota/_mpota.py).
 #
 #   OTA(verbose=False).ota(url, sha256)
 #       writes the app image at url (http://, https:// or a file on the

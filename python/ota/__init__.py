@@ -1,5 +1,7 @@
 # The `ota` package: OTA firmware updates for MicroPython on ESP32 over mpota's
-# C update engine (the `mpota` module). Four ways in, one engine:
+# update engine: the C module `mpota` where the firmware has it, else the same
+# engine in pure Python (_stock.py) on stock firmware (_mpota.py picks). Four
+# ways in, one engine:
 #
 #   ota.update    glenn20's API: from_file(), from_json(), class OTA
 #   ota.rollback  cancel(), force(), cancel_force() -- light, for every boot

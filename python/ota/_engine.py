@@ -1,5 +1,5 @@
 # The engine behind every API of the `ota` package: one mpota.Session (the
-# C update engine: pre-flight checks before anything is erased, erase ahead,
+# update engine, C or pure Python (_mpota.py): pre-flight checks before anything is erased, erase ahead,
 # hashing, read-back, set_boot) fed from a stream, a buffer or an HTTP
 # download that resumes where the flash write stopped.
 #
@@ -17,7 +17,7 @@
 # each chunk (total 0 when unknown), and any exception raised inside the loop
 # -- KeyboardInterrupt included, or one raised by the progress callback --
 # aborts the session before it propagates.
-import mpota
+from ._mpota import mpota
 
 CHUNK = 4096
 

@@ -23,7 +23,7 @@
 # the running app or the new, verified factory app (docs/DESIGN.md).
 import os
 
-import mpota
+from ._mpota import mpota
 
 from . import _engine
 

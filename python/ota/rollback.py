@@ -4,7 +4,7 @@
 #   cancel()        confirm the running firmware: no rollback at the next reset
 #   force()         boot the previous OTA slot next (whatever its state)
 #   cancel_force()  boot the running slot next again (undoes force())
-import mpota
+from ._mpota import mpota
 
 
 def _device():

@@ -5,7 +5,7 @@
 #   ready()   True if this device can take an OTA update now
 import sys
 
-import mpota
+from ._mpota import mpota
 
 from . import _engine
 

@@ -1,4 +1,5 @@
-# glenn20's `ota.update` API (micropython-esp32-ota), on mpota's C session.
+# glenn20's `ota.update` API (micropython-esp32-ota), on mpota's session (C or
+# pure Python: _mpota.py).
 #
 #   from_file(url, sha="", length=0, verify=True, verbose=True, reboot=True, **request_args)
 #   from_json(url, verify=True, verbose=True, reboot=True, **request_args)

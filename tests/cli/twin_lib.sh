@@ -173,3 +173,23 @@ power_cuts() {
     grep -qx "running ota_0" "$WORK/out" && ok || fail "after a cut at op $n: $(cat "$WORK/out")"
   done
 }
+
+# stock_mode: with OTA_STOCK set, the test runs on stock firmware:
+# `mpota-twin --stock` (no mpota module, no frozen ota package; TWIN becomes
+# a wrapper that adds the flag), and install_package FS puts the package's
+# .py files in the device's /lib, as mip installs them, so its pure-Python
+# engine (python/ota/_stock.py) does the work. The scripts' own
+# `import mpota` (to look at the device) gets a /lib/mpota.py that is that
+# engine too. Without OTA_STOCK both do nothing.
+stock_mode() {
+  [ -n "${OTA_STOCK:-}" ] || return 0
+  printf '#!/bin/sh\nexec "%s" --stock "$@"\n' "$TWIN" >"$WORK/twin-stock"
+  chmod +x "$WORK/twin-stock"
+  TWIN=$WORK/twin-stock
+}
+install_package() {
+  [ -n "${OTA_STOCK:-}" ] || return 0
+  mkdir -p "$1/lib/ota"
+  cp "$SRC"/python/ota/*.py "$1/lib/ota/" && cp "$SRC/python/ota32.py" "$1/lib/"
+  echo "from ota._stock import *  # tests only: the scripts look with mpota.Device" >"$1/lib/mpota.py"
+}

@@ -16,11 +16,11 @@ print("ready:", ota.status.ready())
 print("forceFactory:", ota.fromfile("app-v2.bin", forceFactory=True))
 with open("main.py", "w") as f:
     f.write("""
-import esp32, mpota, ota, ota.rollback
+import appstate, mpota, ota, ota.rollback
 d = mpota.Device()
 print("boot:", d.running())
 if d.running() == "ota_0":
-    print("state:", esp32.Partition(esp32.Partition.RUNNING).app_state())
+    print("state:", appstate.app_state())
     ota.rollback.cancel()
     print("forceFactory:", ota.fromfile("app-v2.bin", forceFactory=True))
     print("set_bootpart:", ota.set_bootpart("factory"), d.boot_partition())

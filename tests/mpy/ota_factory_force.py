@@ -34,7 +34,7 @@ print("factory:", version("MicroPython"), d.otadata())
 
 with open("main.py", "w") as f:
     f.write("""
-import esp32, machine, mpota, ota, ota.rollback
+import appstate, machine, mpota, ota, ota.rollback
 import config
 d = mpota.Device()
 def version(label):
@@ -51,7 +51,7 @@ try:
 except OSError:
     forced = False
 if run == "MicroPython_1" and not forced:
-    print("state:", esp32.Partition(esp32.Partition.RUNNING).app_state())
+    print("state:", appstate.app_state())
     print("forceFactory unconfirmed:", ota.fromfile("app-v3.bin", forceFactory=True))
     print("factory:", version("MicroPython"))
     ota.rollback.cancel()

@@ -4,7 +4,7 @@
 # <file>.md5 on the server with md5=True. Then start(..., restart=True)
 # restarts into the new firmware.
 # config.py (written by the test) holds the server's port and hashes.
-import esp32
+import appstate
 import mpota
 import ota
 
@@ -15,7 +15,7 @@ d = mpota.Device()
 
 def state(label):
     try:
-        return esp32.Partition(label).app_state()
+        return appstate.app_state(label)
     except OSError:
         return "none"
 
@@ -47,12 +47,12 @@ print("selected:", d.boot_partition(), state("ota_1"))
 
 with open("main.py", "w") as f:
     f.write("""
-import esp32, mpota, ota
+import appstate, mpota, ota
 d = mpota.Device()
-print("boot 2:", d.running(), esp32.Partition(esp32.Partition.RUNNING).app_state())
+print("boot 2:", d.running(), appstate.app_state())
 import ota.rollback
 ota.rollback.cancel()
-print("confirmed:", esp32.Partition(esp32.Partition.RUNNING).app_state())
+print("confirmed:", appstate.app_state())
 print("set_bootpart ota_0:", ota.set_bootpart("ota_0"), d.boot_partition())
 """)
 ota.start(url="127.0.0.1", port=config.PORT, file="/files/app-v2.bin", md5=True, restart=True)

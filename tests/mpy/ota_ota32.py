@@ -4,7 +4,7 @@
 # wrong SHA-256 (ValueError, nothing selected), a file on the device, a
 # download cut mid-way (resumed), a redirect.
 # config.py (written by the test) holds the URLs and hashes.
-import esp32
+import appstate
 import machine
 import mpota
 from ota32 import OTA, open_url
@@ -16,7 +16,7 @@ d = mpota.Device()
 
 def state(label):
     try:
-        return esp32.Partition(label).app_state()
+        return appstate.app_state(label)
     except OSError:
         return "none"
 
@@ -46,9 +46,9 @@ OTA().ota(config.BASE + "/files/app-v2.bin", config.SHA)
 
 with open("main.py", "w") as f:
     f.write("""
-import esp32
+import appstate, esp32
 print("boot 2:", esp32.Partition(esp32.Partition.RUNNING).info()[4],
-      esp32.Partition(esp32.Partition.RUNNING).app_state())
+      appstate.app_state())
 esp32.Partition.mark_app_valid_cancel_rollback()
 """)
 machine.reset()

@@ -7,7 +7,7 @@
 # Files: app-v2.bin, fw/app-v2.json (manifest) + fw/app-v2.bin, config.py.
 import gc
 
-import esp32
+import appstate
 import mpota
 import ota.rollback
 import ota.status
@@ -21,7 +21,7 @@ d = mpota.Device()
 def state(label):
     # PR #7048's app_state(); "none" when no otadata record names the slot
     try:
-        return esp32.Partition(label).app_state()
+        return appstate.app_state(label)
     except OSError:
         return "none"
 
@@ -137,24 +137,25 @@ with open("main.py", "w") as f:
 import sys
 import ota.rollback
 ota.rollback.cancel()
-print("light:", [m for m in sys.modules if m.startswith("ota") and m not in ("ota", "ota.rollback")])
-import esp32, mpota
+print("light:", [m for m in sys.modules if m.startswith("ota") and
+                 m not in ("ota", "ota.rollback", "ota._mpota", "ota._stock")])
+import appstate, mpota
 d = mpota.Device()
-print("confirmed:", d.running(), esp32.Partition("ota_1").app_state())
+print("confirmed:", d.running(), appstate.app_state("ota_1"))
 ota.rollback.cancel()  # again: harmless
 ota.rollback.force()
-print("force:", d.boot_partition(), esp32.Partition("ota_0").app_state())
+print("force:", d.boot_partition(), appstate.app_state("ota_0"))
 ota.rollback.cancel_force()
-print("cancel_force:", d.boot_partition(), esp32.Partition("ota_1").app_state())
+print("cancel_force:", d.boot_partition(), appstate.app_state("ota_1"))
 import ota.status
 print("ready:", ota.status.ready())
 ota.status.status()
 """)
 with open("boot.py", "w") as f:
     f.write("""
-import esp32, mpota
+import appstate, mpota
 d = mpota.Device()
-print("boot:", d.running(), esp32.Partition(esp32.Partition.RUNNING).app_state())
+print("boot:", d.running(), appstate.app_state())
 d.close()
 """)
 ota.update.from_file("app-v2.bin", sha=config.SHA, length=config.LEN)

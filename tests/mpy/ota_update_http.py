@@ -5,7 +5,7 @@
 # byte 0), a progress callback; then from_json(..., reboot=True) boots the new
 # firmware, which ota.rollback.cancel() confirms.
 # config.py (written by the test) holds the URLs, hashes and lengths.
-import esp32
+import appstate
 import mpota
 import ota.update
 
@@ -17,7 +17,7 @@ d = mpota.Device()
 
 def state(label):
     try:
-        return esp32.Partition(label).app_state()
+        return appstate.app_state(label)
     except OSError:
         return "none"
 
@@ -73,12 +73,12 @@ print("cut in the header:", quiet(config.CUT6 + "/norange/app-v2.bin", sha=confi
 
 with open("main.py", "w") as f:
     f.write("""
-import esp32, mpota
+import appstate, mpota
 d = mpota.Device()
-print("boot 2:", d.running(), esp32.Partition(esp32.Partition.RUNNING).app_state())
+print("boot 2:", d.running(), appstate.app_state())
 import ota.rollback
 ota.rollback.cancel()
-print("confirmed:", esp32.Partition(esp32.Partition.RUNNING).app_state())
+print("confirmed:", appstate.app_state())
 """)
 ota.update.REBOOT_DELAY = 1
 ota.update.from_json(B + "/files/app-v2.json")
