@@ -1,5 +1,6 @@
 # The engine behind every API of the `ota` package: one mpota.Session (the
-# update engine, C or pure Python (_mpota.py): pre-flight checks before anything is erased, erase ahead,
+# update engine, C or pure Python (_mpota.py): pre-flight checks before
+# anything is erased, erase ahead,
 # hashing, read-back, set_boot) fed from a stream, a buffer or an HTTP
 # download that resumes where the flash write stopped.
 #

@@ -607,8 +607,7 @@ class Session:
         if not (self._policy & ~POLICY_NO_DOWNGRADE) or not run:
             return
         if new is None:
-            self._fail("MPOTA_ERR_POLICY_PROJECT" if self._policy & POLICY_SAME_PROJECT
-                       else "MPOTA_ERR_POLICY_DOWNGRADE")
+            self._fail("MPOTA_ERR_IMAGE_NO_APP_DESC", _DESC_OFF, self._im.DESC_MAGIC)
         if self._policy & POLICY_SAME_PROJECT and new[2] != run[2]:
             self._fail("MPOTA_ERR_POLICY_PROJECT", 0x50, label=new[2])
         if self._policy & POLICY_SECURE_VERSION and new[0] < run[0]:

@@ -295,9 +295,10 @@ static int check_policies(mpota_session_t *s, const struct mpota_app_desc *new_d
         return MPOTA_OK;
     }
     if (!present) {
-        // Nothing to compare: refuse rather than guess.
-        return fail(s, (o->policy & MPOTA_POLICY_SAME_PROJECT) ? MPOTA_ERR_POLICY_PROJECT
-                                                               : MPOTA_ERR_POLICY_DOWNGRADE);
+        // Nothing to compare: refuse rather than guess, saying what is missing
+        // (not a project name or version the image does not have).
+        return fail_numbers(s, MPOTA_ERR_IMAGE_NO_APP_DESC, MPOTA_APP_DESC_OFFSET,
+                            MPOTA_APP_DESC_MAGIC, 0);
     }
     if ((o->policy & MPOTA_POLICY_SAME_PROJECT) &&
         strcmp(new_desc->project_name, run->project_name) != 0) {

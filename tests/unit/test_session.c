@@ -543,6 +543,35 @@ static void test_abort_after_refusal_keeps_slot(void **state)
     free(s3);
 }
 
+// An image without an app description has no project or secure_version to
+// compare: the description policies refuse it, saying what is missing (not
+// a project name it does not have), before anything is erased.
+static void test_policy_without_app_desc(void **state)
+{
+    struct rig *r = *state;
+    struct mpota_app_spec spec = {.chip_id = MPOTA_CHIP_ESP32, .total_size = 70000,
+                                  .no_app_desc = true, .seed = 4};
+    uint8_t *img = NULL;
+    size_t len;
+    assert_int_equal(mpota_image_build_app(&spec, &img, &len, NULL), 0);
+    struct mpota_app_desc running = {0};
+    strcpy(running.project_name, "micropython");
+    r->opts.running_desc = &running;
+    const uint32_t policies[] = {MPOTA_POLICY_SAME_PROJECT, MPOTA_POLICY_SECURE_VERSION};
+    for (size_t i = 0; i < 2; i++) {
+        r->opts.policy = policies[i];
+        assert_int_equal(update(r, img, len, 4096), MPOTA_ERR_IMAGE_NO_APP_DESC);
+        const struct mpota_diag *d = mpota_session_diag(&r->s);
+        assert_int_equal(d->offset, MPOTA_APP_DESC_OFFSET);
+        assert_int_equal(d->expected, MPOTA_APP_DESC_MAGIC);
+        assert_int_equal(mpota_session_abort(&r->s), 0);
+        assert_nothing_written(r);
+    }
+    r->opts.policy = 0;  // without a policy the same image is fine
+    assert_int_equal(update(r, img, len, 4096), MPOTA_OK);
+    free(img);
+}
+
 static uint8_t *make_official(uint32_t size, const char *mpver, uint64_t seed, size_t *len)
 {
     struct mpota_app_spec spec = {.chip_id = MPOTA_CHIP_ESP32, .total_size = size, .version = "",
@@ -649,6 +678,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_abort_leaves_slot_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_after_any_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_after_refusal_keeps_slot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policy_without_app_desc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_downgrade_by_micropython_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flash_bounds_says_the_flash_size, setup, teardown),
         cmocka_unit_test(test_version_compare),
