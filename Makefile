@@ -9,8 +9,11 @@
 #                                               bench/results.json
 #   make py-errors                               regenerates python/ota/_errors.py
 #                                               from the core's error catalogue
+#   make mip [TWIN_BUILD=dir]                    regenerates python/ota/mpy/*.mpy and
+#                                               python/ota/package.json (what mip
+#                                               installs), with the twin's mpy-cross
 
-.PHONY: twin bench py-errors
+.PHONY: twin bench py-errors mip
 bench:
 	@bench/run.sh
 
@@ -25,3 +28,8 @@ twin:
 # fails when they are stale.
 py-errors:
 	@python3 tools/gen_py_errors.py
+
+# The .mpy files and package.json mip installs; tests/cli/test_twin_mip.sh
+# fails when they are stale. mpy-cross comes with the twin build.
+mip: twin
+	@python3 tools/gen_mip.py --mpy-cross "$(abspath $(or $(TWIN_BUILD),build-twin))/mpy-cross/mpy-cross"

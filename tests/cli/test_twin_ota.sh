@@ -260,20 +260,4 @@ boots_old_app "a cut during an HTTP download"
 expect_status 0 "$TWIN" --flash dev.flash --fs fs --max-boots 3 update.py
 grep -qx "running ota_1" "$WORK/out" && ok || fail "the update after a cut: $(cat "$WORK/out")"
 
-# --- lightness and the mip package --------------------------------------------------
-# Every file of the package is listed in package.json, and each listed
-# source exists beside it.
-python3 - "$SRC/python/ota/package.json" <<'EOF' && ok || fail "python/ota/package.json"
-import json, os, sys
-p = sys.argv[1]
-j = json.load(open(p))
-base = os.path.dirname(p)
-listed = {dst for dst, _ in j["urls"]}
-for dst, src in j["urls"]:
-    assert os.path.isfile(os.path.normpath(os.path.join(base, src))), src
-have = {"ota/" + f for f in os.listdir(base) if f.endswith(".py")} | {"ota32.py"}
-assert listed == have, (listed ^ have)
-assert j["version"]
-EOF
-
 finish
