@@ -15,8 +15,7 @@
 # chips whose bootloader needs the app description.
 import hashlib
 
-from . import _errors
-from ._stock import Error, le32, otadata_crc
+from ._stock import _raise, le32, otadata_crc
 
 HEAD_LEN = 0x120
 _HDR = 24
@@ -38,9 +37,9 @@ NEEDS_DESC = (12, 13, 16, 20, 25, 28)
 
 
 def fail(name, off=0, exp=0, act=0, label=""):
-    # Raises the engine's Error with the core's code and sentence.
-    code = _errors.CODE[name]
-    raise Error(code, _errors.text(code, off, exp, act, label))
+    # Raises the engine's Error with the core's code and sentence (_errors
+    # is loaded then, not before).
+    _raise(name, off, exp, act, label)
 
 
 def _mapped(chip, addr):

@@ -27,8 +27,8 @@ import hashlib
 import esp32
 
 # Imported when first needed, so that a boot that only confirms itself
-# (ota.rollback.cancel()) loads this file alone: _image (image checks) and
-# _errors (sentences) come in with a session, a verify or an error.
+# (ota.rollback.cancel()) loads this file alone: _image (image checks) comes
+# in with a session or a verify, _errors (sentences) with an error.
 
 
 class Error(OSError):
@@ -85,6 +85,10 @@ TYPE_DATA = 1
 _P = esp32.Partition
 _SECTOR = 4096
 _BLOCK = 0x10000
+# The session's write buffer: 0 chooses by the free heap (a 64 KiB block when
+# gc.mem_free() leaves 32 KiB beside it, else a 4 KiB sector); set it to
+# 4096 or 65536 to choose yourself.
+BUFFER = 0
 _UNDEF = 0xFFFFFFFF
 _FACTORY = 0x00
 _OTA_0 = 0x10
@@ -535,8 +539,10 @@ class Session:
         self._ps = self._im.Parser(self._d.chip(), self._t[2])
         self._md5 = hashlib.md5() if self._md5_exp else None
         if self._buf is None:
-            gc.collect()
-            n = _BLOCK if gc.mem_free() > _BLOCK + 32 * 1024 else _SECTOR
+            n = BUFFER
+            if not n:
+                gc.collect()
+                n = _BLOCK if gc.mem_free() > _BLOCK + 32 * 1024 else _SECTOR
             self._buf = bytearray(n)
             self._back = bytearray(_SECTOR)
 
@@ -645,13 +651,7 @@ class Session:
         back = self._back
         base = self._base
         self._touched = True
-        blank = True
-        for off in range(0, top, _SECTOR):
-            p.readblocks(0, back, base + off)
-            if back != _FF:
-                blank = False
-                break
-        if blank:
+        if self._blank(p, base, top):
             p.writeblocks(base // _SECTOR, mv, 0)
         else:
             p.writeblocks(base // _SECTOR, mv)
@@ -665,6 +665,20 @@ class Session:
                     self._fail("MPOTA_ERR_FLASH_VERIFY", self._t[2] + base + i)
         self._base += top
         self._fill = 0
+
+    def _blank(self, p, at, n):
+        # Whether [at, at + n) reads erased. The first 256 bytes decide a
+        # used sector; min() compares (no 4 KiB of 0xFF is kept for it).
+        back = self._back
+        probe = memoryview(back)[:256]
+        for off in range(at, at + n, _SECTOR):
+            p.readblocks(0, probe, off)
+            if min(probe) != 0xFF:
+                return False
+            p.readblocks(0, back, off)
+            if min(back) != 0xFF:
+                return False
+        return True
 
     def restart(self):
         # The data starts again from byte 0 (a server that ignored Range).
@@ -753,5 +767,3 @@ class Session:
             _raise("MPOTA_ERR_BAD_STATE")
         return self._sha
 
-
-_FF = b"\xff" * _SECTOR

@@ -3,8 +3,10 @@
 # after the other: each must accept or refuse alike, with the same code and
 # the same sentence (numbers included), and the same byte count and SHA-256
 # when it accepts. cases.txt (written by test_twin_engines.sh): one case per
-# line, "NAME FILE CHUNK SIZE SHA256 MD5 POLICY" ("-" for none). Prints
-# "same NAME: RESULT" or "DIFF NAME: C RESULT / PY RESULT" per case.
+# line, "NAME FILE CHUNK SIZE SHA256 MD5 POLICY" ("-" for none). The Python
+# engine runs twice, with its 64 KiB buffer and with the 4 KiB one it takes
+# when the heap is short. Prints "same NAME: RESULT" or
+# "DIFF NAME: C RESULT / PY RESULT" per case.
 import binascii
 
 import mpota
@@ -42,7 +44,12 @@ for line in open("cases.txt"):
     dc = mpota.Device()
     c = run(mpota, dc, *args)
     dc.close()
+    _stock.BUFFER = 65536
     py = run(_stock, _stock.Device(), *args)
+    _stock.BUFFER = 4096
+    py4 = run(_stock, _stock.Device(), *args)
+    if py4 != py:
+        py = "%s / PY 4 KiB %s" % (py, py4)
     if c == py:
         same += 1
         print("same %s: %s" % (name, c))
