@@ -333,6 +333,7 @@ def main():
         part = needs.get(key)
         if res.get(key) is None and not (part and "skipped" in ((core or {}).get(part) or {})):
             failures.append(f"required result {key} missing")
+    res["stock_bench"] = load(os.path.join(raw, "stock_bench.json"))
     res["skipped"] = skipped
     res["failures"] = failures
     res["run_wall_s"] = a.wall
@@ -719,6 +720,42 @@ def markdown(res, core, runs, by, cg_funcs):
             w(f"| {tc} (32-bit, as on ESP32) | {s['session_total']:,} | "
               f"{s['session_hash_contexts']:,} | **{s['session_total'] - s['session_hash_contexts']:,}** |")
     w("")
+
+    # 6. Stock MicroPython
+    sb = res.get("stock_bench")
+    w("## 6. Stock MicroPython: three writers of one update\n")
+    if not sb:
+        w("Not run (see Skipped).\n")
+    else:
+        w(f"One {sb['image_bytes']:,}-byte app into a used slot on the twin, each writer driven by "
+          "glenn20's documented call (`ota.update.from_file(url, sha=, length=, reboot=False)`); "
+          "counts, modeled device time and peak live heap from `mpota-twin --stats`, wall time "
+          f"the best of {sb['runs']} runs without it (`bench/stock_bench.sh`). The Python engine "
+          "takes the 64 KiB buffer when `gc.mem_free()` leaves 32 KiB beside it, else the 4 KiB "
+          "one. Peak heap is the twin's whole live heap (its own modules included): the C "
+          "engine's row is the floor.\n")
+        names = {"glenn20": "glenn20's package, unmodified (stock)",
+                 "python": "`ota` package, Python engine (stock)",
+                 "python4k": "`ota` package, Python engine, 4 KiB buffer (stock)",
+                 "c": "`ota` package, C engine"}
+        w("| writer | modeled s | block erases | sector erases | programs | MB read | peak heap (B) | wall s |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for k in ("glenn20", "python", "python4k", "c"):
+            r = sb["ways"].get(k)
+            if not r:
+                w(f"| {names[k]} | not measured | | | | | | |")
+                continue
+            heap = f"{r['peak_heap']:,}" if r.get("peak_heap") is not None else "-"
+            w(f"| {names[k]} | {r['modeled_s']:.2f} | {r['block_erases']} | {r['sector_erases']} | "
+              f"{r['programs']} | {r['bytes_read'] / 1e6:.1f} | {heap} | {r['wall_s']:.2f} |")
+        w("")
+        if sb.get("python_vs_glenn20_speedup") is not None:
+            sp = sb["python_vs_glenn20_speedup"]
+            w(f"- Python engine vs glenn20: **{sp:.2f}x faster** (target >= 2x: "
+              f"{'met' if sp >= 2 else 'missed'}).")
+        pc = sb["python_vs_c"]
+        w(f"- Python engine vs C engine: **{pc:.3f}x** the C engine's time (target <= 1.25x: "
+          f"{'met' if pc <= 1.25 else 'missed'}).\n")
 
     w("## Reading the misses: what it would take\n")
     w(analysis(res, core, by))

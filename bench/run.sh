@@ -109,6 +109,31 @@ echo "bench: cross-building the core" >&2
 python3 "$root/bench/core_build.py" --src "$root" --out "$build_dir/core" \
   --json "$raw/core.json" || failed "cross build of the core"
 
+# --- stock MicroPython: glenn20's package, our Python engine, our C engine ------
+# On the twin (built into bench/out/twin from MICROPY_DIR, default
+# ../shared/micropython). glenn20's package is not kept here: GLENN20_OTA
+# names its mip/ota directory (a clone of glenn20/micropython-esp32-ota).
+if [ "$smoke" -eq 0 ]; then
+  tree=${MICROPY_DIR:-$root/../shared/micropython}
+  if [ -f "$tree/ports/unix/Makefile" ]; then
+    echo "bench: stock MicroPython on the twin" >&2
+    if make --no-print-directory -C "$root" twin MICROPY_DIR="$tree" TWIN_BUILD="$root/bench/out/twin" \
+        >"$raw/twin-build.log" 2>&1 &&
+       cmake --build "$build_dir" --target mpota >>"$raw/build.log" 2>&1; then
+      glenn=()
+      if [ -n "${GLENN20_OTA:-}" ]; then glenn=(--glenn20 "$GLENN20_OTA")
+      else skipped "glenn20's package in the stock bench: GLENN20_OTA is not set"; fi
+      "$root/bench/stock_bench.sh" --twin "$root/bench/out/twin/mpota-twin" --mpota "$build_dir/mpota" \
+        "${glenn[@]}" --json "$raw/stock_bench.json" >"$raw/stock_bench.txt" 2>&1 ||
+        failed "stock bench: $(tail -3 "$raw/stock_bench.txt")"
+    else
+      failed "stock bench: twin or CLI build (bench/out/twin, $raw/twin-build.log)"
+    fi
+  else
+    skipped "stock bench: no MicroPython tree (MICROPY_DIR or ../shared/micropython)"
+  fi
+fi
+
 # --- report ---------------------------------------------------------------------
 end=$(date +%s.%N)
 python3 "$root/bench/report.py" --raw "$raw" --src "$root" --smoke "$smoke" \
