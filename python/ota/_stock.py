@@ -112,10 +112,14 @@ class Device:
     def __init__(self):
         self._parts = {}
         rows = []
-        for p in _P.find(0xFF):
-            t, st, off, size, label, enc = p.info()
-            rows.append((t, st, off, size, label, 1 if enc else 0))
-            self._parts[label] = p
+        # App and data partitions, the types the engine uses (the C module
+        # lists custom types too), in table (offset) order.
+        for t in (TYPE_APP, TYPE_DATA):
+            for p in _P.find(t):
+                t, st, off, size, label, enc = p.info()
+                rows.append((t, st, off, size, label, 1 if enc else 0))
+                self._parts[label] = p
+        rows.sort(key=lambda r: r[2])
         self._rows = rows
         run = _P(_P.RUNNING).info()
         self._running = run[4]
