@@ -3,7 +3,7 @@
 // description straight from the stream without buffering 256 bytes.
 #include <string.h>
 
-#include "core_internal.h"
+#include "mpota/bytes.h"
 #include "mpota/image.h"
 
 // esp_app_desc_t field offsets (SPEC §4.7).

@@ -1,7 +1,7 @@
 // Area view over a flash backend: the core's only route to flash (flash.h).
 #include "mpota/flash.h"
 
-#include "core_internal.h"
+#include "mpota/bytes.h"
 #include "mpota/err.h"
 
 static bool range_ok(const struct mpota_area *a, uint32_t off, uint32_t len)

@@ -5,7 +5,7 @@
 // anything.
 #include <string.h>
 
-#include "core_internal.h"
+#include "mpota/bytes.h"
 #include "mpota/image.h"
 #include "mpota/otadata.h"
 #include "mpota/part.h"

@@ -6,7 +6,7 @@
 // points into the caller's data between calls.
 #include <string.h>
 
-#include "core_internal.h"
+#include "mpota/bytes.h"
 #include "mpota/hash.h"
 #include "mpota/image.h"
 

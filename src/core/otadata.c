@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "core_internal.h"
+#include "mpota/bytes.h"
 #include "mpota/err.h"
 #include "mpota/flash.h"
 

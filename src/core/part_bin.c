@@ -2,7 +2,7 @@
 // Documentation of the public functions is in include/mpota/part.h.
 #include <string.h>
 
-#include "core_internal.h"
+#include "mpota/bytes.h"
 #include "mpota/hash.h"
 #include "mpota/part.h"
 

@@ -2,7 +2,7 @@
 // the erase strategy is in erase_plan.c.
 #include <string.h>
 
-#include "core_internal.h"
+#include "erase_plan.h"
 #include "mpota/mpver.h"
 #include "mpota/session.h"
 
@@ -314,6 +314,19 @@ static int check_policies(mpota_session_t *s, const struct mpota_app_desc *new_d
     return MPOTA_OK;
 }
 
+// How far the image reaches, for the erase plan: the declared size, else the
+// exact length once the last segment header is in. Before that the end is
+// unknown and more data is likely: plan as if the slot will be filled, so
+// aligned regions get block erases (at most one block past the image end).
+static uint32_t image_reach(const mpota_session_t *s, const struct mpota_area *slot)
+{
+    if (s->declared) {
+        return s->declared;
+    }
+    return mpota_image_parser_len_known(&s->parser) ? mpota_image_parser_min_len(&s->parser)
+                                                     : slot->size;
+}
+
 // Programs in-order bytes at s->contig after erasing ahead of them.
 static int program(mpota_session_t *s, uint32_t off, const uint8_t *data, uint32_t len)
 {
@@ -324,7 +337,7 @@ static int program(mpota_session_t *s, uint32_t off, const uint8_t *data, uint32
         return slot_too_small(s, need > min ? need : min);
     }
     s->slot_touched = true;  // from the first erase on, abort() must clear the slot
-    int rc = mpota_erase_ahead(s, &a, off + len);
+    int rc = mpota_erase_ahead(&a, &s->erased_end, image_reach(s, &a), off + len);
     if (!rc) {
         rc = mpota_area_prog(&a, off, data, len);
     }

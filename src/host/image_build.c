@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core_internal.h"
+#include "mpota/bytes.h"
 #include "mpota/hash.h"
 #include "mpota/part.h"
 

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "core_internal.h"
+#include "erase_plan.h"
 #include "flash_emu.h"
 #include "image_build.h"
 #include "mpota/boot.h"
