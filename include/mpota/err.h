@@ -20,7 +20,6 @@ enum mpota_err {
     MPOTA_ERR_BAD_STATE = -2,       // call not allowed in the object's current state
     MPOTA_ERR_NOT_FOUND = -3,       // no such partition / entry
     MPOTA_ERR_NO_SPACE = -4,        // an output buffer is too small
-    MPOTA_ERR_ABORTED = -5,         // the caller aborted
 
     // Flash access: -20 .. -39
     MPOTA_ERR_FLASH_IO = -20,        // the backend reported a failure
@@ -44,7 +43,6 @@ enum mpota_err {
     MPOTA_ERR_TABLE_TWO_MD5 = -50,     // more than one MD5 row
     MPOTA_ERR_TABLE_LENGTH = -51,      // binary input not a multiple of 32 bytes / too short
     MPOTA_ERR_TABLE_BELOW_START = -52, // partition below table offset + 0x1000
-    MPOTA_ERR_CSV_SYNTAX = -53,        // a CSV line cannot be read (column count, empty name)
     MPOTA_ERR_CSV_TYPE = -54,          // unknown type keyword
     MPOTA_ERR_CSV_SUBTYPE = -55,       // unknown subtype keyword / missing app subtype
     MPOTA_ERR_CSV_NUMBER = -56,        // a number does not parse
@@ -87,11 +85,9 @@ enum mpota_err {
     MPOTA_ERR_IMAGE_HASH_FLAG = -100,     // hash_appended byte not 0 or 1
     MPOTA_ERR_IMAGE_TRUNCATED = -101,     // image ends before its segments/checksum/hash
     MPOTA_ERR_IMAGE_NO_APP_DESC = -102,   // required app description missing
-    MPOTA_ERR_IMAGE_CHIP_REV = -103,      // chip revision range excludes the chip
     MPOTA_ERR_IMAGE_TOO_BIG = -104,       // image larger than the slot (expected = slot, actual)
     MPOTA_ERR_IMAGE_IS_OTADATA = -105,    // an otadata dump
     MPOTA_ERR_IMAGE_UNKNOWN = -106,       // not any recognised kind
-    MPOTA_ERR_IMAGE_SEGMENT_PAD = -107,   // padding before checksum not zero (warning-level)
     MPOTA_ERR_IMAGE_WRAP = -108,          // segment end address wraps
 
     // Update policy: -120 .. -139

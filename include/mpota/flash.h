@@ -38,6 +38,21 @@ struct mpota_flash {
     uint32_t prog_align;        // program address/length alignment, 1 on plain NOR
 };
 
+// MPOTA_ASSERT(cond): how the core reacts to a broken promise of its caller
+// (a flash whose geometry does not hold). By default the call returns
+// MPOTA_ERR_INVALID_ARG; define it (-DMPOTA_ASSERT=assert, with <assert.h>)
+// to stop at the caller's mistake instead, as littlefs's LFS_ASSERT.
+#ifndef MPOTA_ASSERT
+#define MPOTA_ASSERT(cond) ((void)0)
+#endif
+
+// Whether f can be used: the three callbacks set, sector_size a power of two,
+// block_size 0 or a multiple of it, size a non-zero multiple of sector_size,
+// prog_align 0 or a power of two that divides sector_size. The one check of a
+// backend's geometry: mpota_area_init() makes it, and every access of the
+// core goes through an area.
+bool mpota_flash_valid(const struct mpota_flash *f);
+
 // A window onto the flash, e.g. one partition. Offsets given to the area
 // functions count from `off`. A read-only area refuses program and erase with
 // MPOTA_ERR_FLASH_PROTECTED: this is how "never write the running slot" is
@@ -49,8 +64,9 @@ struct mpota_area {
     bool read_only;
 };
 
-// Fills *a for [off, off+size) on flash. Returns MPOTA_ERR_FLASH_BOUNDS if the
-// window does not lie within the chip.
+// Fills *a for [off, off+size) on flash. Returns MPOTA_ERR_INVALID_ARG for a
+// flash that is not mpota_flash_valid() (after MPOTA_ASSERT), and
+// MPOTA_ERR_FLASH_BOUNDS if the window does not lie within the chip.
 int mpota_area_init(struct mpota_area *a, const struct mpota_flash *flash, uint32_t off,
                     uint32_t size, bool read_only);
 

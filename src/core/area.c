@@ -10,10 +10,26 @@ static bool range_ok(const struct mpota_area *a, uint32_t off, uint32_t len)
     return off <= a->size && len <= a->size - off;
 }
 
+static bool pow2(uint32_t v)
+{
+    return v && (v & (v - 1)) == 0;
+}
+
+bool mpota_flash_valid(const struct mpota_flash *f)
+{
+    return f && f->read && f->prog && f->erase && pow2(f->sector_size) &&
+           f->block_size % f->sector_size == 0 && f->size && f->size % f->sector_size == 0 &&
+           (f->prog_align == 0 || (pow2(f->prog_align) && f->sector_size % f->prog_align == 0));
+}
+
 int mpota_area_init(struct mpota_area *a, const struct mpota_flash *flash, uint32_t off,
                     uint32_t size, bool read_only)
 {
-    if (!a || !flash) {
+    if (!a) {
+        return MPOTA_ERR_INVALID_ARG;
+    }
+    if (!mpota_flash_valid(flash)) {
+        MPOTA_ASSERT(!"flash geometry (mpota_flash_valid)");
         return MPOTA_ERR_INVALID_ARG;
     }
     if (off > flash->size || size > flash->size - off) {

@@ -38,7 +38,6 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_BAD_STATE, "this call is not allowed now: the operation already failed or finished; abort and start again"),
     E(MPOTA_ERR_NOT_FOUND, "not found: {label}"),
     E(MPOTA_ERR_NO_SPACE, "output buffer too small: {act} B needed, {exp} B available"),
-    E(MPOTA_ERR_ABORTED, "aborted by the caller; the target slot was left unbootable and otadata untouched"),
 
     E(MPOTA_ERR_FLASH_IO, "flash operation failed at {offh}"),
     E(MPOTA_ERR_FLASH_BOUNDS, "flash access at {off} is outside its partition or past the end of the {exp} B flash; check the partition table against the flash size"),
@@ -60,7 +59,6 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_TABLE_TWO_MD5, "partition table has a second MD5 row at {off}"),
     E(MPOTA_ERR_TABLE_LENGTH, "partition table input is {act} B; a binary table is a whole number of 32-byte rows"),
     E(MPOTA_ERR_TABLE_BELOW_START, "partition {label} at {acth} is below the first usable offset {exph} (table offset + 0x1000)"),
-    E(MPOTA_ERR_CSV_SYNTAX, "partition CSV line {act}: cannot read it (need Name, Type, SubType, Offset, Size, Flags)"),
     E(MPOTA_ERR_CSV_TYPE, "partition CSV line {act}: unknown partition type for {label} (use app, data, bootloader, partition_table or a number)"),
     E(MPOTA_ERR_CSV_SUBTYPE, "partition CSV line {act}: unknown or missing subtype for {label}"),
     E(MPOTA_ERR_CSV_NUMBER, "partition CSV line {act}: a number for {label} does not parse or is out of range (use decimal, 0x hex, 0o or 0b, with optional K or M; type and subtype 0..255, offsets and sizes below 4 GiB)"),
@@ -101,11 +99,9 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_IMAGE_HASH_FLAG, "image header hash_appended byte is {act}; it must be 0 or 1"),
     E(MPOTA_ERR_IMAGE_TRUNCATED, "image is truncated: it ends at {act} B, but the headers read so far need at least {exp} B; download it again"),
     E(MPOTA_ERR_IMAGE_NO_APP_DESC, "image has no app description at offset 0x20 (magic 0xABCD5432)"),
-    E(MPOTA_ERR_IMAGE_CHIP_REV, "image needs chip revision v{act} .. but the chip does not qualify"),
     E(MPOTA_ERR_IMAGE_TOO_BIG, "image needs {act} B but {label} holds {exp} B; use a partition table with larger app slots (`mpota part make --fit IMAGE`)"),
     E(MPOTA_ERR_IMAGE_IS_OTADATA, "this is an otadata dump, not an app image"),
     E(MPOTA_ERR_IMAGE_UNKNOWN, "not an app image, bootloader, partition table or flash image"),
-    E(MPOTA_ERR_IMAGE_SEGMENT_PAD, "image padding before the checksum at {off} is not zero"),
     E(MPOTA_ERR_IMAGE_WRAP, "segment at {off} wraps past the end of the address space"),
 
     E(MPOTA_ERR_POLICY_PROJECT, "image project is {label}, not the running app's project; pass the matching firmware or turn the same-project policy off"),

@@ -400,7 +400,6 @@ uint32_t mpota_image_parser_min_len(const mpota_image_parser_t *p)
         break;
     default:  // ST_DONE: pos stops at the image end; ST_FAILED: nothing more to say
         return p->pos;
-        return p->pos;
     }
     return round_checksum_end(data_end) + (p->hash_appended ? MPOTA_IMAGE_HASH_LEN : 0u);
 }

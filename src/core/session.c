@@ -14,11 +14,12 @@ static void release_hashes(mpota_session_t *s)
     mpota_md5_free(&s->md5);
 }
 
+// Fails with no details: none of an earlier error's numbers or label stay
+// behind (the same code may come back with other details, or none).
 static int fail(mpota_session_t *s, int err)
 {
-    if (s->diag.err != err) {
-        mpota_diag_set(&s->diag, err, 0, 0, 0);
-    }
+    mpota_diag_set(&s->diag, err, 0, 0, 0);
+    s->diag.label[0] = '\0';
     s->state = MPOTA_SESSION_FAILED;
     release_hashes(s);
     return err;

@@ -110,6 +110,43 @@ static void test_erase_granularity(void **state)
     assert_int_equal(emu->mem[0x21000], 0x00);
 }
 
+// The core checks a backend's geometry once, where every access starts
+// (mpota_area_init): a zero sector size would divide by zero in the erase
+// split, a block that is not whole sectors would misalign it.
+static void test_area_refuses_bad_geometry(void **state)
+{
+    struct mpota_flash_emu *emu = *state;
+    struct mpota_area a;
+    assert_true(mpota_flash_valid(&emu->flash));
+    const struct {
+        uint32_t size, sector, block, align;
+    } bad[] = {
+        {0x400000, 0, 0x10000, 1},        // no sector size
+        {0x400000, 3000, 0, 1},           // not a power of two
+        {0x400000, 0x1000, 0x1800, 1},    // block not whole sectors
+        {0x400800, 0x1000, 0x10000, 1},   // size not whole sectors
+        {0, 0x1000, 0x10000, 1},          // no size
+        {0x400000, 0x1000, 0x10000, 3},   // program alignment not a power of two
+        {0x400000, 0x1000, 0x10000, 0x2000},  // ... larger than a sector
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct mpota_flash f = emu->flash;
+        f.size = bad[i].size;
+        f.sector_size = bad[i].sector;
+        f.block_size = bad[i].block;
+        f.prog_align = bad[i].align;
+        assert_false(mpota_flash_valid(&f));
+        assert_int_equal(mpota_area_init(&a, &f, 0, 0x1000, false), MPOTA_ERR_INVALID_ARG);
+    }
+    struct mpota_flash f = emu->flash;
+    f.erase = NULL;
+    assert_int_equal(mpota_area_init(&a, &f, 0, 0x1000, false), MPOTA_ERR_INVALID_ARG);
+    f = emu->flash;
+    f.block_size = 0;  // sectors only: fine
+    f.prog_align = 0;
+    assert_int_equal(mpota_area_init(&a, &f, 0, 0x1000, false), MPOTA_OK);
+}
+
 static void test_counters(void **state)
 {
     struct mpota_flash_emu *emu = *state;
@@ -406,6 +443,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_geometry_and_blank, setup_ram, teardown_ram),
         cmocka_unit_test_setup_teardown(test_nor_and_semantics, setup_ram, teardown_ram),
         cmocka_unit_test_setup_teardown(test_erase_granularity, setup_ram, teardown_ram),
+        cmocka_unit_test_setup_teardown(test_area_refuses_bad_geometry, setup_ram, teardown_ram),
         cmocka_unit_test_setup_teardown(test_counters, setup_ram, teardown_ram),
         cmocka_unit_test_setup_teardown(test_strict_mode, setup_ram, teardown_ram),
         cmocka_unit_test_setup_teardown(test_torn_program_and_erase, setup_ram, teardown_ram),

@@ -305,6 +305,10 @@ static void test_bad_data_is_caught_and_changes_nothing_that_boots(void **state)
     r->opts.has_sha256 = true;
     memset(r->opts.sha256, 0xAB, 32);
     assert_int_equal(update(r, r->v2, r->v2_len, 8192), MPOTA_ERR_EXPECT_SHA256);
+    // No detail of an earlier step (begin names the target slot) stays behind.
+    const struct mpota_diag *d = mpota_session_diag(&r->s);
+    assert_int_equal(d->offset, 0);
+    assert_string_equal(d->label, "");
     assert_untouched(r);
     assert_int_equal(mpota_session_set_boot(&r->s), MPOTA_ERR_EXPECT_SHA256);  // sticky
     assert_untouched(r);
