@@ -134,6 +134,18 @@ if [ "$smoke" -eq 0 ]; then
   fi
 fi
 
+# --- the MicroPython module as a firmware links it ------------------------------
+# The esp32 port check, compiled -Os and linked --gc-sections from the module
+# object: the bytes the mpota module adds to an ESP32 firmware.
+echo "bench: sizing the MicroPython module for esp32" >&2
+MODULE_SIZE_JSON="$raw/module.json" bash "$root/tests/esp32/check_esp32_port.sh" \
+  >"$raw/module.txt" 2>&1
+case $? in
+  0) ;;
+  77) skipped "MicroPython module size: $(grep -E '^(SKIPPED|NOT CHECKED)' "$raw/module.txt" | head -2 | tr '\n' ' ')" ;;
+  *) failed "MicroPython module size: $(grep -E '^FAIL' "$raw/module.txt" | head -3 | tr '\n' ' ')" ;;
+esac
+
 # --- report ---------------------------------------------------------------------
 end=$(date +%s.%N)
 python3 "$root/bench/report.py" --raw "$raw" --src "$root" --smoke "$smoke" \

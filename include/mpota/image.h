@@ -51,7 +51,7 @@
 #define MPOTA_BOOTLOADER_DESC_MAGIC 0x50u       // esp_bootloader_desc_t.magic_byte (80)
 #define MPOTA_BOOTLOADER_DESC_LEN 80u
 
-/// Chips: names, memory maps, flash-mapped windows, header enumerations ///
+/// Chips: names, flash-mapped windows, bootloader offset, app description ///
 
 // Display name of a chip id, e.g. "ESP32-S3"; NULL if unknown.
 const char *mpota_chip_name(uint16_t chip_id);
@@ -59,24 +59,6 @@ const char *mpota_chip_name(uint16_t chip_id);
 // Chip id for a name: "ESP32-S3", "esp32s3", "esp32-s3" (case-insensitive, '-'
 // optional). Returns MPOTA_CHIP_ANY if unknown.
 uint16_t mpota_chip_from_name(const char *name);
-
-// One row of a chip's memory map: [start, end) named as esptool names it.
-struct mpota_mem_region {
-    uint32_t start;
-    uint32_t end;  // exclusive
-    const char *name;
-};
-
-// The memory map of a chip in esptool's table order (SPEC §8.3), or NULL with
-// *count = 0 if this chip has no table here (tables exist for ESP32, ESP32-S2,
-// ESP32-S3 and ESP32-C3). count may be NULL.
-const struct mpota_mem_region *mpota_chip_memory_map(uint16_t chip_id, size_t *count);
-
-// The names of every region containing addr, in table order (so ESP32
-// 0x3FFB0000 gives "BYTE_ACCESSIBLE", "DRAM"). Stores up to max pointers in
-// names and returns how many regions matched (which may exceed max).
-size_t mpota_chip_memory_types(uint16_t chip_id, uint32_t addr, const char **names,
-                               size_t max);
 
 // True if addr lies in one of the chip's flash-mapped windows (IROM or DROM):
 // the segments the bootloader maps instead of copying, which must obey the
@@ -94,13 +76,6 @@ uint32_t mpota_chip_bootloader_offset(uint16_t chip_id);
 // True where the bootloader requires segment 0 of an app to start with an
 // esp_app_desc_t (chips with a configurable MMU page size, SPEC §4.9).
 bool mpota_chip_requires_app_desc(uint16_t chip_id);
-
-// Names for header byte 3 and byte 2 (SPEC §4.3), as esptool prints them.
-// NULL where esptool has no name (it then prints a warning).
-const char *mpota_chip_flash_size_name(uint8_t size_code);      // high nibble: 2 -> "4MB"
-uint32_t mpota_chip_flash_size_bytes(uint8_t size_code);        // 2 -> 4 MiB; 0 if unknown
-const char *mpota_chip_flash_freq_name(uint16_t chip_id, uint8_t freq_code);  // low nibble
-const char *mpota_chip_flash_mode_name(uint8_t spi_mode);       // 0 -> "QIO" .. 3 -> "DOUT"
 
 /// Decoded structures ///
 

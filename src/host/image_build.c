@@ -2,6 +2,7 @@
 // the SPEC's description, plus generators for test apps, bootloaders and
 // whole-flash images.
 #include "image_build.h"
+#include "chip_names.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,6 +3,7 @@
 // reference outputs in shared/testdata/images/); the words are esptool's
 // field names so the two outputs can be compared line by line.
 #include "image_report.h"
+#include "chip_names.h"
 
 #include <string.h>
 

@@ -10,6 +10,14 @@
 # with nm/size that the core and the backend reach nothing but what they
 # should and hold no static RAM.
 #
+# With MODULE_SIZE_JSON=FILE (bench/run.sh) everything is compiled as a
+# firmware build would size it (-Os, one section per function and object,
+# MPOTA_DIAG_TEXT=0), then linked `ld -r --gc-sections` from the module
+# object (mpota_user_cmodule), the root MicroPython's module table holds:
+# FILE gets the bytes the mpota module adds to a firmware (text, literals,
+# read-only and static data of what stays), in all and per part (core with
+# the device's hashing glue, backend, binding).
+#
 # Inputs: IDF_HEADERS (default ../shared/esp-idf), MICROPY_DIR (default
 # ../shared/micropython). No ESP-IDF headers: SKIPPED, exit 77. No MicroPython
 # tree: the rest is still compiled, then exit 77 (not everything checked).
@@ -43,8 +51,12 @@ FAILS=0
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 NOT_CHECKED=()
 
-# The project's own warnings on top of cc-esp32.sh's -Wall -Wextra.
+# The project's own warnings on top of cc-esp32.sh's -Wall -Wextra; for a
+# size measurement, a firmware's optimisation too.
 STRICT=(-Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
+if [ -n "${MODULE_SIZE_JSON:-}" ]; then
+  STRICT+=(-Os -ffunction-sections -fdata-sections -DMPOTA_DIAG_TEXT=0)
+fi
 
 # compile DIR FILE FLAGS...: one object file into $OUT/DIR, in the background
 # (one job per CPU); compiled waits for them all and reports the failures.
@@ -183,6 +195,58 @@ else
       compile glue "$f" "${STRICT[@]}" "${GLUE_FLAGS[@]}"
     done
     compiled
+  fi
+fi
+
+# --- what the module adds to a firmware ----------------------------------------
+if [ -n "${MODULE_SIZE_JSON:-}" ]; then
+  # The device hashes with the ROM's MD5 context: that digest_mbedtls.o.
+  objs=("$OUT"/rom_md5/*.o "$OUT"/backend/*.o "$OUT"/glue/*.o)
+  for o in "$OUT"/core/*.o; do [ "$(basename "$o")" = digest_mbedtls.o ] || objs+=("$o"); done
+  if [ ${#objs[@]} -lt 4 ] || [ ! -f "$OUT/glue/modmpota.o" ]; then
+    fail "module size: not every part compiled"
+  elif ! xtensa-lx106-elf-ld -r --gc-sections -u mpota_user_cmodule -Map "$OUT/module.map" \
+      -o "$OUT/module.o" "${objs[@]}" 2>"$OUT/ld.log"; then
+    cat "$OUT/ld.log"; fail "module size: ld -r --gc-sections failed"
+  else
+    python3 - "$OUT/module.map" "$MODULE_SIZE_JSON" "$OUT" <<'PY' || fail "module size: map not read"
+import json, re, sys
+# Sections kept in the output, by input object: " .text.f  0xADDR  0xSIZE path.o"
+parts = {"core": 0, "backend": 0, "binding": 0}
+biggest = []  # (size, section, object): the largest pieces kept
+name = None
+for line in open(sys.argv[1]):
+    if line.startswith("Discarded input sections"):
+        discarded = True
+        continue
+    if line.startswith("Memory map") or line.startswith("Linker script and memory map"):
+        discarded = False
+    if "discarded" in locals() and discarded:
+        continue
+    m = re.match(r"^ (\.(?:text|literal|rodata|data|bss|sdata|sbss)\S*)\s*(?:0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+\.o))?", line)
+    if m:
+        name = m.group(1)
+        if not m.group(2):
+            continue
+        size, obj, sec = int(m.group(2), 16), m.group(3), name
+    else:
+        m = re.match(r"^\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+\.o)", line)
+        if not (m and name):
+            continue
+        size, obj, sec = int(m.group(1), 16), m.group(2), name
+        name = None
+    biggest.append((size, sec, obj.split("/")[-1]))
+    part = obj.split("/")[-2]
+    parts["core" if part in ("core", "rom_md5") else "backend" if part == "backend" else "binding"] += size
+total = sum(parts.values())
+json.dump({"module_firmware_bytes": total, "parts": parts,
+           "how": "xtensa-lx106 -Os -ffunction-sections -fdata-sections, MPOTA_DIAG_TEXT=0, "
+                  "ld -r --gc-sections from mpota_user_cmodule; text+literals+rodata+data+bss kept"},
+          open(sys.argv[2], "w"), indent=1)
+print("module: %d bytes (core %d, backend %d, binding %d)" % (total, parts["core"], parts["backend"], parts["binding"]))
+for size, sec, obj in sorted(biggest, reverse=True)[:12]:
+    print("  %6d %s (%s)" % (size, sec, obj))
+PY
   fi
 fi
 

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "chip_names.h"
 #include "host_file.h"
 #include "image_build.h"
 #include "mpota/image.h"

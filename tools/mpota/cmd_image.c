@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "chip_names.h"
 #include "cli.h"
 #include "mpota/mpver.h"
 #include "mpota/hash.h"
