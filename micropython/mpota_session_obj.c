@@ -133,25 +133,11 @@ static const struct mpota_partition *parse_opts(session_obj_t *self, struct mpot
     o->has_md5 = get_digest(a[ARG_md5].u_obj, o->md5, sizeof(o->md5));
     o->no_verify = !a[ARG_verify].u_bool;
     o->policy = (uint32_t)a[ARG_policy].u_int;
-    if (o->policy && port->running) {
-        // The policies compare with the running app's description.
-        uint8_t *raw = m_new(uint8_t, MPOTA_APP_DESC_LEN);
-        struct mpota_area ra;
-        if (mpota_area_init(&ra, port->ctx.flash, port->running->offset, port->running->size,
-                            true) == 0 &&
-            mpota_area_read(&ra, MPOTA_APP_DESC_OFFSET, raw, MPOTA_APP_DESC_LEN) == 0 &&
-            mpota_app_desc_decode(raw, MPOTA_APP_DESC_LEN, &self->running_desc) == 0) {
-            o->running_desc = &self->running_desc;
-        }
-        m_del(uint8_t, raw, MPOTA_APP_DESC_LEN);
-        // Official builds carry their version only in the banner strings:
-        // no-downgrade compares those when the descriptions have none.
-        if ((o->policy & MPOTA_POLICY_NO_DOWNGRADE) &&
-            mpota_area_init(&ra, port->ctx.flash, port->running->offset, port->running->size,
-                            true) == 0 &&
-            mpota_mpver_read_area(&ra, ra.size, self->running_mpver) == 0) {
-            o->running_micropython_version = self->running_mpver;
-        }
+    struct mpota_area ra;
+    if (o->policy && port->running &&
+        mpota_area_init(&ra, port->ctx.flash, port->running->offset, port->running->size,
+                        true) == 0) {
+        mpota_update_opts_read_running(o, &ra, &self->running_desc, self->running_mpver);
     }
     mp_obj_t target = a[ARG_target].u_obj;
     return target == mp_const_none ? NULL : mpota_device_find(port, target);

@@ -89,6 +89,16 @@ struct mpota_update_opts {
     uint32_t expect_secure_version;
 };
 
+// What the policies compare with, read once from the running app's slot
+// (`running`, a read-only area is fine): o->running_desc points at *desc when
+// the app has a description (256 bytes read at 0x20, nothing verified), and,
+// with MPOTA_POLICY_NO_DOWNGRADE, o->running_micropython_version at mpver
+// when its MicroPython version string is found. What cannot be read stays
+// NULL. The one reader of these facts for every front end; mpver holds
+// MPOTA_MPVER_MAX + 1 bytes (mpver.h).
+void mpota_update_opts_read_running(struct mpota_update_opts *o, const struct mpota_area *running,
+                                    struct mpota_app_desc *desc, char *mpver);
+
 enum mpota_session_state {
     MPOTA_SESSION_IDLE = 0,   // zeroed, aborted, or not begun
     MPOTA_SESSION_HEAD,       // collecting the first bytes; nothing erased yet

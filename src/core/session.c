@@ -113,6 +113,24 @@ static bool factory_target_ok(const struct mpota_boot_ctx *ctx,
            (mpota_part_is_ota_app(running) || running->offset == target->offset);
 }
 
+void mpota_update_opts_read_running(struct mpota_update_opts *o, const struct mpota_area *running,
+                                    struct mpota_app_desc *desc, char *mpver)
+{
+    uint8_t raw[MPOTA_APP_DESC_LEN];
+    o->running_desc = NULL;
+    o->running_micropython_version = NULL;
+    if (mpota_area_read(running, MPOTA_APP_DESC_OFFSET, raw, sizeof(raw)) == MPOTA_OK &&
+        mpota_app_desc_decode(raw, sizeof(raw), desc) == MPOTA_OK) {
+        o->running_desc = desc;
+    }
+    // Official builds carry their version only in the banner strings:
+    // no-downgrade compares those when the descriptions have none.
+    if ((o->policy & MPOTA_POLICY_NO_DOWNGRADE) &&
+        mpota_mpver_read_area(running, running->size, mpver) == MPOTA_OK) {
+        o->running_micropython_version = mpver;
+    }
+}
+
 int mpota_session_begin(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
                         const struct mpota_partition *running,
                         const struct mpota_partition *target,

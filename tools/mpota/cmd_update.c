@@ -635,30 +635,19 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
         p.manifest.chip != dev.chip) {
         rc = mpota_diag_set(&d, MPOTA_ERR_IMAGE_CHIP, 0, dev.chip, p.manifest.chip);
     }
-    // The running app's description, for the policies.
-    static struct mpota_image_info running_info;
-    if (!rc && r.running && p.opts.policy) {
-        struct mpota_area ra;
-        if (mpota_area_init(&ra, &dev.emu.flash, r.running->offset, r.running->size, true) == 0 &&
-            mpota_image_verify_area(&ra, MPOTA_CHIP_ANY, &running_info, NULL) == 0 &&
-            running_info.app_desc_present) {
-            p.opts.running_desc = &running_info.app_desc;
-        }
-    }
-    // The MicroPython versions, for --no-downgrade when the app descriptions
-    // carry none (official builds). A local file's is read now, so the rule
-    // is applied before anything is erased; a download's at end.
+    // What the policies compare with: the running app's facts, and for
+    // --no-downgrade a local file's MicroPython version (read now, so the
+    // rule applies before anything is erased; a download's at end).
+    static struct mpota_app_desc running_desc;
     static char running_mpver[MPOTA_MPVER_MAX + 1], image_mpver[MPOTA_MPVER_MAX + 1];
-    if (!rc && (p.opts.policy & MPOTA_POLICY_NO_DOWNGRADE)) {
-        struct mpota_area ra;
-        if (r.running &&
-            mpota_area_init(&ra, &dev.emu.flash, r.running->offset, r.running->size, true) == 0 &&
-            mpota_mpver_read_area(&ra, ra.size, running_mpver) == 0) {
-            p.opts.running_micropython_version = running_mpver;
-        }
-        if (!is_url(p.firmware) && read_file_mpver(p.firmware, image_mpver)) {
-            p.opts.image_micropython_version = image_mpver;
-        }
+    struct mpota_area ra;
+    if (!rc && r.running && p.opts.policy &&
+        mpota_area_init(&ra, &dev.emu.flash, r.running->offset, r.running->size, true) == 0) {
+        mpota_update_opts_read_running(&p.opts, &ra, &running_desc, running_mpver);
+    }
+    if (!rc && (p.opts.policy & MPOTA_POLICY_NO_DOWNGRADE) && !is_url(p.firmware) &&
+        read_file_mpver(p.firmware, image_mpver)) {
+        p.opts.image_micropython_version = image_mpver;
     }
     if (!rc) {
         rc = mpota_session_begin(&r.session, &r.ctx, r.running, NULL, &p.opts, &d);
