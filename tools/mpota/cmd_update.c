@@ -381,6 +381,61 @@ static bool load_sidecar(struct plan *p)
 
 // Where the app image is, and what to expect of it: from the options, a
 // manifest and side files.
+// A manifest SOURCE: read it (file or URL), resolve its firmware (over https
+// only from https, unless --insecure), and take its hash, length and the
+// facts it states about the image.
+static int plan_from_manifest(const struct update_args *a, struct plan *p, struct mpota_diag *d)
+{
+    size_t len;
+    char *text = fetch_small(a->source, http_with_time_left(p), &len, d);
+    if (!text) {
+        if (d->err == MPOTA_ERR_FILE) {
+            snprintf(p->why, sizeof(p->why), "cannot read %s: %s", a->source,
+                     strerror(errno));
+        }
+        return d->err;
+    }
+    int rc = mpota_manifest_parse(text, len, &p->manifest, d);
+    free(text);
+    if (rc) {
+        // The manifest's own sentence names the key; the diag label cannot.
+        char url[MPOTA_HTTP_URL_SIZE];
+        snprintf(p->why, sizeof(p->why), "%s: %s", shown(a->source, url, sizeof(url)),
+                 p->manifest.error);
+        return rc;
+    }
+    if (is_url(a->source)) {
+        char url[MPOTA_HTTP_URL_SIZE];
+        rc = mpota_http_resolve(a->source, p->manifest.firmware, url, sizeof(url), d);
+        p->firmware = rc ? NULL : strdup(url);
+        // As for a redirect: leaving TLS would let anyone on the path
+        // read or change the firmware.
+        if (!rc && !a->insecure && strncmp(a->source, "https:", 6) == 0 &&
+            strncasecmp(url, "http:", 5) == 0) {
+            char m[MPOTA_HTTP_URL_SIZE], f[MPOTA_HTTP_URL_SIZE];
+            snprintf(p->why, sizeof(p->why),
+                     "the manifest %s names its firmware over plain http (%s): refused, as "
+                     "anyone on the path could read or change it; publish the firmware over "
+                     "https, or pass --insecure to allow it",
+                     shown(a->source, m, sizeof(m)), shown(url, f, sizeof(f)));
+            rc = mpota_diag_set(d, MPOTA_ERR_HTTP_REDIRECT, 0, 0, 0);
+        }
+    } else {
+        p->firmware = mpota_manifest_resolve_path(a->source, p->manifest.firmware);
+    }
+    p->opts.has_sha256 = p->manifest.has_sha256;
+    memcpy(p->opts.sha256, p->manifest.sha256, 32);
+    p->opts.expected_size = p->manifest.length;
+    // The manifest's extra keys describe the image: checked at pre-flight.
+    p->opts.expect_version = p->manifest.version[0] ? p->manifest.version : NULL;
+    p->opts.expect_project = p->manifest.project[0] ? p->manifest.project : NULL;
+    p->opts.has_expect_secure_version = p->manifest.has_secure_version;
+    p->opts.expect_secure_version = p->manifest.secure_version;
+    return rc;
+}
+
+// What the update is: the source (a manifest, side files) and what the
+// options add, which win over both.
 static int make_plan(const struct update_args *a, struct plan *p, struct mpota_diag *d)
 {
     p->manifest.chip = MPOTA_CHIP_ANY;  // no manifest: no chip said
@@ -406,51 +461,7 @@ static int make_plan(const struct update_args *a, struct plan *p, struct mpota_d
         a->deadline && cli_parse_size(a->deadline, &n) ? n : MPOTA_HTTP_DEFAULT_DEADLINE_S;
     p->deadline_at = now_s() + p->deadline_s;
     if (cli_has_ext(a->source, ".json")) {
-        size_t len;
-        char *text = fetch_small(a->source, http_with_time_left(p), &len, d);
-        if (!text) {
-            if (d->err == MPOTA_ERR_FILE) {
-                snprintf(p->why, sizeof(p->why), "cannot read %s: %s", a->source,
-                         strerror(errno));
-            }
-            return d->err;
-        }
-        int rc = mpota_manifest_parse(text, len, &p->manifest, d);
-        free(text);
-        if (rc) {
-            // The manifest's own sentence names the key; the diag label cannot.
-            char url[MPOTA_HTTP_URL_SIZE];
-            snprintf(p->why, sizeof(p->why), "%s: %s", shown(a->source, url, sizeof(url)),
-                     p->manifest.error);
-            return rc;
-        }
-        if (is_url(a->source)) {
-            char url[MPOTA_HTTP_URL_SIZE];
-            rc = mpota_http_resolve(a->source, p->manifest.firmware, url, sizeof(url), d);
-            p->firmware = rc ? NULL : strdup(url);
-            // As for a redirect: leaving TLS would let anyone on the path
-            // read or change the firmware.
-            if (!rc && !a->insecure && strncmp(a->source, "https:", 6) == 0 &&
-                strncasecmp(url, "http:", 5) == 0) {
-                char m[MPOTA_HTTP_URL_SIZE], f[MPOTA_HTTP_URL_SIZE];
-                snprintf(p->why, sizeof(p->why),
-                         "the manifest %s names its firmware over plain http (%s): refused, as "
-                         "anyone on the path could read or change it; publish the firmware over "
-                         "https, or pass --insecure to allow it",
-                         shown(a->source, m, sizeof(m)), shown(url, f, sizeof(f)));
-                rc = mpota_diag_set(d, MPOTA_ERR_HTTP_REDIRECT, 0, 0, 0);
-            }
-        } else {
-            p->firmware = mpota_manifest_resolve_path(a->source, p->manifest.firmware);
-        }
-        p->opts.has_sha256 = p->manifest.has_sha256;
-        memcpy(p->opts.sha256, p->manifest.sha256, 32);
-        p->opts.expected_size = p->manifest.length;
-        // The manifest's extra keys describe the image: checked at pre-flight.
-        p->opts.expect_version = p->manifest.version[0] ? p->manifest.version : NULL;
-        p->opts.expect_project = p->manifest.project[0] ? p->manifest.project : NULL;
-        p->opts.has_expect_secure_version = p->manifest.has_secure_version;
-        p->opts.expect_secure_version = p->manifest.secure_version;
+        int rc = plan_from_manifest(a, p, d);
         if (rc) {
             return rc;
         }
@@ -547,55 +558,160 @@ static void print_report(const struct run *r, const struct plan *p, int rc,
     cli_print_json(root);
 }
 
+// The plan (manifest, side files, expectations), the chip a manifest names,
+// the facts the policies compare with, then the session's begin().
+static int begin_update(struct run *r, struct plan *p, const struct update_args *a,
+                        struct mpota_diag *d)
+{
+    const struct mpota_device *dev = r->dev;
+    int rc = make_plan(a, p, d);
+    if (!rc && p->manifest.chip != MPOTA_CHIP_ANY && dev->chip != MPOTA_CHIP_ANY &&
+        p->manifest.chip != dev->chip) {
+        rc = mpota_diag_set(d, MPOTA_ERR_IMAGE_CHIP, 0, dev->chip, p->manifest.chip);
+    }
+    // What the policies compare with: the running app's facts, and for
+    // --no-downgrade a local file's MicroPython version (read now, so the
+    // rule applies before anything is erased; a download's at end).
+    static struct mpota_app_desc running_desc;
+    static char running_mpver[MPOTA_MPVER_MAX + 1], image_mpver[MPOTA_MPVER_MAX + 1];
+    struct mpota_area ra;
+    if (!rc && r->running && p->opts.policy &&
+        mpota_area_init(&ra, &dev->emu.flash, r->running->offset, r->running->size, true) == 0) {
+        mpota_update_opts_read_running(&p->opts, &ra, &running_desc, running_mpver);
+    }
+    if (!rc && (p->opts.policy & MPOTA_POLICY_NO_DOWNGRADE) && !is_url(p->firmware) &&
+        read_file_mpver(p->firmware, image_mpver)) {
+        p->opts.image_micropython_version = image_mpver;
+    }
+    if (!rc) {
+        rc = mpota_session_begin(&r->session, &r->ctx, r->running, NULL, &p->opts, d);
+    }
+    return rc;
+}
+
+// Moves the image into the session: a download (resumed, within the
+// deadline) or a local file. On failure d holds the session's own words when
+// the refusal was the session's.
+static int transfer(struct run *r, struct plan *p, uint32_t chunk, struct mpota_http_result *hres,
+                    struct mpota_diag *d)
+{
+    int rc;
+    if (is_url(p->firmware)) {
+        struct mpota_http_sink sink = {r, on_length, on_data, on_restart, resume_offset};
+        p->http.url = p->firmware;
+        rc = mpota_http_fetch(http_with_time_left(p), &sink, hres, d);
+        if (hres->deadline_passed) {
+            // The diag would blame the retries; the clock ran out.
+            snprintf(p->why, sizeof(p->why),
+                     "the update did not finish within --deadline (%u s, manifest and side "
+                     "files included); allow more time with --deadline SECONDS, or check the "
+                     "server and the connection", p->deadline_s);
+        }
+    } else {
+        rc = update_from_file(r, p->firmware, chunk, d, p->why, sizeof(p->why));
+    }
+    // A refusal from the sink carries the session's own words.
+    if (rc && mpota_session_diag(&r->session)->err == rc) {
+        *d = *mpota_session_diag(&r->session);
+    }
+    return rc;
+}
+
+// end() (the image verified on flash), then set_boot(). With --reboot the
+// device's sidecar is written first: a full disk stops the update before
+// otadata selects the new app, not at the reboot.
+static int finish_and_switch(struct run *r, struct plan *p, const struct update_args *a,
+                             struct mpota_image_info *info, struct mpota_diag *d)
+{
+    int rc = mpota_session_end(&r->session, info);
+    if (!rc && a->reboot && (rc = mpota_device_save_state(r->dev)) != 0) {
+        cli_device_error(r->dev, a->flash, rc, p->why, sizeof(p->why));
+    }
+    if (!rc) {
+        rc = mpota_session_set_boot(&r->session);
+    }
+    if (rc && !p->why[0]) {
+        *d = *mpota_session_diag(&r->session);
+    }
+    return rc;
+}
+
+// --reboot: the bootloader's selection runs; with --confirm the app that now
+// runs is marked valid.
+static int reboot_device(struct run *r, struct plan *p, const struct update_args *a,
+                         struct mpota_boot_report *boot, struct mpota_diag *d)
+{
+    int rc = mpota_device_boot(r->dev, boot);
+    if (!rc && a->confirm) {
+        mpota_device_ctx(r->dev, &r->ctx);  // the app that runs now
+        rc = mpota_boot_mark_valid(&r->ctx);
+    }
+    if (rc) {
+        mpota_diag_set(d, rc, 0, 0, 0);
+        if (rc == MPOTA_ERR_FILE) {
+            cli_device_error(r->dev, a->flash, rc, p->why, sizeof(p->why));
+        }
+    }
+    return rc;
+}
+
+// The command line of `mpota flash update`: options into *a, FLASH and
+// SOURCE into pos. Returns cli_parse's status.
+static int parse_update_args(const struct cli_cmd *cmd, int argc, char **argv,
+                             struct update_args *a, const char *pos[2])
+{
+    const struct cli_opt opts[] = {
+        {.name = "--sha256", .value = &a->sha, .arg = "HEX", .check = &cli_sha256_value,
+         .help = "the SHA-256 the image must have (overrides a manifest or side file)"},
+        {.name = "--md5", .value = &a->md5, .arg = "HEX", .check = &cli_md5_value,
+         .help = "the MD5 the image must have"},
+        {.name = "--length", .value = &a->length, .arg = "SIZE", .check = &cli_length_value,
+         .help = "the bytes the image must have"},
+        {.name = "--sidecar", .flag = &a->sidecar,
+         .help = "take the expected hash from a side file beside the app image: <image>.sha "
+                 "(sha256sum format), else <image>.md5"},
+        {.name = "--no-verify", .flag = &a->no_verify,
+         .help = "do not read back each flash write to compare it"},
+        {.name = "--reboot", .flag = &a->reboot, .help = "boot the device after the update"},
+        {.name = "--confirm", .flag = &a->confirm, .needs = "--reboot",
+         .help = "mark the new app valid once it has booted"},
+        {.name = "--json", .flag = &a->json, .help = "print the report as JSON"},
+        {.name = "--chunk", .value = &a->chunk, .arg = "SIZE", .check = &chunk_size,
+         .help = "bytes per read of a file SOURCE (default 4K)"},
+        {.name = "--same-project", .flag = &a->same_project,
+         .help = "refuse an image of another project than the running app's"},
+        {.name = "--no-downgrade", .flag = &a->no_downgrade,
+         .help = "refuse an image with an older version than the running app's"},
+        {.name = "--secure-version", .flag = &a->secure_version,
+         .help = "refuse an image with a lower secure version than the running app's"},
+        {.name = "--cacert", .value = &a->cacert, .arg = "PEM",
+         .help = "verify the https server with this CA certificate file"},
+        {.name = "--insecure", .flag = &a->insecure,
+         .help = "do not verify the https server, and allow plain http after https (a redirect, "
+                 "a manifest's firmware)"},
+        {.name = "--user", .value = &a->user, .arg = "USER:PASS",
+         .help = "HTTP basic auth, sent only to SOURCE's scheme, host and port"},
+        {.name = "--retries", .value = &a->retries, .arg = "N", .check = &retry_count,
+         .help = "times a dropped download is resumed (default 5)"},
+        {.name = "--min-speed", .value = &a->min_speed, .arg = "BYTES", .check = &bytes_per_s,
+         .help = "abandon (and resume) an attempt that averages fewer than BYTES per second over "
+                 "the stall window (default 1024)"},
+        {.name = "--stall-window", .value = &a->stall_window, .arg = "SECONDS",
+         .check = &window_seconds,
+         .help = "abandon (and resume) an attempt that receives nothing, or too little, for this "
+                 "long (default 20)"},
+        {.name = "--deadline", .value = &a->deadline, .arg = "SECONDS", .check = &deadline_seconds,
+         .help = "give up a download that has not finished in this long, retries included; the "
+                 "manifest and side files count too (default 600)"},
+        {0}};
+    return cli_parse(cmd, argc, argv, opts, pos);
+}
+
 int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
 {
     struct update_args a = {0};
     const char *pos[2] = {0};
-    const struct cli_opt opts[] = {
-        {.name = "--sha256", .value = &a.sha, .arg = "HEX", .check = &cli_sha256_value,
-         .help = "the SHA-256 the image must have (overrides a manifest or side file)"},
-        {.name = "--md5", .value = &a.md5, .arg = "HEX", .check = &cli_md5_value,
-         .help = "the MD5 the image must have"},
-        {.name = "--length", .value = &a.length, .arg = "SIZE", .check = &cli_length_value,
-         .help = "the bytes the image must have"},
-        {.name = "--sidecar", .flag = &a.sidecar,
-         .help = "take the expected hash from a side file beside the app image: <image>.sha "
-                 "(sha256sum format), else <image>.md5"},
-        {.name = "--no-verify", .flag = &a.no_verify,
-         .help = "do not read back each flash write to compare it"},
-        {.name = "--reboot", .flag = &a.reboot, .help = "boot the device after the update"},
-        {.name = "--confirm", .flag = &a.confirm, .needs = "--reboot",
-         .help = "mark the new app valid once it has booted"},
-        {.name = "--json", .flag = &a.json, .help = "print the report as JSON"},
-        {.name = "--chunk", .value = &a.chunk, .arg = "SIZE", .check = &chunk_size,
-         .help = "bytes per read of a file SOURCE (default 4K)"},
-        {.name = "--same-project", .flag = &a.same_project,
-         .help = "refuse an image of another project than the running app's"},
-        {.name = "--no-downgrade", .flag = &a.no_downgrade,
-         .help = "refuse an image with an older version than the running app's"},
-        {.name = "--secure-version", .flag = &a.secure_version,
-         .help = "refuse an image with a lower secure version than the running app's"},
-        {.name = "--cacert", .value = &a.cacert, .arg = "PEM",
-         .help = "verify the https server with this CA certificate file"},
-        {.name = "--insecure", .flag = &a.insecure,
-         .help = "do not verify the https server, and allow plain http after https (a redirect, "
-                 "a manifest's firmware)"},
-        {.name = "--user", .value = &a.user, .arg = "USER:PASS",
-         .help = "HTTP basic auth, sent only to SOURCE's scheme, host and port"},
-        {.name = "--retries", .value = &a.retries, .arg = "N", .check = &retry_count,
-         .help = "times a dropped download is resumed (default 5)"},
-        {.name = "--min-speed", .value = &a.min_speed, .arg = "BYTES", .check = &bytes_per_s,
-         .help = "abandon (and resume) an attempt that averages fewer than BYTES per second over "
-                 "the stall window (default 1024)"},
-        {.name = "--stall-window", .value = &a.stall_window, .arg = "SECONDS",
-         .check = &window_seconds,
-         .help = "abandon (and resume) an attempt that receives nothing, or too little, for this "
-                 "long (default 20)"},
-        {.name = "--deadline", .value = &a.deadline, .arg = "SECONDS", .check = &deadline_seconds,
-         .help = "give up a download that has not finished in this long, retries included; the "
-                 "manifest and side files count too (default 600)"},
-        {0}};
-    int status = cli_parse(cmd, argc, argv, opts, pos);
+    int status = parse_update_args(cmd, argc, argv, &a, pos);
     if (status != CLI_CONTINUE) {
         return status;
     }
@@ -630,65 +746,16 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
     r.progress.start = r.progress.last = t0;
 
     struct mpota_diag d = {0};
-    int rc = make_plan(&a, &p, &d);
-    if (!rc && p.manifest.chip != MPOTA_CHIP_ANY && dev.chip != MPOTA_CHIP_ANY &&
-        p.manifest.chip != dev.chip) {
-        rc = mpota_diag_set(&d, MPOTA_ERR_IMAGE_CHIP, 0, dev.chip, p.manifest.chip);
-    }
-    // What the policies compare with: the running app's facts, and for
-    // --no-downgrade a local file's MicroPython version (read now, so the
-    // rule applies before anything is erased; a download's at end).
-    static struct mpota_app_desc running_desc;
-    static char running_mpver[MPOTA_MPVER_MAX + 1], image_mpver[MPOTA_MPVER_MAX + 1];
-    struct mpota_area ra;
-    if (!rc && r.running && p.opts.policy &&
-        mpota_area_init(&ra, &dev.emu.flash, r.running->offset, r.running->size, true) == 0) {
-        mpota_update_opts_read_running(&p.opts, &ra, &running_desc, running_mpver);
-    }
-    if (!rc && (p.opts.policy & MPOTA_POLICY_NO_DOWNGRADE) && !is_url(p.firmware) &&
-        read_file_mpver(p.firmware, image_mpver)) {
-        p.opts.image_micropython_version = image_mpver;
-    }
-    if (!rc) {
-        rc = mpota_session_begin(&r.session, &r.ctx, r.running, NULL, &p.opts, &d);
-    }
+    int rc = begin_update(&r, &p, &a, &d);
     r.progress.total = p.opts.expected_size;
     struct mpota_http_result hres = {0};
     if (!rc) {
-        if (is_url(p.firmware)) {
-            struct mpota_http_sink sink = {&r, on_length, on_data, on_restart, resume_offset};
-            p.http.url = p.firmware;
-            rc = mpota_http_fetch(http_with_time_left(&p), &sink, &hres, &d);
-            if (hres.deadline_passed) {
-                // The diag would blame the retries; the clock ran out.
-                snprintf(p.why, sizeof(p.why),
-                         "the update did not finish within --deadline (%u s, manifest and side "
-                         "files included); allow more time with --deadline SECONDS, or check the "
-                         "server and the connection", p.deadline_s);
-            }
-        } else {
-            rc = update_from_file(&r, p.firmware, chunk, &d, p.why, sizeof(p.why));
-        }
-        // A refusal from the sink carries the session's own words.
-        if (rc && mpota_session_diag(&r.session)->err == rc) {
-            d = *mpota_session_diag(&r.session);
-        }
+        rc = transfer(&r, &p, chunk, &hres, &d);
     }
     progress_show(&r.progress, mpota_session_offset(&r.session), true);
     static struct mpota_image_info info;
     if (!rc) {
-        rc = mpota_session_end(&r.session, &info);
-        // --reboot writes the sidecar next: make sure it can before otadata
-        // selects the new app, so a full disk stops the update, not the reboot.
-        if (!rc && a.reboot && (rc = mpota_device_save_state(&dev)) != 0) {
-            cli_device_error(&dev, a.flash, rc, p.why, sizeof(p.why));
-        }
-        if (!rc) {
-            rc = mpota_session_set_boot(&r.session);
-        }
-        if (rc && !p.why[0]) {
-            d = *mpota_session_diag(&r.session);
-        }
+        rc = finish_and_switch(&r, &p, &a, &info, &d);
     }
     if (rc) {
         // Leave the slot empty; otadata and the running app are untouched.
@@ -697,17 +764,7 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
     struct mpota_flash_emu_counters update_ops = dev.emu.count;
     struct mpota_boot_report boot = {0};
     if (!rc && a.reboot) {
-        rc = mpota_device_boot(&dev, &boot);
-        if (!rc && a.confirm) {
-            mpota_device_ctx(&dev, &r.ctx);  // the app that runs now
-            rc = mpota_boot_mark_valid(&r.ctx);
-        }
-        if (rc) {
-            mpota_diag_set(&d, rc, 0, 0, 0);
-            if (rc == MPOTA_ERR_FILE) {
-                cli_device_error(&dev, a.flash, rc, p.why, sizeof(p.why));
-            }
-        }
+        rc = reboot_device(&r, &p, &a, &boot, &d);
     }
     print_report(&r, &p, rc, &d, &info, &update_ops, a.reboot ? &boot : NULL, now_s() - t0,
                  a.json);
