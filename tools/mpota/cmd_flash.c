@@ -331,6 +331,143 @@ static void slot_mpver(const struct slot_view *s, char out[MPOTA_MPVER_MAX + 1])
     }
 }
 
+// What `mpota flash status` shows: who runs, what boots and takes the next
+// update, otadata as read, and every app slot.
+struct status_view {
+    const struct mpota_partition *running, *boot, *next, *otadata;
+    bool have_otadata;
+    struct mpota_otadata_entry entries[2];
+    struct slot_view slots[MPOTA_PART_MAX];
+    unsigned n_slots;
+};
+
+static void gather_status(struct status_view *v)
+{
+    struct mpota_boot_ctx ctx;
+    mpota_device_ctx(&dev, &ctx);
+    mpota_boot_get_boot_partition(&ctx, &v->boot);
+    v->running = mpota_device_running_partition(&dev);
+    // Before the first boot nothing runs; the next update then goes to the
+    // slot after the one that will boot, as it will once that has booted.
+    mpota_boot_get_next_update(&ctx, v->running ? v->running : v->boot, &v->next);
+    v->otadata = mpota_part_find(&dev.table, MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA);
+    if (v->otadata) {
+        struct mpota_area a;
+        v->have_otadata = mpota_area_init(&a, &dev.emu.flash, v->otadata->offset,
+                                          v->otadata->size, true) == 0 &&
+                          mpota_otadata_read(&a, v->entries) == 0;
+    }
+    v->n_slots = collect_slots(&ctx, v->slots, MPOTA_PART_MAX);
+}
+
+static void json_str_or_null(cJSON *o, const char *key, const char *value)
+{
+    if (value) {
+        cJSON_AddStringToObject(o, key, value);
+    } else {
+        cJSON_AddNullToObject(o, key);
+    }
+}
+
+static void print_status_json(const struct status_view *v)
+{
+    cJSON *root = cJSON_CreateObject();
+    json_str_or_null(root, "chip", mpota_chip_name(dev.chip));
+    json_str_or_null(root, "running", v->running ? v->running->label : NULL);
+    json_str_or_null(root, "boot", v->boot ? v->boot->label : NULL);
+    json_str_or_null(root, "next_update", v->next ? v->next->label : NULL);
+    cJSON *ota = cJSON_AddArrayToObject(root, "otadata");
+    for (int i = 0; v->have_otadata && i < 2; i++) {
+        const char *state = mpota_otadata_state_name(v->entries[i].ota_state);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "seq", v->entries[i].ota_seq);
+        cJSON_AddStringToObject(o, "state", state ? state : "UNKNOWN");
+        cJSON_AddBoolToObject(o, "crc_valid", mpota_otadata_crc_ok(&v->entries[i]));
+        cJSON_AddItemToArray(ota, o);
+    }
+    cJSON *arr = cJSON_AddArrayToObject(root, "slots");
+    for (unsigned i = 0; i < v->n_slots; i++) {
+        const struct slot_view *s = &v->slots[i];
+        bool desc = s->valid && s->info.app_desc_present;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "label", s->part->label);
+        cJSON_AddBoolToObject(o, "valid", s->valid);
+        json_str_or_null(o, "version", desc ? s->info.app_desc.version : NULL);
+        json_str_or_null(o, "project_name", desc ? s->info.app_desc.project_name : NULL);
+        char mpver[MPOTA_MPVER_MAX + 1];
+        slot_mpver(s, mpver);
+        json_str_or_null(o, "micropython_version", mpver[0] ? mpver : NULL);
+        json_str_or_null(o, "state", s->state);
+        cJSON_AddItemToArray(arr, o);
+    }
+    cli_print_json(root);
+}
+
+static void print_slot_line(const struct slot_view *s)
+{
+    char size[32];
+    printf("  %-10s at 0x%06X, %9s B: ", s->part->label, s->part->offset,
+           cli_group(s->part->size, size));
+    if (s->valid && s->info.app_desc_present) {
+        printf("%s %s (IDF %s, %s B)", s->info.app_desc.project_name, s->info.app_desc.version,
+               s->info.app_desc.idf_ver, cli_group(s->info.image_len, size));
+    } else if (s->valid) {
+        printf("valid app without description (%s B)", cli_group(s->info.image_len, size));
+    } else if (s->diag.err == MPOTA_ERR_IMAGE_MAGIC && s->diag.actual == 0xFF) {
+        printf("empty");
+    } else {
+        printf("invalid (%s)", mpota_err_name(s->diag.err));
+    }
+    char mpver[MPOTA_MPVER_MAX + 1];
+    slot_mpver(s, mpver);
+    if (mpver[0]) {
+        printf(", MicroPython %s", mpver);
+    }
+    printf("%s%s\n", s->state ? ", state " : "", s->state ? s->state : "");
+}
+
+static void print_status_text(const struct status_view *v)
+{
+    char flash_size[32];
+    printf("Device: %s, %s B flash\n",
+           mpota_chip_name(dev.chip) ? mpota_chip_name(dev.chip) : "any chip",
+           cli_group(dev.emu.size, flash_size));
+    const struct mpota_partition *factory =
+        mpota_part_find(&dev.table, MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_FACTORY);
+    printf("Running: %s\n", v->running ? v->running->label : "nothing (not booted yet)");
+    if (v->boot) {
+        printf("Next boot: %s\n", v->boot->label);
+    } else if (!v->otadata && factory) {
+        // No otadata: the bootloader boots factory, always (SPEC §3.8).
+        printf("Next boot: %s (no otadata: the bootloader always boots it)\n", factory->label);
+    } else {
+        printf("Next boot: no bootable partition\n");
+    }
+    printf("Next update slot: %s\n", v->next ? v->next->label : "none (no OTA slots)");
+    if (!v->next) {
+        cli_print_ota_layout_advice(stdout, dev.chip);
+    }
+    printf("App slots:\n");
+    for (unsigned i = 0; i < v->n_slots; i++) {
+        print_slot_line(&v->slots[i]);
+    }
+    if (!v->otadata) {
+        printf("No otadata partition: the device always boots its factory app.\n");
+        return;
+    }
+    printf("otadata at 0x%X:\n", v->otadata->offset);
+    for (int i = 0; v->have_otadata && i < 2; i++) {
+        const struct mpota_otadata_entry *e = &v->entries[i];
+        if (e->ota_seq == MPOTA_OTADATA_SEQ_EMPTY && e->crc == 0xFFFFFFFFu) {
+            printf("  entry %d: empty\n", i);
+            continue;
+        }
+        const char *state = mpota_otadata_state_name(e->ota_state);
+        printf("  entry %d: seq %u, state %s, crc 0x%08X (%s)\n", i, e->ota_seq,
+               state ? state : "UNKNOWN", e->crc, mpota_otadata_crc_ok(e) ? "valid" : "INVALID");
+    }
+}
+
 static int flash_status(const struct cli_cmd *cmd, int argc, char **argv)
 {
     bool json = false;
@@ -338,150 +475,13 @@ static int flash_status(const struct cli_cmd *cmd, int argc, char **argv)
     if (status != CLI_CONTINUE) {
         return status;
     }
-    struct mpota_boot_ctx ctx;
-    mpota_device_ctx(&dev, &ctx);
-    const struct mpota_partition *boot = NULL, *next = NULL, *running;
-    mpota_boot_get_boot_partition(&ctx, &boot);
-    running = mpota_device_running_partition(&dev);
-    // Before the first boot nothing runs; the next update then goes to the
-    // slot after the one that will boot, as it will once that has booted.
-    mpota_boot_get_next_update(&ctx, running ? running : boot, &next);
-
-    struct mpota_otadata_entry entries[2];
-    const struct mpota_partition *otadata_part =
-        mpota_part_find(&dev.table, MPOTA_PART_TYPE_DATA, MPOTA_PART_SUBTYPE_OTADATA);
-    bool have_otadata = false;
-    if (otadata_part) {
-        struct mpota_area a;
-        have_otadata = mpota_area_init(&a, &dev.emu.flash, otadata_part->offset,
-                                       otadata_part->size, true) == 0 &&
-                       mpota_otadata_read(&a, entries) == 0;
-    }
-    static struct slot_view slots[MPOTA_PART_MAX];
-    unsigned n_slots = collect_slots(&ctx, slots, MPOTA_PART_MAX);
-
+    static struct status_view v;
+    memset(&v, 0, sizeof(v));
+    gather_status(&v);
     if (json) {
-        cJSON *root = cJSON_CreateObject();
-        const char *chip = mpota_chip_name(dev.chip);
-        if (chip) {
-            cJSON_AddStringToObject(root, "chip", chip);
-        } else {
-            cJSON_AddNullToObject(root, "chip");
-        }
-        if (running) {
-            cJSON_AddStringToObject(root, "running", running->label);
-        } else {
-            cJSON_AddNullToObject(root, "running");
-        }
-        if (boot) {
-            cJSON_AddStringToObject(root, "boot", boot->label);
-        } else {
-            cJSON_AddNullToObject(root, "boot");
-        }
-        if (next) {
-            cJSON_AddStringToObject(root, "next_update", next->label);
-        } else {
-            cJSON_AddNullToObject(root, "next_update");
-        }
-        cJSON *ota = cJSON_AddArrayToObject(root, "otadata");
-        for (int i = 0; have_otadata && i < 2; i++) {
-            const char *state = mpota_otadata_state_name(entries[i].ota_state);
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "seq", entries[i].ota_seq);
-            cJSON_AddStringToObject(o, "state", state ? state : "UNKNOWN");
-            cJSON_AddBoolToObject(o, "crc_valid", mpota_otadata_crc_ok(&entries[i]));
-            cJSON_AddItemToArray(ota, o);
-        }
-        cJSON *arr = cJSON_AddArrayToObject(root, "slots");
-        for (unsigned i = 0; i < n_slots; i++) {
-            const struct slot_view *s = &slots[i];
-            bool desc = s->valid && s->info.app_desc_present;
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "label", s->part->label);
-            cJSON_AddBoolToObject(o, "valid", s->valid);
-            if (desc) {
-                cJSON_AddStringToObject(o, "version", s->info.app_desc.version);
-                cJSON_AddStringToObject(o, "project_name", s->info.app_desc.project_name);
-            } else {
-                cJSON_AddNullToObject(o, "version");
-                cJSON_AddNullToObject(o, "project_name");
-            }
-            char mpver[MPOTA_MPVER_MAX + 1];
-            slot_mpver(s, mpver);
-            if (mpver[0]) {
-                cJSON_AddStringToObject(o, "micropython_version", mpver);
-            } else {
-                cJSON_AddNullToObject(o, "micropython_version");
-            }
-            if (s->state) {
-                cJSON_AddStringToObject(o, "state", s->state);
-            } else {
-                cJSON_AddNullToObject(o, "state");
-            }
-            cJSON_AddItemToArray(arr, o);
-        }
-        cli_print_json(root);
-        return finish(CLI_OK);
-    }
-
-    char flash_size[32];
-    printf("Device: %s, %s B flash\n",
-           mpota_chip_name(dev.chip) ? mpota_chip_name(dev.chip) : "any chip",
-           cli_group(dev.emu.size, flash_size));
-    const struct mpota_partition *factory =
-        mpota_part_find(&dev.table, MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_FACTORY);
-    printf("Running: %s\n", running ? running->label : "nothing (not booted yet)");
-    if (boot) {
-        printf("Next boot: %s\n", boot->label);
-    } else if (!otadata_part && factory) {
-        // No otadata: the bootloader boots factory, always (SPEC §3.8).
-        printf("Next boot: %s (no otadata: the bootloader always boots it)\n", factory->label);
+        print_status_json(&v);
     } else {
-        printf("Next boot: no bootable partition\n");
-    }
-    printf("Next update slot: %s\n", next ? next->label : "none (no OTA slots)");
-    if (!next) {
-        cli_print_ota_layout_advice(stdout, dev.chip);
-    }
-    printf("App slots:\n");
-    for (unsigned i = 0; i < n_slots; i++) {
-        const struct slot_view *s = &slots[i];
-        char size[32];
-        printf("  %-10s at 0x%06X, %9s B: ", s->part->label, s->part->offset,
-               cli_group(s->part->size, size));
-        if (s->valid && s->info.app_desc_present) {
-            printf("%s %s (IDF %s, %s B)", s->info.app_desc.project_name,
-                   s->info.app_desc.version, s->info.app_desc.idf_ver,
-                   cli_group(s->info.image_len, size));
-        } else if (s->valid) {
-            printf("valid app without description (%s B)", cli_group(s->info.image_len, size));
-        } else if (s->diag.err == MPOTA_ERR_IMAGE_MAGIC && s->diag.actual == 0xFF) {
-            printf("empty");
-        } else {
-            printf("invalid (%s)", mpota_err_name(s->diag.err));
-        }
-        char mpver[MPOTA_MPVER_MAX + 1];
-        slot_mpver(s, mpver);
-        if (mpver[0]) {
-            printf(", MicroPython %s", mpver);
-        }
-        printf("%s%s\n", s->state ? ", state " : "", s->state ? s->state : "");
-    }
-    if (otadata_part) {
-        printf("otadata at 0x%X:\n", otadata_part->offset);
-        for (int i = 0; have_otadata && i < 2; i++) {
-            const struct mpota_otadata_entry *e = &entries[i];
-            if (e->ota_seq == MPOTA_OTADATA_SEQ_EMPTY && e->crc == 0xFFFFFFFFu) {
-                printf("  entry %d: empty\n", i);
-                continue;
-            }
-            const char *state = mpota_otadata_state_name(e->ota_state);
-            printf("  entry %d: seq %u, state %s, crc 0x%08X (%s)\n", i, e->ota_seq,
-                   state ? state : "UNKNOWN", e->crc,
-                   mpota_otadata_crc_ok(e) ? "valid" : "INVALID");
-        }
-    } else {
-        printf("No otadata partition: the device always boots its factory app.\n");
+        print_status_text(&v);
     }
     return finish(CLI_OK);
 }
