@@ -145,6 +145,96 @@ static const struct cli_value emu_flash_size = {
     .kind = CLI_SIZE, .min = MPOTA_FLASH_EMU_MIN_SIZE, .max = MPOTA_FLASH_EMU_MAX_SIZE,
     .power_of_two = true};
 
+// `flash new --app`: the image read and checked against its slot (the
+// first app partition, or --slot) before anything is made. The chip, if not
+// given, becomes the app's.
+static int load_new_app(const char *table_path, const char *app_path, const char *slot_label,
+                        uint16_t *chip, const struct mpota_partition **slot, uint8_t **app,
+                        size_t *app_len)
+{
+    *slot = slot_label ? mpota_part_find_label(&dev.table, slot_label)
+                       : mpota_part_find(&dev.table, MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_ANY);
+    if (!*slot || (*slot)->type != MPOTA_PART_TYPE_APP) {
+        return cli_fail("%s has no app partition %s", table_path, slot_label ? slot_label : "");
+    }
+    *app = cli_read_file(app_path, app_len);
+    if (!*app) {
+        return CLI_REFUSED;
+    }
+    dev.chip = *chip;
+    static struct mpota_image_info info;
+    struct mpota_diag d = {0};
+    if (check_app_for_slot(*app, *app_len, *slot, &info, &d)) {
+        free(*app);
+        *app = NULL;
+        return cli_fail_diag(&d);
+    }
+    if (*chip == MPOTA_CHIP_ANY) {
+        *chip = info.header.chip_id;
+    }
+    return CLI_OK;
+}
+
+// Makes the flash file as esptool write_flash leaves a chip: the table and
+// the app land as given, the bootloader region and otadata stay erased (a
+// blank otadata boots the first app slot). A failure removes what it made
+// (any older file was left as it was); *err is errno then.
+static int write_new_flash(const char *path, uint32_t size, const uint8_t *table, size_t table_len,
+                           const uint8_t *app, size_t app_len, const struct mpota_partition *slot,
+                           int *err)
+{
+    int rc = mpota_flash_emu_create_file(path, size);
+    bool created = rc == 0;
+    struct mpota_flash_emu emu = {0};
+    if (!rc) {
+        rc = mpota_flash_emu_open_file(&emu, path);
+    }
+    *err = errno;
+    if (!rc) {
+        rc = mpota_flash_emu_load(&emu, MPOTA_PART_TABLE_OFFSET, table, (uint32_t)table_len);
+    }
+    if (!rc && app) {
+        rc = mpota_flash_emu_load(&emu, slot->offset, app, (uint32_t)app_len);
+    }
+    mpota_flash_emu_close(&emu);
+    if (rc && created) {
+        unlink(path);
+    }
+    return rc;
+}
+
+// A new device has booted nothing yet: any sidecar of an older file goes,
+// then the chip is recorded.
+static int record_new_device(const char *path, uint16_t chip)
+{
+    char state[4096];
+    snprintf(state, sizeof(state), "%s.state", path);
+    unlink(state);
+    int rc = mpota_device_open_locked(&dev, path, MPOTA_DEVICE_LOCK_WAIT_MS);
+    if (!rc) {
+        rc = mpota_device_set_chip(&dev, chip);
+        mpota_device_close(&dev);
+    }
+    return rc;
+}
+
+// Replacing a flash another command is using: wait until it is done, and
+// hold it off (*old locked, *have_old) until the new file and its sidecar
+// are in place. A file that is no flash is simply replaced.
+static int lock_old_flash(const char *path, struct mpota_device *old, bool *have_old)
+{
+    *have_old = false;
+    if (access(path, F_OK) != 0) {
+        return CLI_OK;
+    }
+    int orc = mpota_device_open_locked(old, path, MPOTA_DEVICE_LOCK_WAIT_MS);
+    if (orc == MPOTA_ERR_FILE && old->file_op && strcmp(old->file_op, "lock") == 0) {
+        return cli_fail_device(old, path, orc);
+    }
+    *have_old = orc == 0;
+    return CLI_OK;
+}
+
 static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[1] = {0}, *size_arg = NULL, *table_path = NULL, *app_path = NULL,
@@ -169,9 +259,7 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
     uint32_t size = 0;
     uint16_t chip = MPOTA_CHIP_ANY;
     cli_parse_size(size_arg, &size);
-    if (chip_name) {
-        cli_parse_chip(chip_name, &chip);
-    }
+    (void)(chip_name && cli_parse_chip(chip_name, &chip));
     // Check every input before the file is made, so a refusal leaves nothing.
     // The table from a CSV, a binary table, or a firmware.bin / flash file
     // that holds one (as `part show` reads it).
@@ -181,29 +269,13 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
     if (cli_load_table(table_path, &copts, &dev.table, &src) != CLI_OK) {
         return CLI_REFUSED;
     }
-    struct mpota_diag d = {0};
     int rc;
     uint8_t *app = NULL;
     const struct mpota_partition *slot = NULL;
     if (app_path) {
-        slot = slot_label ? mpota_part_find_label(&dev.table, slot_label)
-                          : mpota_part_find(&dev.table, MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_ANY);
-        if (!slot || slot->type != MPOTA_PART_TYPE_APP) {
-            return cli_fail("%s has no app partition %s", table_path, slot_label ? slot_label : "");
-        }
-        app = cli_read_file(app_path, &app_len);
-        if (!app) {
-            return CLI_REFUSED;
-        }
-        dev.chip = chip;
-        static struct mpota_image_info info;
-        rc = check_app_for_slot(app, app_len, slot, &info, &d);
-        if (rc) {
-            free(app);
-            return cli_fail_diag(&d);
-        }
-        if (chip == MPOTA_CHIP_ANY) {
-            chip = info.header.chip_id;
+        status = load_new_app(table_path, app_path, slot_label, &chip, &slot, &app, &app_len);
+        if (status != CLI_OK) {
+            return status;
         }
     }
     if (chip == MPOTA_CHIP_ANY) {
@@ -211,59 +283,26 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
     }
     uint8_t bin[MPOTA_PART_TABLE_MAX_LEN];
     rc = mpota_part_table_write(&dev.table, true, bin);
-    // Replacing a flash another command is using: wait until it is done, and
-    // hold it off until the new file and its sidecar are in place.
     static struct mpota_device old;
     bool have_old = false;
-    if (!rc && access(pos[0], F_OK) == 0) {
-        int orc = mpota_device_open_locked(&old, pos[0], MPOTA_DEVICE_LOCK_WAIT_MS);
-        if (orc == MPOTA_ERR_FILE && old.file_op && strcmp(old.file_op, "lock") == 0) {
-            free(app);
-            return cli_fail_device(&old, pos[0], orc);
-        }
-        have_old = orc == 0;  // anything else there is simply replaced
+    if (!rc && (status = lock_old_flash(pos[0], &old, &have_old)) != CLI_OK) {
+        free(app);
+        return status;
     }
-    bool created = false;
+    int err = 0;
     if (!rc) {
-        rc = mpota_flash_emu_create_file(pos[0], size);
-        created = rc == 0;
+        rc = write_new_flash(pos[0], size, bin, sizeof(bin), app, app_len, slot, &err);
     }
-    struct mpota_flash_emu emu = {0};
-    if (!rc) {
-        rc = mpota_flash_emu_open_file(&emu, pos[0]);
-    }
-    int err = errno;
-    // esptool write_flash: bytes land as given, bootloader region and otadata
-    // stay erased (a blank otadata boots the first app slot).
-    if (!rc) {
-        rc = mpota_flash_emu_load(&emu, MPOTA_PART_TABLE_OFFSET, bin, sizeof(bin));
-    }
-    if (!rc && app) {
-        rc = mpota_flash_emu_load(&emu, slot->offset, app, (uint32_t)app_len);
-    }
-    mpota_flash_emu_close(&emu);
     free(app);
     if (rc) {
         mpota_device_close(&old);
-        if (created) {
-            unlink(pos[0]);  // a failed create left any older file as it was
-        }
         if (rc == MPOTA_ERR_FILE) {
             return cli_fail("cannot create %s: %s", pos[0], strerror(err));
         }
         return cli_fail("cannot create %s (%s)", pos[0], mpota_err_name(rc));
     }
-    // A new device has booted nothing yet: drop any sidecar of an older file,
-    // then record the chip.
-    char state[4096];
-    snprintf(state, sizeof(state), "%s.state", pos[0]);
-    unlink(state);
     uint32_t count = dev.table.count;
-    rc = mpota_device_open_locked(&dev, pos[0], MPOTA_DEVICE_LOCK_WAIT_MS);
-    if (!rc) {
-        rc = mpota_device_set_chip(&dev, chip);
-        mpota_device_close(&dev);
-    }
+    rc = record_new_device(pos[0], chip);
     if (have_old) {
         mpota_device_close(&old);
     }
@@ -271,12 +310,9 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
         return cli_fail_device(&dev, pos[0], rc);
     }
     char sz[32];
-    printf("%s: %s %s B flash, table at 0x8000 (%u partitions)", pos[0], mpota_chip_name(chip),
-           cli_group(size, sz), count);
-    if (slot) {
-        printf(", %s in %s", app_path, slot->label);
-    }
-    printf("\n");
+    printf("%s: %s %s B flash, table at 0x8000 (%u partitions)%s%s%s%s\n", pos[0],
+           mpota_chip_name(chip), cli_group(size, sz), count, slot ? ", " : "",
+           slot ? app_path : "", slot ? " in " : "", slot ? slot->label : "");
     return CLI_OK;
 }
 
