@@ -194,6 +194,34 @@ static int image_info(const struct cli_cmd *cmd, int argc, char **argv)
     return CLI_OK;
 }
 
+// The file's SHA-256 and MD5 against what --sha256 / --md5 gave (NULL: not
+// given).
+static int check_file_hashes(const struct image_file *f, const uint8_t *want_sha,
+                             const uint8_t *want_md5, struct mpota_diag *d)
+{
+    if (want_sha) {
+        mpota_sha256_t h;
+        uint8_t got[MPOTA_SHA256_LEN];
+        mpota_sha256_start(&h);
+        mpota_sha256_update(&h, f->buf, f->len);
+        mpota_sha256_finish(&h, got);
+        if (memcmp(got, want_sha, sizeof(got)) != 0) {
+            return mpota_diag_set(d, MPOTA_ERR_EXPECT_SHA256, 0, 0, 0);
+        }
+    }
+    if (want_md5) {
+        mpota_md5_t h;
+        uint8_t got[MPOTA_MD5_LEN];
+        mpota_md5_start(&h);
+        mpota_md5_update(&h, f->buf, f->len);
+        mpota_md5_finish(&h, got);
+        if (memcmp(got, want_md5, sizeof(got)) != 0) {
+            return mpota_diag_set(d, MPOTA_ERR_EXPECT_MD5, 0, 0, 0);
+        }
+    }
+    return MPOTA_OK;
+}
+
 static int image_verify(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[1] = {0}, *sha = NULL, *md5 = NULL, *length = NULL, *chip_name = NULL;
@@ -244,25 +272,8 @@ static int image_verify(const struct cli_cmd *cmd, int argc, char **argv)
     if (!rc && length && f.len != want_len) {
         rc = mpota_diag_set(&d, MPOTA_ERR_EXPECT_LENGTH, 0, want_len, (uint32_t)f.len);
     }
-    if (!rc && sha) {
-        mpota_sha256_t h;
-        uint8_t got[MPOTA_SHA256_LEN];
-        mpota_sha256_start(&h);
-        mpota_sha256_update(&h, f.buf, f.len);
-        mpota_sha256_finish(&h, got);
-        if (memcmp(got, want_sha, sizeof(got)) != 0) {
-            rc = mpota_diag_set(&d, MPOTA_ERR_EXPECT_SHA256, 0, 0, 0);
-        }
-    }
-    if (!rc && md5) {
-        mpota_md5_t h;
-        uint8_t got[MPOTA_MD5_LEN];
-        mpota_md5_start(&h);
-        mpota_md5_update(&h, f.buf, f.len);
-        mpota_md5_finish(&h, got);
-        if (memcmp(got, want_md5, sizeof(got)) != 0) {
-            rc = mpota_diag_set(&d, MPOTA_ERR_EXPECT_MD5, 0, 0, 0);
-        }
+    if (!rc) {
+        rc = check_file_hashes(&f, sha ? want_sha : NULL, md5 ? want_md5 : NULL, &d);
     }
     static struct mpota_image_info info;
     if (!rc) {
