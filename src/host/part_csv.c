@@ -466,12 +466,11 @@ static bool c_space(char c)
 // then optional spaces, sign, base prefix (one '_' may follow it), digits
 // with single '_' between them, spaces. Base 10 may not start with 0 unless
 // the value is 0.
-static enum num_result py_int(const char *s, size_t n, int64_t *out)
+// The text as int() sees its characters: ASCII kept, Unicode white space as
+// ' ', Unicode decimal digits as their ASCII digit, anything else as '?'.
+// a holds n bytes at least; returns how many it wrote.
+static size_t py_int_ascii(const char *s, size_t n, char *a)
 {
-    char *a = malloc(n + 1);
-    if (!a) {
-        return NUM_RANGE;
-    }
     size_t m = 0;
     for (size_t i = 0; i < n;) {
         uint32_t c;
@@ -487,8 +486,13 @@ static enum num_result py_int(const char *s, size_t n, int64_t *out)
             a[m++] = '?';
         }
     }
-    const char *p = a, *end = a + m;
-    enum num_result r = NUM_INVALID;
+    return m;
+}
+
+// int() of ASCII text [p, end): sign, base prefix, '_' between digits,
+// white space around.
+static enum num_result py_int_text(const char *p, const char *end, int64_t *out)
+{
     while (p < end && c_space(*p)) {
         p++;
     }
@@ -514,12 +518,12 @@ static enum num_result py_int(const char *s, size_t n, int64_t *out)
     bool huge = false, prev_us = false;
     size_t digits = 0;
     if (p < end && *p == '_') {
-        goto out;
+        return NUM_INVALID;
     }
     for (; p < end; p++) {
         if (*p == '_') {
             if (prev_us) {
-                goto out;
+                return NUM_INVALID;
             }
             prev_us = true;
             continue;
@@ -536,17 +540,26 @@ static enum num_result py_int(const char *s, size_t n, int64_t *out)
         }
     }
     if (prev_us || digits == 0 || (zero_only && v != 0) || (base == 10 && digits > MAX_DEC_DIGITS)) {
-        goto out;
+        return NUM_INVALID;
     }
     while (p < end && c_space(*p)) {
         p++;
     }
     if (p != end) {
-        goto out;
+        return NUM_INVALID;
     }
-    r = huge ? NUM_RANGE : NUM_OK;
     *out = neg ? -(int64_t)v : (int64_t)v;
-out:
+    return huge ? NUM_RANGE : NUM_OK;
+}
+
+static enum num_result py_int(const char *s, size_t n, int64_t *out)
+{
+    char *a = malloc(n + 1);
+    if (!a) {
+        return NUM_RANGE;
+    }
+    size_t m = py_int_ascii(s, n, a);
+    enum num_result r = py_int_text(a, a + m, out);
     free(a);
     return r;
 }
