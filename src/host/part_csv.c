@@ -671,10 +671,10 @@ static bool is_primary(int64_t type, int64_t subtype)
 }
 
 // PartitionDefinition.from_csv for one stripped, non-comment line.
-static int parse_row(const char *s, size_t n, uint32_t line, const struct mpota_part_csv_opts *o,
-                     uint32_t table_offset, struct row *r, struct mpota_diag *d)
+// The six comma-separated fields of a row, stripped as Python strips them;
+// missing ones empty.
+static void split_fields(const char *s, size_t n, struct field f[6])
 {
-    struct field f[6] = {{0}};
     size_t nf = 0, start = 0;
     for (size_t i = 0; i <= n && nf < 6; i++) {
         if (i == n || s[i] == ',') {
@@ -689,6 +689,104 @@ static int parse_row(const char *s, size_t n, uint32_t line, const struct mpota_
         f[nf].s = "";
         f[nf].n = 0;
     }
+}
+
+// Type and subtype: 0, or the CSV error code.
+static int row_types(const struct field f[6], struct row *r)
+{
+    enum num_result nr;
+    if (f[1].n == 0) {
+        return MPOTA_ERR_CSV_TYPE;
+    }
+    if ((nr = parse_num(f[1].s, f[1].n, KW_TYPE, 0, &r->type)) != NUM_OK) {
+        return nr == NUM_RANGE ? MPOTA_ERR_CSV_NUMBER : MPOTA_ERR_CSV_TYPE;
+    }
+    if (f[2].n == 0) {
+        if (r->type == MPOTA_PART_TYPE_APP) {
+            return MPOTA_ERR_CSV_SUBTYPE;
+        }
+        r->subtype = MPOTA_PART_SUBTYPE_UNDEFINED;
+    } else if ((nr = parse_num(f[2].s, f[2].n, KW_SUBTYPE, r->type, &r->subtype)) != NUM_OK) {
+        return nr == NUM_RANGE ? MPOTA_ERR_CSV_NUMBER : MPOTA_ERR_CSV_SUBTYPE;
+    }
+    return 0;
+}
+
+// Offset: the bootloader and the table itself come from the options.
+static int row_offset(const struct field *f, const struct mpota_part_csv_opts *o,
+                      uint32_t table_offset, struct row *r)
+{
+    r->has_offset = true;
+    if (r->type == MPOTA_PART_TYPE_BOOTLOADER && r->subtype == MPOTA_PART_SUBTYPE_PRIMARY) {
+        if (!o->has_bootloader_offset) {
+            return MPOTA_ERR_CSV_BOOTLOADER;
+        }
+        r->offset = o->bootloader_offset;
+    } else if (r->type == MPOTA_PART_TYPE_BOOTLOADER &&
+               r->subtype == MPOTA_PART_SUBTYPE_BL_RECOVERY) {
+        if (!o->has_recovery_offset) {
+            return MPOTA_ERR_CSV_BOOTLOADER;
+        }
+        r->offset = o->recovery_offset;
+    } else if (r->type == MPOTA_PART_TYPE_PARTITION_TABLE &&
+               r->subtype == MPOTA_PART_SUBTYPE_PRIMARY) {
+        r->offset = table_offset;
+    } else if (f->n == 0) {
+        r->has_offset = false;
+    } else if (parse_num(f->s, f->n, KW_NONE, 0, &r->offset) != NUM_OK) {
+        return MPOTA_ERR_CSV_NUMBER;
+    }
+    return 0;
+}
+
+// Size: every bootloader row is as big as the space before the table.
+static int row_size(const struct field *f, const struct mpota_part_csv_opts *o,
+                    uint32_t table_offset, struct row *r)
+{
+    if (r->type == MPOTA_PART_TYPE_BOOTLOADER) {
+        if (!o->has_bootloader_offset) {
+            return MPOTA_ERR_CSV_BOOTLOADER;
+        }
+        r->size = (int64_t)table_offset - o->bootloader_offset;
+    } else if (r->type == MPOTA_PART_TYPE_PARTITION_TABLE) {
+        r->size = TABLE_SECTOR;
+    } else if (f->n == 0) {
+        return MPOTA_ERR_CSV_SIZE;
+    } else if (parse_num(f->s, f->n, KW_NONE, 0, &r->size) != NUM_OK) {
+        return MPOTA_ERR_CSV_NUMBER;
+    }
+    return 0;
+}
+
+// Flags: exact, case-sensitive names between ':'; empty pieces are fine.
+static int row_flags(const struct field *f, struct row *r)
+{
+    r->flags = 0;
+    const char *fl = f->s;
+    size_t left = f->n;
+    for (;;) {
+        const char *colon = memchr(fl, ':', left);
+        size_t len = colon ? (size_t)(colon - fl) : left;
+        if (len == 9 && memcmp(fl, "encrypted", 9) == 0) {
+            r->flags |= MPOTA_PART_FLAG_ENCRYPTED;
+        } else if (len == 8 && memcmp(fl, "readonly", 8) == 0) {
+            r->flags |= MPOTA_PART_FLAG_READONLY;
+        } else if (len != 0) {
+            return MPOTA_ERR_CSV_FLAG;
+        }
+        if (!colon) {
+            return 0;
+        }
+        fl = colon + 1;
+        left -= len + 1;
+    }
+}
+
+static int parse_row(const char *s, size_t n, uint32_t line, const struct mpota_part_csv_opts *o,
+                     uint32_t table_offset, struct row *r, struct mpota_diag *d)
+{
+    struct field f[6] = {{0}};
+    split_fields(s, n, f);
     const char *name = f[0].s;
     size_t name_len = f[0].n;
     r->line = line;
@@ -699,87 +797,25 @@ static int parse_row(const char *s, size_t n, uint32_t line, const struct mpota_
     memcpy(r->name, name, name_len);
     r->name[name_len] = '\0';
     r->name_len = name_len;
-
-#define FAIL(code) return line_error(d, (code), line, name, name_len)
     // A NUL in the 16 bytes that become the label cannot be kept in the C
     // string label[] (gen_esp32part would write it and the bytes after it).
+    int code = 0;
     if (memchr(name, '\0', name_len < MPOTA_PART_LABEL_LEN ? name_len : MPOTA_PART_LABEL_LEN)) {
-        FAIL(MPOTA_ERR_CSV_ENCODING);
+        code = MPOTA_ERR_CSV_ENCODING;
     }
-    enum num_result nr;
-    if (f[1].n == 0) {
-        FAIL(MPOTA_ERR_CSV_TYPE);
+    if (!code) {
+        code = row_types(f, r);
     }
-    if ((nr = parse_num(f[1].s, f[1].n, KW_TYPE, 0, &r->type)) != NUM_OK) {
-        FAIL(nr == NUM_RANGE ? MPOTA_ERR_CSV_NUMBER : MPOTA_ERR_CSV_TYPE);
+    if (!code) {
+        code = row_offset(&f[3], o, table_offset, r);
     }
-    if (f[2].n == 0) {
-        if (r->type == MPOTA_PART_TYPE_APP) {
-            FAIL(MPOTA_ERR_CSV_SUBTYPE);
-        }
-        r->subtype = MPOTA_PART_SUBTYPE_UNDEFINED;
-    } else if ((nr = parse_num(f[2].s, f[2].n, KW_SUBTYPE, r->type, &r->subtype)) != NUM_OK) {
-        FAIL(nr == NUM_RANGE ? MPOTA_ERR_CSV_NUMBER : MPOTA_ERR_CSV_SUBTYPE);
+    if (!code) {
+        code = row_size(&f[4], o, table_offset, r);
     }
-
-    // Offset: the bootloader and the table itself come from the options.
-    r->has_offset = true;
-    if (r->type == MPOTA_PART_TYPE_BOOTLOADER && r->subtype == MPOTA_PART_SUBTYPE_PRIMARY) {
-        if (!o->has_bootloader_offset) {
-            FAIL(MPOTA_ERR_CSV_BOOTLOADER);
-        }
-        r->offset = o->bootloader_offset;
-    } else if (r->type == MPOTA_PART_TYPE_BOOTLOADER &&
-               r->subtype == MPOTA_PART_SUBTYPE_BL_RECOVERY) {
-        if (!o->has_recovery_offset) {
-            FAIL(MPOTA_ERR_CSV_BOOTLOADER);
-        }
-        r->offset = o->recovery_offset;
-    } else if (r->type == MPOTA_PART_TYPE_PARTITION_TABLE &&
-               r->subtype == MPOTA_PART_SUBTYPE_PRIMARY) {
-        r->offset = table_offset;
-    } else if (f[3].n == 0) {
-        r->has_offset = false;
-    } else if (parse_num(f[3].s, f[3].n, KW_NONE, 0, &r->offset) != NUM_OK) {
-        FAIL(MPOTA_ERR_CSV_NUMBER);
+    if (!code) {
+        code = row_flags(&f[5], r);
     }
-
-    // Size: every bootloader row is as big as the space before the table.
-    if (r->type == MPOTA_PART_TYPE_BOOTLOADER) {
-        if (!o->has_bootloader_offset) {
-            FAIL(MPOTA_ERR_CSV_BOOTLOADER);
-        }
-        r->size = (int64_t)table_offset - o->bootloader_offset;
-    } else if (r->type == MPOTA_PART_TYPE_PARTITION_TABLE) {
-        r->size = TABLE_SECTOR;
-    } else if (f[4].n == 0) {
-        FAIL(MPOTA_ERR_CSV_SIZE);
-    } else if (parse_num(f[4].s, f[4].n, KW_NONE, 0, &r->size) != NUM_OK) {
-        FAIL(MPOTA_ERR_CSV_NUMBER);
-    }
-
-    // Flags: exact, case-sensitive names between ':'; empty pieces are fine.
-    r->flags = 0;
-    const char *fl = f[5].s;
-    size_t left = f[5].n;
-    for (;;) {
-        const char *colon = memchr(fl, ':', left);
-        size_t len = colon ? (size_t)(colon - fl) : left;
-        if (len == 9 && memcmp(fl, "encrypted", 9) == 0) {
-            r->flags |= MPOTA_PART_FLAG_ENCRYPTED;
-        } else if (len == 8 && memcmp(fl, "readonly", 8) == 0) {
-            r->flags |= MPOTA_PART_FLAG_READONLY;
-        } else if (len != 0) {
-            FAIL(MPOTA_ERR_CSV_FLAG);
-        }
-        if (!colon) {
-            break;
-        }
-        fl = colon + 1;
-        left -= len + 1;
-    }
-#undef FAIL
-    return MPOTA_OK;
+    return code ? line_error(d, code, line, name, name_len) : MPOTA_OK;
 }
 
 // PartitionTable.from_csv's second pass: empty offsets and negative sizes.
