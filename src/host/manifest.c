@@ -143,6 +143,50 @@ static bool parse_hex(const char *s, uint8_t *out, size_t n)
 }
 
 // Checks every key; fills m. Returns 0 or MPOTA_ERR_MANIFEST with m->error.
+// "sha": 64 hex digits, the image's SHA-256.
+static int parse_sha(struct mpota_manifest *m, struct mpota_diag *d, const cJSON *sha)
+{
+    char buf[64];
+    if (!cJSON_IsString(sha) || strlen(sha->valuestring) != 64) {
+        if (cJSON_IsString(sha)) {
+            snprintf(buf, sizeof(buf), "a string of %zu characters", strlen(sha->valuestring));
+        }
+        return refuse(m, d, "sha",
+                      "the manifest's \"sha\" must be the image's SHA-256 as 64 hex digits; "
+                      "got %s",
+                      cJSON_IsString(sha) ? buf : got(sha, buf));
+    }
+    if (!parse_hex(sha->valuestring, m->sha256, 32)) {
+        size_t at = 0;
+        while (isxdigit((unsigned char)sha->valuestring[at])) {
+            at++;
+        }
+        return refuse(m, d, "sha",
+                      "the manifest's \"sha\" must be the image's SHA-256 as 64 hex digits; "
+                      "character %zu ('%c') is not a hex digit",
+                      at + 1, isprint((unsigned char)sha->valuestring[at])
+                                  ? sha->valuestring[at] : '?');
+    }
+    m->has_sha256 = true;
+    return MPOTA_OK;
+}
+
+// "chip": a chip name mpota knows.
+static int check_chip(struct mpota_manifest *m, struct mpota_diag *d, const cJSON *chip)
+{
+    if (cJSON_IsString(chip) && mpota_chip_from_name(chip->valuestring) != MPOTA_CHIP_ANY) {
+        return MPOTA_OK;
+    }
+    char names[200], what[64], buf[64];
+    chip_names(names, sizeof(names));
+    if (cJSON_IsString(chip)) {
+        snprintf(what, sizeof(what), "\"%.40s\"", chip->valuestring);
+    } else {
+        snprintf(what, sizeof(what), "%s", got(chip, buf));
+    }
+    return refuse(m, d, "chip", "the manifest's \"chip\" must be one of %s; got %s", names, what);
+}
+
 static int parse_object(const cJSON *root, struct mpota_manifest *m, struct mpota_diag *d)
 {
     const cJSON *fw = cJSON_GetObjectItemCaseSensitive(root, "firmware");
@@ -165,28 +209,8 @@ static int parse_object(const cJSON *root, struct mpota_manifest *m, struct mpot
                       "non-empty string; got %s",
                       got(fw, buf));
     }
-    if (sha && !cJSON_IsNull(sha)) {
-        if (!cJSON_IsString(sha) || strlen(sha->valuestring) != 64) {
-            if (cJSON_IsString(sha)) {
-                snprintf(buf, sizeof(buf), "a string of %zu characters", strlen(sha->valuestring));
-            }
-            return refuse(m, d, "sha",
-                          "the manifest's \"sha\" must be the image's SHA-256 as 64 hex digits; "
-                          "got %s",
-                          cJSON_IsString(sha) ? buf : got(sha, buf));
-        }
-        if (!parse_hex(sha->valuestring, m->sha256, 32)) {
-            size_t at = 0;
-            while (isxdigit((unsigned char)sha->valuestring[at])) {
-                at++;
-            }
-            return refuse(m, d, "sha",
-                          "the manifest's \"sha\" must be the image's SHA-256 as 64 hex digits; "
-                          "character %zu ('%c') is not a hex digit",
-                          at + 1, isprint((unsigned char)sha->valuestring[at])
-                                      ? sha->valuestring[at] : '?');
-        }
-        m->has_sha256 = true;
+    if (sha && !cJSON_IsNull(sha) && (rc = parse_sha(m, d, sha))) {
+        return rc;
     }
     if (length && !whole_number(length, 1, UINT32_MAX, &m->length)) {
         return refuse(m, d, "length",
@@ -200,17 +224,8 @@ static int parse_object(const cJSON *root, struct mpota_manifest *m, struct mpot
     if (project && (rc = check_desc_string(m, d, project, "project", "project_name"))) {
         return rc;
     }
-    if (chip && (!cJSON_IsString(chip) ||
-                 mpota_chip_from_name(chip->valuestring) == MPOTA_CHIP_ANY)) {
-        char names[200], what[64];
-        chip_names(names, sizeof(names));
-        if (cJSON_IsString(chip)) {
-            snprintf(what, sizeof(what), "\"%.40s\"", chip->valuestring);
-        } else {
-            snprintf(what, sizeof(what), "%s", got(chip, buf));
-        }
-        return refuse(m, d, "chip", "the manifest's \"chip\" must be one of %s; got %s", names,
-                      what);
+    if (chip && (rc = check_chip(m, d, chip))) {
+        return rc;
     }
     if (secure && !whole_number(secure, 0, UINT32_MAX, &m->secure_version)) {
         return refuse(m, d, "secure_version",
