@@ -561,7 +561,8 @@ static int deadline_passed(struct xfer *x, struct mpota_diag *d)
 }
 
 // One request from the sink's resume point. *err and d are set on OUT_FAILED.
-static enum outcome attempt(struct xfer *x, int *err, struct mpota_diag *d)
+// A fresh attempt: from the held offset (or 0), nothing heard yet.
+static void reset_attempt(struct xfer *x)
 {
     x->start = x->whole_next ? 0 : x->held;
     x->pos = x->start;
@@ -574,7 +575,12 @@ static enum outcome attempt(struct xfer *x, int *err, struct mpota_diag *d)
     x->sink_err = x->fail = 0;
     x->curl_error[0] = '\0';
     x->r->attempts++;
+}
 
+// One request (with Range and If-Range when resuming) run to its end; the
+// effective URL and status are recorded. Returns curl's code.
+static CURLcode perform_request(struct xfer *x)
+{
     char range[32];
     char if_range[sizeof(x->validator) + 16];
     struct curl_slist *headers = NULL;
@@ -603,29 +609,33 @@ static enum outcome attempt(struct xfer *x, int *err, struct mpota_diag *d)
     long status = 0;
     curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
     x->r->status = status;
+    return cc;
+}
 
+// The request ended without a curl error: done, or the answer stopped short.
+static enum outcome ended_cleanly(struct xfer *x, int *err, struct mpota_diag *d)
+{
     bool decided;
-    enum outcome oc = verdict_from_flags(x, err, d, &decided);
-    if (decided) {
-        return oc;
-    }
-    if (cc == CURLE_OK) {
-        if (!x->judged) {
-            // An answer without a body: judge it now (empty file, 404 without page).
-            judge_answer(x);
-            oc = verdict_from_flags(x, err, d, &decided);
-            if (decided) {
-                return oc;
-            }
+    enum outcome oc;
+    if (!x->judged) {
+        // An answer without a body: judge it now (empty file, 404 without page).
+        judge_answer(x);
+        oc = verdict_from_flags(x, err, d, &decided);
+        if (decided) {
+            return oc;
         }
-        if (x->total == MPOTA_HTTP_LEN_UNKNOWN || x->pos >= x->total) {
-            return OUT_DONE;
-        }
-        snprintf(x->r->error, sizeof(x->r->error),
-                 "the answer ended at byte %" PRIu64 " of %" PRIu64, x->pos, x->total);
-        return x->got > 0 ? OUT_MORE : OUT_RETRY;
     }
+    if (x->total == MPOTA_HTTP_LEN_UNKNOWN || x->pos >= x->total) {
+        return OUT_DONE;
+    }
+    snprintf(x->r->error, sizeof(x->r->error),
+             "the answer ended at byte %" PRIu64 " of %" PRIu64, x->pos, x->total);
+    return x->got > 0 ? OUT_MORE : OUT_RETRY;
+}
 
+// The request ended with curl error cc: what to tell, and whether to retry.
+static enum outcome ended_in_error(struct xfer *x, CURLcode cc, int *err, struct mpota_diag *d)
+{
     if (x->overdue || (cc == CURLE_OPERATION_TIMEDOUT && now_s() >= x->deadline)) {
         *err = deadline_passed(x, d);  // r->error still says what slowed the earlier attempts
         return OUT_FAILED;
@@ -681,6 +691,18 @@ static enum outcome attempt(struct xfer *x, int *err, struct mpota_diag *d)
         return OUT_FAILED;
     }
     return OUT_RETRY;
+}
+
+static enum outcome attempt(struct xfer *x, int *err, struct mpota_diag *d)
+{
+    reset_attempt(x);
+    CURLcode cc = perform_request(x);
+    bool decided;
+    enum outcome oc = verdict_from_flags(x, err, d, &decided);
+    if (decided) {
+        return oc;
+    }
+    return cc == CURLE_OK ? ended_cleanly(x, err, d) : ended_in_error(x, cc, err, d);
 }
 
 static uint64_t sink_holds(const struct xfer *x)
