@@ -206,25 +206,14 @@ static void move_first(struct seg **list, size_t n, const char *name)
     }
 }
 
-int mpota_image_build(const struct mpota_image_build_opts *o,
-                      const struct mpota_image_section *sections, size_t count, uint8_t **out,
-                      size_t *out_len, struct mpota_diag *d)
+// 1. The sections copied, real ones padded to 4 bytes, each merged with the
+// previous one where it continues it in memory of the same type. segs holds
+// count entries; *n gets how many are used (to free, even on failure).
+static int merge_sections(uint16_t chip, const struct mpota_image_section *sections, size_t count,
+                          struct seg *segs, size_t *n_out)
 {
-    if (!o || !out || !out_len || (count && !sections)) {
-        return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, 0, 0);
-    }
-    *out = NULL;
-    *out_len = 0;
-    const uint16_t chip = o->chip_id;
-
-    // 1. Copy the sections, padding real ones to 4 bytes, merging each with
-    //    the previous one where it continues it in memory of the same type.
-    struct seg *segs = calloc(count ? count : 1, sizeof(*segs));
-    size_t n = 0;
-    if (!segs) {
-        return mpota_diag_set(d, MPOTA_ERR_NO_SPACE, 0, 0, 0);
-    }
     int err = MPOTA_OK;
+    size_t n = 0;
     for (size_t i = 0; i < count && !err; i++) {
         const struct mpota_image_section *in = &sections[i];
         uint32_t len = in->len;
@@ -255,41 +244,42 @@ int mpota_image_build(const struct mpota_image_build_opts *o,
             memcpy(s->data, in->data, len);
         }
     }
-    if (!err && n > MPOTA_IMAGE_MAX_SEGMENTS) {
-        err = mpota_diag_set(d, MPOTA_ERR_IMAGE_SEGMENT_COUNT, 1, MPOTA_IMAGE_MAX_SEGMENTS,
-                             (uint32_t)n);
-    }
+    *n_out = n;
+    return err;
+}
 
-    // 2. Split into flash-mapped and RAM lists, each sorted by address.
-    struct seg **flash = calloc(n + 1, sizeof(*flash)), **ram = calloc(n + 1, sizeof(*ram));
+// 2. Flash-mapped and RAM segments, each list sorted by address, the app
+// and bootloader descriptions first. Two flash segments in one 64 KiB page
+// cannot both be mapped.
+static int split_mapped(uint16_t chip, struct seg *segs, size_t n, struct seg **flash, size_t *nf_out,
+                        struct seg **ram, size_t *nr_out, struct mpota_diag *d)
+{
     size_t nf = 0, nr = 0;
-    if (!err && (!flash || !ram)) {
-        err = MPOTA_ERR_NO_SPACE;
-    }
-    for (size_t i = 0; !err && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (mpota_chip_is_mapped_addr(chip, segs[i].addr)) {
             flash[nf++] = &segs[i];
         } else {
             ram[nr++] = &segs[i];
         }
     }
-    if (!err) {
-        qsort(flash, nf, sizeof(*flash), cmp_addr);
-        qsort(ram, nr, sizeof(*ram), cmp_addr);
-        move_first(flash, nf, ".flash.appdesc");
-        move_first(ram, nr, ".dram0.bootdesc");
-        // Two flash segments in one 64 KiB page cannot both be mapped.
-        for (size_t i = 1; i < nf; i++) {
-            if (flash[i]->addr / MPOTA_IMAGE_MMU_PAGE == flash[i - 1]->addr / MPOTA_IMAGE_MMU_PAGE) {
-                err = mpota_diag_set(d, MPOTA_ERR_IMAGE_SEGMENT_MAP, 0, flash[i - 1]->addr,
-                                     flash[i]->addr);
-                break;
-            }
+    *nf_out = nf;
+    *nr_out = nr;
+    qsort(flash, nf, sizeof(*flash), cmp_addr);
+    qsort(ram, nr, sizeof(*ram), cmp_addr);
+    move_first(flash, nf, ".flash.appdesc");
+    move_first(ram, nr, ".dram0.bootdesc");
+    for (size_t i = 1; i < nf; i++) {
+        if (flash[i]->addr / MPOTA_IMAGE_MMU_PAGE == flash[i - 1]->addr / MPOTA_IMAGE_MMU_PAGE) {
+            return mpota_diag_set(d, MPOTA_ERR_IMAGE_SEGMENT_MAP, 0, flash[i - 1]->addr,
+                                  flash[i]->addr);
         }
     }
+    return MPOTA_OK;
+}
 
-    // 3. Header (SPEC §4.2); byte 1 is rewritten with the final count.
-    struct obuf ob = {0};
+// 3. The header (SPEC §4.2); byte 1 is rewritten with the final count.
+static void put_header(struct obuf *ob, const struct mpota_image_build_opts *o, size_t n)
+{
     uint8_t hdr[MPOTA_IMAGE_HEADER_LEN] = {0};
     hdr[0] = MPOTA_IMAGE_MAGIC;
     hdr[1] = (uint8_t)n;
@@ -298,21 +288,27 @@ int mpota_image_build(const struct mpota_image_build_opts *o,
     mpota_put_le32(hdr + 4, o->entry_addr);
     hdr[8] = o->wp_pin;
     memcpy(hdr + 9, o->spi_pin_drv, 3);
-    mpota_put_le16(hdr + 12, chip);
+    mpota_put_le16(hdr + 12, o->chip_id);
     hdr[14] = o->min_chip_rev;
     mpota_put_le16(hdr + 15, o->min_chip_rev_full);
     mpota_put_le16(hdr + 17, o->max_chip_rev_full);
     hdr[23] = o->append_digest ? 1 : 0;
-    ob_put(&ob, hdr, sizeof(hdr));
+    ob_put(ob, hdr, sizeof(hdr));
+}
 
-    // 4. Flash segments at their aligned offsets, padding before each one
-    //    taken from the front of the RAM segments or, failing that, zeros.
-    uint8_t checksum = MPOTA_IMAGE_CHECKSUM_SEED;
-    unsigned total = 0;
+// 4. Flash segments at their aligned offsets, the padding before each one
+// taken from the front of the RAM segments or, failing that, zeros; then
+// 5. the remaining RAM segments. *total counts what was written.
+static int write_segments(struct obuf *ob, const struct mpota_image_build_opts *o,
+                          struct seg **flash, size_t nf, struct seg **ram, size_t nr,
+                          uint8_t *checksum, unsigned *total, struct mpota_diag *d)
+{
+    const uint16_t chip = o->chip_id;
+    int err = MPOTA_OK;
     size_t fi = 0, ri = 0;
     while (!err && fi < nf) {
         struct seg *s = flash[fi];
-        int64_t pad = pad_needed(ob.len, s->addr);
+        int64_t pad = pad_needed(ob->len, s->addr);
         if (pad > 0) {
             struct seg piece = {0};
             if (ri < nr && pad > MPOTA_IMAGE_SEG_HEADER_LEN) {
@@ -321,7 +317,7 @@ int mpota_image_build(const struct mpota_image_build_opts *o,
                 piece.addr = r->addr;
                 piece.data = r->data;
                 piece.len = take;
-                err = save_segment(&ob, o, &piece, &checksum, d);
+                err = save_segment(ob, o, &piece, checksum, d);
                 memmove(r->data, r->data + take, r->len - take);
                 r->len -= take;
                 r->addr += take;
@@ -331,54 +327,95 @@ int mpota_image_build(const struct mpota_image_build_opts *o,
             } else {
                 piece.data = calloc((size_t)pad + 1, 1);
                 piece.len = (uint32_t)pad;
-                err = piece.data ? save_segment(&ob, o, &piece, &checksum, d)
+                err = piece.data ? save_segment(ob, o, &piece, checksum, d)
                                  : MPOTA_ERR_NO_SPACE;
                 free(piece.data);
             }
-            total++;
+            (*total)++;
             continue;
         }
         // ESP32 only: an old bootloader left the last page unmapped when a
         // mapped segment ended less than 0x24 bytes past a page boundary.
         if (chip == MPOTA_CHIP_ESP32) {
-            size_t end = ob.len + MPOTA_IMAGE_SEG_HEADER_LEN + s->len;
+            size_t end = ob->len + MPOTA_IMAGE_SEG_HEADER_LEN + s->len;
             uint32_t rem = (uint32_t)(end % MPOTA_IMAGE_MMU_PAGE);
             if (rem < 0x24u && !seg_grow(s, 0x24u - rem)) {
                 err = MPOTA_ERR_NO_SPACE;
                 break;
             }
         }
-        err = save_segment(&ob, o, s, &checksum, d);
+        err = save_segment(ob, o, s, checksum, d);
         fi++;
-        total++;
+        (*total)++;
     }
     // 5. The remaining RAM segments.
     for (; !err && ri < nr; ri++) {
-        err = save_segment(&ob, o, ram[ri], &checksum, d);
-        total++;
+        err = save_segment(ob, o, ram[ri], checksum, d);
+        (*total)++;
+    }
+    return err;
+}
+
+// 6. The checksum as the last byte of a 16-byte block, then the digest.
+static int finish_image(struct obuf *ob, const struct mpota_image_build_opts *o, uint8_t checksum,
+                        unsigned total)
+{
+    size_t cks = ((ob->len + 16u) & ~(size_t)15u) - 1u;
+    ob_fill(ob, 0, cks - ob->len);
+    ob_put(ob, &checksum, 1);
+    if (!ob->oom) {
+        ob->b[1] = (uint8_t)total;
+    }
+    if (o->append_digest && !ob->oom) {
+        uint8_t dig[MPOTA_SHA256_LEN];
+        mpota_sha256_t h;
+        mpota_sha256_start(&h);
+        mpota_sha256_update(&h, ob->b, ob->len);
+        mpota_sha256_finish(&h, dig);
+        ob_put(ob, dig, sizeof(dig));
+    }
+    return ob->oom ? MPOTA_ERR_NO_SPACE : MPOTA_OK;
+}
+
+int mpota_image_build(const struct mpota_image_build_opts *o,
+                      const struct mpota_image_section *sections, size_t count, uint8_t **out,
+                      size_t *out_len, struct mpota_diag *d)
+{
+    if (!o || !out || !out_len || (count && !sections)) {
+        return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, 0, 0);
+    }
+    *out = NULL;
+    *out_len = 0;
+    struct seg *segs = calloc(count ? count : 1, sizeof(*segs));
+    if (!segs) {
+        return mpota_diag_set(d, MPOTA_ERR_NO_SPACE, 0, 0, 0);
+    }
+    size_t n = 0;
+    int err = merge_sections(o->chip_id, sections, count, segs, &n);
+    if (!err && n > MPOTA_IMAGE_MAX_SEGMENTS) {
+        err = mpota_diag_set(d, MPOTA_ERR_IMAGE_SEGMENT_COUNT, 1, MPOTA_IMAGE_MAX_SEGMENTS,
+                             (uint32_t)n);
+    }
+    struct seg **flash = calloc(n + 1, sizeof(*flash)), **ram = calloc(n + 1, sizeof(*ram));
+    size_t nf = 0, nr = 0;
+    if (!err && (!flash || !ram)) {
+        err = MPOTA_ERR_NO_SPACE;
+    }
+    if (!err) {
+        err = split_mapped(o->chip_id, segs, n, flash, &nf, ram, &nr, d);
+    }
+    struct obuf ob = {0};
+    put_header(&ob, o, n);
+    uint8_t checksum = MPOTA_IMAGE_CHECKSUM_SEED;
+    unsigned total = 0;
+    if (!err) {
+        err = write_segments(&ob, o, flash, nf, ram, nr, &checksum, &total, d);
     }
     if (!err && total > MPOTA_IMAGE_MAX_SEGMENTS) {
         err = mpota_diag_set(d, MPOTA_ERR_IMAGE_SEGMENT_COUNT, 1, MPOTA_IMAGE_MAX_SEGMENTS, total);
     }
-    // 6. Checksum as the last byte of a 16-byte block, then the digest.
     if (!err) {
-        size_t cks = ((ob.len + 16u) & ~(size_t)15u) - 1u;
-        ob_fill(&ob, 0, cks - ob.len);
-        ob_put(&ob, &checksum, 1);
-        if (!ob.oom) {
-            ob.b[1] = (uint8_t)total;
-        }
-        if (o->append_digest && !ob.oom) {
-            uint8_t dig[MPOTA_SHA256_LEN];
-            mpota_sha256_t h;
-            mpota_sha256_start(&h);
-            mpota_sha256_update(&h, ob.b, ob.len);
-            mpota_sha256_finish(&h, dig);
-            ob_put(&ob, dig, sizeof(dig));
-        }
-        if (ob.oom) {
-            err = MPOTA_ERR_NO_SPACE;
-        }
+        err = finish_image(&ob, o, checksum, total);
     }
     free(flash);
     free(ram);
