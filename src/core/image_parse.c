@@ -248,6 +248,136 @@ static size_t min_sz(size_t a, uint32_t b)
     return a < b ? a : b;
 }
 
+// The 24-byte header (SPEC §4.2); a wrong first byte fails at once.
+static size_t take_header(mpota_image_parser_t *p, const uint8_t *b, size_t len)
+{
+    if (p->pos == 0 && b[0] != MPOTA_IMAGE_MAGIC) {
+        problem(p, MPOTA_ERR_IMAGE_MAGIC, 0, MPOTA_IMAGE_MAGIC, b[0], true);
+        return 0;
+    }
+    size_t n = min_sz(len, MPOTA_IMAGE_HEADER_LEN - p->pos);
+    memcpy(p->buf + p->pos, b, n);
+    consume(p, b, n);
+    if (p->pos == MPOTA_IMAGE_HEADER_LEN) {
+        header_done(p);
+    }
+    return n;
+}
+
+// A segment header: load address and length.
+static size_t take_seg_header(mpota_image_parser_t *p, const uint8_t *b, size_t len)
+{
+    size_t n = min_sz(len, p->left);
+    memcpy(p->buf + (MPOTA_IMAGE_SEG_HEADER_LEN - p->left), b, n);
+    consume(p, b, n);
+    p->left -= (uint32_t)n;
+    if (!p->left) {
+        seg_header_done(p);
+    }
+    return n;
+}
+
+// Segment data, XORed into the checksum (SPEC §4.5: headers excluded).
+static size_t take_seg_data(mpota_image_parser_t *p, const uint8_t *b, size_t len)
+{
+    size_t n = min_sz(len, p->left);
+    uint8_t x = p->checksum;
+    for (size_t i = 0; i < n; i++) {
+        x ^= b[i];
+    }
+    p->checksum = x;
+    consume(p, b, n);
+    p->left -= (uint32_t)n;
+    if (!p->left) {
+        data_done(p);
+    }
+    return n;
+}
+
+// The zero padding before the checksum byte.
+static size_t take_pad(mpota_image_parser_t *p, const uint8_t *b, size_t len)
+{
+    size_t n = min_sz(len, p->left);
+    for (size_t i = 0; i < n; i++) {
+        // Not a bootloader check, but the hash covers it (SPEC §4.6).
+        if (b[i] && p->info) {
+            p->info->padding_nonzero = true;
+        }
+    }
+    consume(p, b, n);
+    p->left -= (uint32_t)n;
+    if (!p->left) {
+        p->state = ST_CHECKSUM;
+    }
+    return n;
+}
+
+// The checksum byte, and with it the image's own SHA-256 (SPEC §4.6).
+static size_t take_checksum(mpota_image_parser_t *p, const uint8_t *b, size_t len)
+{
+    (void)len;  // one byte
+    uint8_t calc = (uint8_t)(MPOTA_IMAGE_CHECKSUM_SEED ^ p->checksum);
+    p->stored_checksum = b[0];
+    consume(p, b, 1);
+    // The image's SHA-256 covers everything through this
+    // byte. Finish a copy, so the running hash goes on over the whole
+    // stream (mpota_image_parser_stream_digest): one pass serves both.
+    // A clone, never a copy: on ESP32 the context holds engine state.
+    mpota_sha256_t image_hash;
+    mpota_sha256_clone(&image_hash, &p->sha);
+    mpota_sha256_finish(&image_hash, p->digest);
+    if (p->info) {
+        p->info->checksum_stored = b[0];
+        p->info->checksum_calc = calc;
+        memcpy(p->info->hash_calc, p->digest, sizeof(p->digest));
+    }
+    if (b[0] != calc) {
+        problem(p, MPOTA_ERR_IMAGE_CHECKSUM, p->checksum_off, calc, b[0], false);
+    }
+    if (p->hash_appended) {
+        p->state = ST_HASH;
+        p->left = MPOTA_IMAGE_HASH_LEN;
+    } else {
+        complete(p);
+    }
+    return 1;
+}
+
+// The appended SHA-256, compared byte by byte.
+static size_t take_hash(mpota_image_parser_t *p, const uint8_t *b, size_t len)
+{
+    size_t n = min_sz(len, p->left);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = MPOTA_IMAGE_HASH_LEN - p->left + (uint32_t)i;
+        if (b[i] != p->digest[k]) {
+            p->flags |= F_HASH_BAD;
+        }
+        if (p->info) {
+            p->info->hash_stored[k] = b[i];
+        }
+    }
+    mpota_sha256_update(&p->sha, b, n);
+    p->pos += (uint32_t)n;
+    p->left -= (uint32_t)n;
+    if (!p->left) {
+        if (p->flags & F_HASH_BAD) {
+            problem(p, MPOTA_ERR_IMAGE_HASH, p->checksum_off + 1u, 0, 0, false);
+        }
+        complete(p);
+    }
+    return n;
+}
+
+// After the image (trailing bytes: hashed into the stream digest), or after
+// a failure: all of it is taken.
+static size_t take_rest(mpota_image_parser_t *p, const uint8_t *b, size_t len)
+{
+    if (p->state == ST_DONE) {
+        mpota_sha256_update(&p->sha, b, len);
+    }
+    return len;
+}
+
 int mpota_image_parser_push(mpota_image_parser_t *p, const void *data, size_t len,
                             struct mpota_diag *d)
 {
@@ -257,112 +387,28 @@ int mpota_image_parser_push(mpota_image_parser_t *p, const void *data, size_t le
         p->info->total_len = p->total;
     }
     while (len) {
-        size_t n = 0;
+        size_t n;
         switch (p->state) {
         case ST_HEADER:
-            if (p->pos == 0 && b[0] != MPOTA_IMAGE_MAGIC) {
-                problem(p, MPOTA_ERR_IMAGE_MAGIC, 0, MPOTA_IMAGE_MAGIC, b[0], true);
-                break;
-            }
-            n = min_sz(len, MPOTA_IMAGE_HEADER_LEN - p->pos);
-            memcpy(p->buf + p->pos, b, n);
-            consume(p, b, n);
-            if (p->pos == MPOTA_IMAGE_HEADER_LEN) {
-                header_done(p);
-            }
+            n = take_header(p, b, len);
             break;
         case ST_SEG_HDR:
-            n = min_sz(len, p->left);
-            memcpy(p->buf + (MPOTA_IMAGE_SEG_HEADER_LEN - p->left), b, n);
-            consume(p, b, n);
-            p->left -= (uint32_t)n;
-            if (!p->left) {
-                seg_header_done(p);
-            }
+            n = take_seg_header(p, b, len);
             break;
-        case ST_SEG_DATA: {
-            n = min_sz(len, p->left);
-            // SPEC §4.5: XOR of every data byte (headers excluded).
-            uint8_t x = p->checksum;
-            for (size_t i = 0; i < n; i++) {
-                x ^= b[i];
-            }
-            p->checksum = x;
-            consume(p, b, n);
-            p->left -= (uint32_t)n;
-            if (!p->left) {
-                data_done(p);
-            }
+        case ST_SEG_DATA:
+            n = take_seg_data(p, b, len);
             break;
-        }
         case ST_PAD:
-            n = min_sz(len, p->left);
-            for (size_t i = 0; i < n; i++) {
-                // Not a bootloader check, but the hash covers it (SPEC §4.6).
-                if (b[i] && p->info) {
-                    p->info->padding_nonzero = true;
-                }
-            }
-            consume(p, b, n);
-            p->left -= (uint32_t)n;
-            if (!p->left) {
-                p->state = ST_CHECKSUM;
-            }
+            n = take_pad(p, b, len);
             break;
-        case ST_CHECKSUM: {
-            n = 1;
-            uint8_t calc = (uint8_t)(MPOTA_IMAGE_CHECKSUM_SEED ^ p->checksum);
-            p->stored_checksum = b[0];
-            consume(p, b, 1);
-            // SPEC §4.6: the image's SHA-256 covers everything through this
-            // byte. Finish a copy, so the running hash goes on over the whole
-            // stream (mpota_image_parser_stream_digest): one pass serves both.
-            // A clone, never a copy: on ESP32 the context holds engine state.
-            mpota_sha256_t image_hash;
-            mpota_sha256_clone(&image_hash, &p->sha);
-            mpota_sha256_finish(&image_hash, p->digest);
-            if (p->info) {
-                p->info->checksum_stored = b[0];
-                p->info->checksum_calc = calc;
-                memcpy(p->info->hash_calc, p->digest, sizeof(p->digest));
-            }
-            if (b[0] != calc) {
-                problem(p, MPOTA_ERR_IMAGE_CHECKSUM, p->checksum_off, calc, b[0], false);
-            }
-            if (p->hash_appended) {
-                p->state = ST_HASH;
-                p->left = MPOTA_IMAGE_HASH_LEN;
-            } else {
-                complete(p);
-            }
+        case ST_CHECKSUM:
+            n = take_checksum(p, b, len);
             break;
-        }
         case ST_HASH:
-            n = min_sz(len, p->left);
-            for (size_t i = 0; i < n; i++) {
-                uint32_t k = MPOTA_IMAGE_HASH_LEN - p->left + (uint32_t)i;
-                if (b[i] != p->digest[k]) {
-                    p->flags |= F_HASH_BAD;
-                }
-                if (p->info) {
-                    p->info->hash_stored[k] = b[i];
-                }
-            }
-            mpota_sha256_update(&p->sha, b, n);
-            p->pos += (uint32_t)n;
-            p->left -= (uint32_t)n;
-            if (!p->left) {
-                if (p->flags & F_HASH_BAD) {
-                    problem(p, MPOTA_ERR_IMAGE_HASH, p->checksum_off + 1u, 0, 0, false);
-                }
-                complete(p);
-            }
+            n = take_hash(p, b, len);
             break;
-        default:  // ST_DONE (trailing bytes) or ST_FAILED: counted above
-            n = len;
-            if (p->state == ST_DONE) {
-                mpota_sha256_update(&p->sha, b, n);
-            }
+        default:
+            n = take_rest(p, b, len);
             break;
         }
         if (p->state == ST_FAILED) {
