@@ -497,6 +497,48 @@ static void copy_str(char *dst, size_t cap, const char *src)
 
 // Builds the app for one choice of the IRAM length; the caller adjusts it
 // until the total is exact.
+// The app description at the start of DROM (app_elf_sha256 left zero for
+// patching), or, without one, DROM that cannot pass for one.
+static void put_app_desc(const struct mpota_app_spec *s, uint8_t *drom)
+{
+    if (s->no_app_desc) {
+        if (mpota_le32(drom) == MPOTA_APP_DESC_MAGIC) {
+            drom[0] ^= 0xFF;  // no accidental description
+        }
+        return;
+    }
+    struct mpota_app_desc a = {0};
+    a.magic_word = MPOTA_APP_DESC_MAGIC;
+    a.secure_version = s->secure_version;
+    copy_str(a.version, sizeof(a.version), s->version ? s->version : "v1.0.0");
+    copy_str(a.project_name, sizeof(a.project_name),
+             s->project_name ? s->project_name : "micropython");
+    copy_str(a.time, sizeof(a.time), s->time ? s->time : "12:34:56");
+    copy_str(a.date, sizeof(a.date), s->date ? s->date : "Jan  1 2025");
+    copy_str(a.idf_ver, sizeof(a.idf_ver), s->idf_ver ? s->idf_ver : "v5.2.2");
+    a.max_efuse_blk_rev_full = 0xFFFF;
+    mpota_app_desc_encode(&a, drom);
+}
+
+// The strings an official build carries its version in, after the
+// description, where official builds keep their rodata strings (tens of KiB
+// in; here as early as the segment allows).
+static int put_micropython_strings(const struct mpota_app_spec *s, uint8_t *drom,
+                                   uint32_t drom_len, struct mpota_diag *d)
+{
+    char text[160];
+    int n = snprintf(text, sizeof(text),
+                     "MicroPython-%s-xtensa-IDFv5.0.4-with-newlib4.1.0%c"
+                     "MicroPython v%s on 2024-06-02%c; Generic ESP32 module with ESP32",
+                     s->micropython_version, 0, s->micropython_version, 0);
+    uint32_t at = MPOTA_APP_DESC_LEN + 0x40u;
+    if (n < 0 || at > drom_len || (uint32_t)n + 1u > drom_len - at) {
+        return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, (uint32_t)n, drom_len);
+    }
+    memcpy(drom + at, text, (size_t)n + 1u);
+    return MPOTA_OK;
+}
+
 static int build_app_once(const struct mpota_app_spec *s, const struct chip_layout *L,
                           uint32_t drom_len, uint32_t irom_len, uint32_t dram_len,
                           uint32_t iram_len, uint8_t **out, size_t *out_len, struct mpota_diag *d)
@@ -515,35 +557,9 @@ static int build_app_once(const struct mpota_app_spec *s, const struct chip_layo
     fill_random(iram, iram_len, &st);
 
     uint8_t elf_sha[32];
-    if (!s->no_app_desc) {
-        struct mpota_app_desc a = {0};
-        a.magic_word = MPOTA_APP_DESC_MAGIC;
-        a.secure_version = s->secure_version;
-        copy_str(a.version, sizeof(a.version), s->version ? s->version : "v1.0.0");
-        copy_str(a.project_name, sizeof(a.project_name),
-                 s->project_name ? s->project_name : "micropython");
-        copy_str(a.time, sizeof(a.time), s->time ? s->time : "12:34:56");
-        copy_str(a.date, sizeof(a.date), s->date ? s->date : "Jan  1 2025");
-        copy_str(a.idf_ver, sizeof(a.idf_ver), s->idf_ver ? s->idf_ver : "v5.2.2");
-        a.max_efuse_blk_rev_full = 0xFFFF;
-        mpota_app_desc_encode(&a, drom);  // app_elf_sha256 left zero for patching
-    } else if (mpota_le32(drom) == MPOTA_APP_DESC_MAGIC) {
-        drom[0] ^= 0xFF;  // no accidental description
-    }
-    if (s->micropython_version) {
-        // After the description, where official builds keep their rodata
-        // strings (tens of KiB in; here as early as the segment allows).
-        char text[160];
-        int n = snprintf(text, sizeof(text),
-                         "MicroPython-%s-xtensa-IDFv5.0.4-with-newlib4.1.0%c"
-                         "MicroPython v%s on 2024-06-02%c; Generic ESP32 module with ESP32",
-                         s->micropython_version, 0, s->micropython_version, 0);
-        uint32_t at = MPOTA_APP_DESC_LEN + 0x40u;
-        if (n < 0 || at > drom_len || (uint32_t)n + 1u > drom_len - at) {
-            err = mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, (uint32_t)n, drom_len);
-            goto out;
-        }
-        memcpy(drom + at, text, (size_t)n + 1u);
+    put_app_desc(s, drom);
+    if (s->micropython_version && (err = put_micropython_strings(s, drom, drom_len, d))) {
+        goto out;
     }
     if (s->elf_sha256) {
         memcpy(elf_sha, s->elf_sha256, 32);
