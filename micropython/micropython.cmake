@@ -28,4 +28,13 @@ target_include_directories(usermod_mpota INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}
 )
 
+# No error sentences or names in the firmware: mpota.Error carries the code
+# and the numbers, and the ota package words them as the core would
+# (python/ota/_errors.py). The CMake variable MPOTA_DIAG_TEXT=1 (idf.py
+# -DMPOTA_DIAG_TEXT=1) keeps them.
+if(NOT DEFINED MPOTA_DIAG_TEXT)
+    set(MPOTA_DIAG_TEXT 0)
+endif()
+target_compile_definitions(usermod_mpota INTERFACE MPOTA_DIAG_TEXT=${MPOTA_DIAG_TEXT})
+
 target_link_libraries(usermod INTERFACE usermod_mpota)

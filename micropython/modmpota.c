@@ -18,7 +18,9 @@ static const mp_rom_map_elem_t mpota_module_globals_table[] = {
     {MP_ROM_QSTR(MP_QSTR_Device), MP_ROM_PTR(&mpota_device_type)},
     {MP_ROM_QSTR(MP_QSTR_Session), MP_ROM_PTR(&mpota_session_type)},
     {MP_ROM_QSTR(MP_QSTR_restart), MP_ROM_PTR(&mpota_restart_obj)},
+#if MPOTA_DIAG_TEXT
     {MP_ROM_QSTR(MP_QSTR_err_name), MP_ROM_PTR(&mpota_err_name_obj)},
+#endif
 
     // otadata states (esp_ota_img_states_t), as Device.state() returns them
     {MP_ROM_QSTR(MP_QSTR_STATE_NEW), MP_ROM_INT(MPOTA_OTA_STATE_NEW)},

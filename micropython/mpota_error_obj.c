@@ -1,24 +1,41 @@
-// mpota.Error: the exception every mpota call raises, carrying the core's
-// code and the catalogue text (src/core/diag.c) unchanged.
+// mpota.Error: the exception every mpota call raises. args = (code, text,
+// offset, expected, actual, label): the core's code and numbers, and the
+// catalogue's sentence (src/core/diag.c) unchanged -- or None in a firmware
+// built with MPOTA_DIAG_TEXT=0, where the ota package words the error from
+// the numbers (python/ota/_errors.py) and the module carries no text at all.
 #include "py/objexcept.h"
 #include "py/objstr.h"
 #include "py/runtime.h"
 
 #include "mpota_mod.h"
 
-MP_NORETURN void mpota_raise_diag(const struct mpota_diag *d)
+static mp_obj_t sentence(const struct mpota_diag *d)
 {
-    // The text is sized first, then formatted straight into the string's
-    // heap buffer: no static or stack buffer of a guessed size.
+#if MPOTA_DIAG_TEXT
+    // Sized first, then formatted straight into the string's heap buffer:
+    // no static or stack buffer of a guessed size.
     size_t len = mpota_diag_format(d, NULL, 0);
     vstr_t vstr;
     vstr_init_len(&vstr, len);
     mpota_diag_format(d, vstr.buf, len + 1);
-    mp_obj_t args[2] = {
+    return mp_obj_new_str_from_vstr(&vstr);
+#else
+    (void)d;
+    return mp_const_none;
+#endif
+}
+
+MP_NORETURN void mpota_raise_diag(const struct mpota_diag *d)
+{
+    mp_obj_t args[6] = {
         MP_OBJ_NEW_SMALL_INT(d->err),
-        mp_obj_new_str_from_vstr(&vstr),
+        sentence(d),
+        mp_obj_new_int_from_uint(d->offset),
+        mp_obj_new_int_from_uint(d->expected),
+        mp_obj_new_int_from_uint(d->actual),
+        mp_obj_new_str_from_cstr(d->label),
     };
-    nlr_raise(mp_obj_exception_make_new(&mpota_error_type, 2, 0, args));
+    nlr_raise(mp_obj_exception_make_new(&mpota_error_type, 6, 0, args));
 }
 
 MP_NORETURN void mpota_raise(int err)
@@ -39,12 +56,13 @@ void mpota_check(int rc, const struct mpota_diag *d)
     mpota_raise(rc);
 }
 
+#if MPOTA_DIAG_TEXT
 static mp_obj_t err_name(mp_obj_t code)
 {
-    const char *name = mpota_err_name(mp_obj_get_int(code));
-    return name ? mp_obj_new_str_from_cstr(name) : mp_const_none;
+    return mp_obj_new_str_from_cstr(mpota_err_name(mp_obj_get_int(code)));
 }
 MP_DEFINE_CONST_FUN_OBJ_1(mpota_err_name_obj, err_name);
+#endif
 
 MP_DEFINE_CONST_OBJ_TYPE(
     mpota_error_type,

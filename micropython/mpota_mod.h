@@ -11,9 +11,10 @@
 
 /// mpota.Error (mpota_error_obj.c) ///
 
-// Subclass of OSError: args = (code, text). code is the negative enum
-// mpota_err (also e.errno); text is mpota_diag_format()'s sentence, never
-// reworded here.
+// Subclass of OSError: args = (code, text, offset, expected, actual, label).
+// code is the negative enum mpota_err (also e.errno); text is
+// mpota_diag_format()'s sentence, never reworded here, or None where the
+// firmware has no text (MPOTA_DIAG_TEXT=0).
 extern const mp_obj_type_t mpota_error_type;
 
 // Raises mpota.Error for d.
@@ -25,8 +26,10 @@ MP_NORETURN void mpota_raise(int err);
 // Returns if rc == 0; else raises with d's details when d describes rc.
 void mpota_check(int rc, const struct mpota_diag *d);
 
-// mpota.err_name(code) -> "MPOTA_ERR_..."
+// mpota.err_name(code) -> "MPOTA_ERR_...", where the firmware has the names
+#if MPOTA_DIAG_TEXT
 MP_DECLARE_CONST_FUN_OBJ_1(mpota_err_name_obj);
+#endif
 
 /// mpota.Device (mpota_device_obj.c) ///
 

@@ -52,8 +52,8 @@ class OTA:
                 u.finish()
             except _engine.mpota.Error as e:
                 if _engine.is_value_error(e):
-                    raise ValueError(e.args[1])
-                raise
+                    raise ValueError(_engine.text(e))
+                raise _engine.worded(e)
             u.set_boot()
         finally:
             u.close()

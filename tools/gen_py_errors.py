@@ -5,10 +5,11 @@ pure-Python engine, so both engines raise the same code with the same text.
     tools/gen_py_errors.py [--root DIR] [-o OUT]      (make py-errors)
 
 Reads include/mpota/err.h (enum mpota_err), src/core/diag.c (the catalogue)
-and, for {expchip}/{actchip}, include/mpota/image.h and src/core/chip.c. Only
-the codes named in python/ota/*.py or python/ota32.py (plus MPOTA_OK) go in:
-on stock firmware the package is loaded into RAM. Anything in those files the
-parser does not understand stops it, rather than emit a module that drifts.
+and, for {expchip}/{actchip}, include/mpota/image.h and src/core/chip.c. Every
+core code goes in: the package words the C module's errors too where the
+firmware is built without text (MPOTA_DIAG_TEXT=0). The codes python/ota names
+are checked against err.h. Anything the parser does not understand stops it,
+rather than emit a module that drifts.
 Standard library only (Debian's python3).
 """
 import argparse
@@ -199,9 +200,8 @@ def used_names(root):
 
 HEADER = """\
 %s
-# The core's codes and sentences for the pure-Python engine: the codes named in
-# python/ota/*.py and python/ota32.py, plus MPOTA_OK. A code not named there
-# reads as unknown (as C formats a code it does not know): name it, regenerate.
+# The core's codes and sentences, for the pure-Python engine and for the C
+# module's errors where the firmware has no text (mpota.Error's text is None).
 # tests/cli/test_py_errors.sh checks this file against the sources, and text()
 # against the C formatter.
 #
@@ -318,7 +318,7 @@ def generate(root):
     first = {}
     for name, text in catalogue:
         first.setdefault(values[name], (name, text.decode("utf-8")))
-    chosen = [(n, v) for n, v in enum if n in used]
+    chosen = list(enum)
     rows, letters, done = [], set(), set()
     for n, v in chosen:
         if v not in first:

@@ -12,6 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// 0 builds the core without its sentences and names (src/core/diag.c): a
+// device firmware whose front end words errors itself.
+#ifndef MPOTA_DIAG_TEXT
+#define MPOTA_DIAG_TEXT 1
+#endif
+
 enum mpota_err {
     MPOTA_OK = 0,
 
@@ -43,19 +49,8 @@ enum mpota_err {
     MPOTA_ERR_TABLE_TWO_MD5 = -50,     // more than one MD5 row
     MPOTA_ERR_TABLE_LENGTH = -51,      // binary input not a multiple of 32 bytes / too short
     MPOTA_ERR_TABLE_BELOW_START = -52, // partition below table offset + 0x1000
-    MPOTA_ERR_CSV_TYPE = -54,          // unknown type keyword
-    MPOTA_ERR_CSV_SUBTYPE = -55,       // unknown subtype keyword / missing app subtype
-    MPOTA_ERR_CSV_NUMBER = -56,        // a number does not parse
-    MPOTA_ERR_CSV_FLAG = -57,          // unknown flag name
-    MPOTA_ERR_CSV_SIZE = -58,          // size missing or not positive
-    MPOTA_ERR_LAYOUT_NO_ROOM = -59,    // requested layout does not fit the flash
-    MPOTA_ERR_LAYOUT_APP_TOO_BIG = -60, // app does not fit the slot (expected = slot, actual = app)
     MPOTA_ERR_TABLE_READONLY = -61,    // readonly flag not allowed on this partition / nvs too small
     MPOTA_ERR_TABLE_AFTER_MD5 = -62,   // an entry follows the MD5 row (the app's loader stops there)
-    MPOTA_ERR_CSV_VARIABLE = -63,      // $NAME at the start of a line names no environment variable
-    MPOTA_ERR_CSV_ENCODING = -64,      // text not valid UTF-8/16/32, or a NUL in a partition name
-    MPOTA_ERR_CSV_BOOTLOADER = -65,    // bootloader row needs the bootloader offset option
-    MPOTA_ERR_LAYOUT_OPTION = -66,     // a layout option is out of range (label = option name)
 
     // otadata and boot selection: -70 .. -89
     MPOTA_ERR_OTADATA_MISSING = -70,    // the table has no otadata partition
@@ -102,16 +97,8 @@ enum mpota_err {
     MPOTA_ERR_EXPECT_LENGTH = -142,   // byte count differs (expected, actual)
     MPOTA_ERR_SLOT_TOO_SMALL = -143,  // declared size larger than the slot (expected = slot, actual)
     MPOTA_ERR_EXPECT_APP = -144,      // app description differs from what a manifest says (label = field)
-
-    // Transport (host front ends): -160 .. -179
-    MPOTA_ERR_NET = -160,         // connection failed / dropped and retries exhausted
-    MPOTA_ERR_HTTP_STATUS = -161, // server answered with an error status (actual = status)
-    MPOTA_ERR_FILE = -162,        // a local file cannot be read / written
-    MPOTA_ERR_MANIFEST = -163,    // manifest JSON missing keys or malformed
-    MPOTA_ERR_TLS = -164,           // server certificate not verified / TLS handshake failed
-    MPOTA_ERR_HTTP_RANGE = -165,    // 416, or a resume the server or sink cannot honour (offset = start, actual = length)
-    MPOTA_ERR_HTTP_REDIRECT = -166, // too many redirects (expected = limit), or https -> http refused
-    MPOTA_ERR_HTTP_TOO_LARGE = -167, // small file over the limit (expected = limit, actual = stated length or 0)
+    // -54 .. -66 (CSV, layout) and -160 .. -179 (transport) belong to the host
+    // front ends: src/host/host_err.h.
 };
 
 // Why something failed, with the numbers a person needs to act on it.
@@ -144,5 +131,10 @@ size_t mpota_diag_format(const struct mpota_diag *d, char *buf, size_t buf_len);
 
 // The short symbolic name of a code, e.g. "MPOTA_ERR_IMAGE_CHECKSUM".
 const char *mpota_err_name(int err);
+
+// Fills a template's {placeholders} from d, as mpota_diag_format() does with
+// the core's own sentences; front ends format their codes with it.
+size_t mpota_diag_expand(const char *tmpl, const struct mpota_diag *d, char *buf,
+                         size_t buf_len);
 
 #endif

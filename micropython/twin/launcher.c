@@ -66,6 +66,7 @@
 
 #include "../../src/host/device.h"
 #include "../../src/host/flash_model.h"
+#include "../../src/host/host_err.h"
 #include "mpota/err.h"
 #include "twin.h"
 
@@ -306,7 +307,7 @@ static int bootloader(const struct options *o, long boot)
     int rc = mpota_device_open(&dev, o->flash);
     if (rc) {
         fprintf(stderr, "mpota-twin: cannot open %s as an emulated flash (%s)\n", o->flash,
-                mpota_err_name(rc));
+                mpota_host_err_name(rc));
         return 1;
     }
     if (run_stats.path) {
@@ -323,7 +324,7 @@ static int bootloader(const struct options *o, long boot)
             mpota_diag_set(&d, rc, 0, 0, 0);
         }
         char text[512];
-        mpota_diag_format(&d, text, sizeof(text));
+        mpota_host_diag_format(&d, text, sizeof(text));
         fprintf(stderr, "mpota-twin: boot %ld: %s\n", boot, text);
     } else if (o->verbose) {
         fprintf(stderr, "mpota-twin: boot %ld: %s", boot, report.booted->label);

@@ -39,19 +39,48 @@ OTA_LAYOUT_ADVICE = (
     "(ESP32-S3, C3 and C6 builds are written at 0x0.)")
 
 
+def err_name(e):
+    # The core's name of an mpota.Error's code ("MPOTA_ERR_..."); None for
+    # any other exception. From _errors: a firmware may lack mpota.err_name.
+    if not isinstance(e, mpota.Error):
+        return None
+    from . import _errors
+
+    return _errors.name(e.errno)
+
+
 def no_ota_slots(e):
-    return isinstance(e, mpota.Error) and mpota.err_name(e.errno) == "MPOTA_ERR_NO_OTA_SLOTS"
+    return err_name(e) == "MPOTA_ERR_NO_OTA_SLOTS"
 
 
 def is_value_error(e):
-    return isinstance(e, mpota.Error) and mpota.err_name(e.errno) in _VALUE_ERRORS
+    return err_name(e) in _VALUE_ERRORS
+
+
+def text(e):
+    # The core's sentence of an mpota.Error: args = (code, text, offset,
+    # expected, actual, label). A firmware built without text gives None, and
+    # the sentence is made from the numbers, as the core would have made it.
+    a = e.args
+    if len(a) > 1 and a[1] is not None:
+        return a[1]
+    from . import _errors
+
+    return _errors.text(*(a[:1] + a[2:6]))
+
+
+def worded(e):
+    # e, or the same mpota.Error with its sentence where the firmware gave none
+    if isinstance(e, mpota.Error) and len(e.args) > 1 and e.args[1] is None:
+        return mpota.Error(e.args[0], text(e), *e.args[2:])
+    return e
 
 
 def message(e):
-    # The human sentence of an exception: mpota.Error's second argument is
-    # the core's text (never reworded); other errors give their own.
-    if isinstance(e, mpota.Error) and len(e.args) > 1:
-        return e.args[1]
+    # The human sentence of an exception: an mpota.Error's is the core's text
+    # (never reworded); other errors give their own.
+    if isinstance(e, mpota.Error):
+        return text(e)
     if isinstance(e, OSError) and len(e.args) > 1:
         return "%s (errno %s)" % (e.args[1], e.args[0])
     if isinstance(e, ValueError) and e.args:

@@ -32,7 +32,8 @@ import esp32
 
 
 class Error(OSError):
-    # (code, sentence), as the C module's mpota.Error
+    # (code, sentence, offset, expected, actual, label), as the C module's
+    # mpota.Error
     pass
 
 
@@ -46,7 +47,7 @@ def _raise(name, off=0, exp=0, act=0, label=""):
     from . import _errors
 
     code = _errors.CODE[name]
-    raise Error(code, _errors.text(code, off, exp, act, label))
+    raise Error(code, _errors.text(code, off, exp, act, label), off, exp, act, label)
 
 
 def _img():

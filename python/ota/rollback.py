@@ -1,5 +1,5 @@
 # glenn20's `ota.rollback` API, on mpota's C module. Light enough to call on
-# every boot: it imports nothing but `mpota`.
+# every boot: it imports nothing but `mpota` until something fails.
 #
 #   cancel()        confirm the running firmware: no rollback at the next reset
 #   force()         boot the previous OTA slot next (whatever its state)
@@ -23,9 +23,11 @@ def cancel():
     try:
         d.mark_valid()
     except mpota.Error as e:
-        if mpota.err_name(e.errno) not in _NOTHING:
-            raise
-        print("ota.rollback.cancel(): nothing to confirm:", e.args[1])
+        from . import _engine  # only now: a boot that confirms needs nothing more
+
+        if _engine.err_name(e) not in _NOTHING:
+            raise _engine.worded(e)
+        print("ota.rollback.cancel(): nothing to confirm:", _engine.text(e))
     finally:
         d.close()
 

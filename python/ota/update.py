@@ -188,8 +188,8 @@ def _raise(e):
     # glenn20's API raises ValueError for a wrong length or hash; the
     # session's text is kept as it is.
     if _engine.is_value_error(e):
-        raise ValueError(e.args[1])
-    raise e
+        raise ValueError(_engine.text(e))
+    raise _engine.worded(e)
 
 
 def _fetch_args(kw):

@@ -1,4 +1,6 @@
-// The one catalogue that turns a struct mpota_diag into text (err.h).
+// The core's catalogue: its codes' sentences, facts and what to do, in no
+// front end's words (the CLI adds its commands, the host its own codes:
+// src/host/host_diag.c).
 //
 // Each entry is a template with placeholders filled from the diag:
 //   {off}   offset, hex            {label}  the label
@@ -10,7 +12,9 @@
 //
 // MPOTA_DIAG_TEXT=0 (a build flag, like littlefs' LFS_NO_DEBUG) drops the
 // sentences from a device build -- they are about 11 KB of the core's text on
-// xtensa -- and formats "NAME: offset, expected, actual, label" instead.
+// xtensa -- and formats "NAME: offset, expected, actual, label" instead. The
+// MicroPython module calls neither formatter then: the ota package words its
+// errors from the numbers (python/ota/_errors.py), so none of this is linked.
 #include <string.h>
 
 #include "mpota/err.h"
@@ -21,10 +25,6 @@ struct diag_entry {
     const char *name;
     const char *text;
 };
-
-#ifndef MPOTA_DIAG_TEXT
-#define MPOTA_DIAG_TEXT 1
-#endif
 
 #if MPOTA_DIAG_TEXT
 #define E(code, text) {code, #code, text}
@@ -47,7 +47,7 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_FLASH_NOT_ERASED, "flash program at {off} needs bits set to 1 but the area was not erased"),
 
     E(MPOTA_ERR_TABLE_MAGIC, "partition table row at {off} has an invalid magic {acth} (expected 0x50AA entry, 0xEBEB MD5 row or an all-0xFF end marker); this is not a partition table or it is corrupt"),
-    E(MPOTA_ERR_TABLE_MD5, "partition table MD5 row at {off} is damaged or does not match the entries before it; the table is corrupt: regenerate it with `mpota part convert`"),
+    E(MPOTA_ERR_TABLE_MD5, "partition table MD5 row at {off} is damaged or does not match the entries before it; the table is corrupt: regenerate it"),
     E(MPOTA_ERR_TABLE_NO_END, "partition table has no end marker within 0xC00 bytes"),
     E(MPOTA_ERR_TABLE_EMPTY, "partition table is empty (no partition before the end marker)"),
     E(MPOTA_ERR_TABLE_OVERLAP, "partition {label} at {acth} overlaps the previous partition, which ends at {exph}; move it to {exph} or later"),
@@ -59,21 +59,10 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_TABLE_TWO_MD5, "partition table has a second MD5 row at {off}"),
     E(MPOTA_ERR_TABLE_LENGTH, "partition table input is {act} B; a binary table is a whole number of 32-byte rows"),
     E(MPOTA_ERR_TABLE_BELOW_START, "partition {label} at {acth} is below the first usable offset {exph} (table offset + 0x1000)"),
-    E(MPOTA_ERR_CSV_TYPE, "partition CSV line {act}: unknown partition type for {label} (use app, data, bootloader, partition_table or a number)"),
-    E(MPOTA_ERR_CSV_SUBTYPE, "partition CSV line {act}: unknown or missing subtype for {label}"),
-    E(MPOTA_ERR_CSV_NUMBER, "partition CSV line {act}: a number for {label} does not parse or is out of range (use decimal, 0x hex, 0o or 0b, with optional K or M; type and subtype 0..255, offsets and sizes below 4 GiB)"),
-    E(MPOTA_ERR_CSV_FLAG, "partition CSV line {act}: unknown flag for {label} (use encrypted, readonly)"),
-    E(MPOTA_ERR_CSV_SIZE, "partition CSV line {act}: size of {label} is missing or negative (a negative size -X means \"ends at X\", so X must not lie before the offset)"),
-    E(MPOTA_ERR_LAYOUT_NO_ROOM, "the layout needs {act} B but the flash holds {exp} B; choose a larger --flash-size or smaller --app-size/--fs-size"),
-    E(MPOTA_ERR_LAYOUT_APP_TOO_BIG, "app is {act} B but {label} holds {exp} B; make a table with a larger --app-size (or --fit IMAGE)"),
     E(MPOTA_ERR_TABLE_READONLY, "partition {label} cannot have the readonly flag, or is nvs smaller than 0x3000 without it"),
     E(MPOTA_ERR_TABLE_AFTER_MD5, "partition table row at {off} follows the MD5 row; ESP-IDF's app loader stops at the MD5 row and would not see it: regenerate the table"),
-    E(MPOTA_ERR_CSV_VARIABLE, "partition CSV line {act}: ${label} is not set in the environment"),
-    E(MPOTA_ERR_CSV_ENCODING, "partition CSV line {act}: the text is not valid UTF-8 (or UTF-16/32 after a byte-order mark), or a partition name holds a NUL character"),
-    E(MPOTA_ERR_CSV_BOOTLOADER, "partition CSV line {act}: bootloader partition {label} needs the primary (or recovery) bootloader offset option, as with gen_esp32part --primary-bootloader-offset"),
-    E(MPOTA_ERR_LAYOUT_OPTION, "layout option {label} = {acth} is out of range: flash size a power of two from 2 MiB to 32 MiB, app size a multiple of 64 KiB and at least 1 MiB, fs size a multiple of 4 KiB"),
 
-    E(MPOTA_ERR_OTADATA_MISSING, "the partition table has no otadata partition, so OTA boot selection is not available; flash a table with otadata (e.g. `mpota part make --layout ota`)"),
+    E(MPOTA_ERR_OTADATA_MISSING, "the partition table has no otadata partition, so OTA boot selection is not available; flash a table with otadata and OTA app slots"),
     E(MPOTA_ERR_OTADATA_SIZE, "otadata partition is {act} B; it must be at least 8,192 B (two sectors)"),
     E(MPOTA_ERR_OTADATA_NO_ACTIVE, "otadata has no valid entry: the device runs its default app (factory or ota_0), which has no rollback state"),
     E(MPOTA_ERR_ROLLBACK_IMPOSSIBLE, "no rollback possible: no other valid app to return to"),
@@ -81,13 +70,13 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_UPDATE_PENDING, "an update to {label} is selected and has not booted yet, so the running app cannot be rolled back now (the next reset would start {label}); reset into it first, or select the running app again to cancel it"),
     E(MPOTA_ERR_TARGET_BOOTS_NEXT, "slot {label} holds the confirmed app the next reset starts (the running app was marked invalid), and it may be the only valid one; reset first, then update"),
     E(MPOTA_ERR_NO_OTA_SLOTS, "the partition table has no OTA app slots (ota_0..ota_15): this firmware cannot be updated over the air; install once, over serial, a firmware with an OTA partition table (MicroPython's OTA variant, e.g. ESP32_GENERIC-OTA), after backing up the filesystem"),
-    E(MPOTA_ERR_NO_BOOTABLE_APP, "no bootable app: every app partition failed to load; the device would reset forever; write a valid app with `mpota flash write-slot`"),
+    E(MPOTA_ERR_NO_BOOTABLE_APP, "no bootable app: every app partition failed to load; the device would reset forever; write a valid app over serial"),
     E(MPOTA_ERR_PENDING_VERIFY, "the running app is still pending verification; confirm it (mark valid) or roll back before starting an update"),
     E(MPOTA_ERR_SLOT_IS_RUNNING, "refused to write {label}: it is the running app"),
     E(MPOTA_ERR_OTADATA_SEQ_WRAP, "otadata sequence number {acth} leaves no next number that selects {label} (too close to 0xFFFFFFFF, or a corrupt 0); erase otadata (`set_boot` to factory, or erase the otadata partition) and select the app again"),
 
     E(MPOTA_ERR_IMAGE_MAGIC, "not an ESP app image: byte {off} is {acth}, expected 0xE9"),
-    E(MPOTA_ERR_IMAGE_IS_COMBINED, "this is a full flash image (bootloader + partition table + app), not an app image; use the app image inside it at offset {exph} (`mpota image extract-app`) or the build's app .bin (e.g. micropython.bin)"),
+    E(MPOTA_ERR_IMAGE_IS_COMBINED, "this is a full flash image (bootloader + partition table + app), not an app image; use the app image inside it at offset {exph} or the build's app .bin (e.g. micropython.bin)"),
     E(MPOTA_ERR_IMAGE_IS_BOOTLOADER, "this is a bootloader image, not an app; OTA updates replace the app only: use the application .bin (e.g. micropython.bin)"),
     E(MPOTA_ERR_IMAGE_IS_TABLE, "this is a partition table, not an app image"),
     E(MPOTA_ERR_IMAGE_CHIP, "image is built for {actchip}, not for {expchip}; use firmware built for {expchip}"),
@@ -99,7 +88,7 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_IMAGE_HASH_FLAG, "image header hash_appended byte is {act}; it must be 0 or 1"),
     E(MPOTA_ERR_IMAGE_TRUNCATED, "image is truncated: it ends at {act} B, but the headers read so far need at least {exp} B; download it again"),
     E(MPOTA_ERR_IMAGE_NO_APP_DESC, "image has no app description at offset 0x20 (magic 0xABCD5432)"),
-    E(MPOTA_ERR_IMAGE_TOO_BIG, "image needs {act} B but {label} holds {exp} B; use a partition table with larger app slots (`mpota part make --fit IMAGE`)"),
+    E(MPOTA_ERR_IMAGE_TOO_BIG, "image needs {act} B but {label} holds {exp} B; use a partition table with larger app slots"),
     E(MPOTA_ERR_IMAGE_IS_OTADATA, "this is an otadata dump, not an app image"),
     E(MPOTA_ERR_IMAGE_UNKNOWN, "not an app image, bootloader, partition table or flash image"),
     E(MPOTA_ERR_IMAGE_WRAP, "segment at {off} wraps past the end of the address space"),
@@ -113,16 +102,8 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_EXPECT_MD5, "MD5 of the received data does not match the expected one; the download is corrupt or the hash is for another file"),
     E(MPOTA_ERR_EXPECT_LENGTH, "the download is {act} B (received or declared) but {exp} B were expected; it is incomplete, or the length given is wrong"),
     E(MPOTA_ERR_EXPECT_APP, "the image's {label} differs from what the manifest says; the manifest and the firmware do not belong together: publish them together"),
-    E(MPOTA_ERR_SLOT_TOO_SMALL, "image is {act} B but {label} holds {exp} B; use a partition table with larger app slots (`mpota part make --fit IMAGE`)"),
+    E(MPOTA_ERR_SLOT_TOO_SMALL, "image is {act} B but {label} holds {exp} B; use a partition table with larger app slots"),
 
-    E(MPOTA_ERR_NET, "the network transfer failed: the server could not be reached, or the connection dropped until the retries ran out; check the server and the connection, then run the update again"),
-    E(MPOTA_ERR_HTTP_STATUS, "the server answered HTTP {act}; check the URL (404), the credentials (401, 403) or the server (5xx)"),
-    E(MPOTA_ERR_FILE, "cannot read or write the file {label}"),
-    E(MPOTA_ERR_MANIFEST, "the manifest is not valid: it needs \"firmware\" (and \"sha\", \"length\" if known)"),
-    E(MPOTA_ERR_TLS, "TLS failed: the server's certificate could not be verified or the handshake failed; give the CA certificate that signed it (cacert), or skip verification (insecure) only for a test server you trust"),
-    E(MPOTA_ERR_HTTP_RANGE, "the server cannot resume the download at byte {off}: it refused the range, or sent the whole file again and the receiver cannot start over (the file has {act} B; 0 = not stated); discard the partial download and download again"),
-    E(MPOTA_ERR_HTTP_REDIRECT, "redirect refused: more than {exp} redirects, a redirect from https to http (allowed only when verification is off), or a redirect to a URL that is not http or https; use the final URL"),
-    E(MPOTA_ERR_HTTP_TOO_LARGE, "the file is larger than {exp} B (stated length {act} B; 0 = not stated), too large for a manifest or hash file; check the URL"),
 };
 
 #undef E
@@ -184,6 +165,15 @@ static void put_char(struct sink *s, char c)
         s->buf[s->len] = c;
     }
     s->len++;
+}
+
+// NUL-terminates what fitted; returns the full length, as snprintf does.
+static size_t finish(struct sink *s)
+{
+    if (s->cap) {
+        s->buf[s->len < s->cap ? s->len : s->cap - 1] = '\0';
+    }
+    return s->len;
 }
 
 static void put_str(struct sink *s, const char *str)
@@ -264,15 +254,33 @@ static bool put_field(struct sink *s, const struct mpota_diag *d, const char *na
 #undef IS
 }
 
-size_t mpota_diag_format(const struct mpota_diag *d, char *buf, size_t buf_len)
+size_t mpota_diag_expand(const char *tmpl, const struct mpota_diag *d, char *buf,
+                         size_t buf_len)
 {
     struct sink s = {buf, buf_len, 0};
+    for (const char *t = tmpl; *t; t++) {
+        const char *close = *t == '{' ? strchr(t, '}') : NULL;
+        if (close && put_field(&s, d, t + 1, (size_t)(close - t - 1))) {
+            t = close;
+        } else {
+            put_char(&s, *t);
+        }
+    }
+    return finish(&s);
+}
+
+size_t mpota_diag_format(const struct mpota_diag *d, char *buf, size_t buf_len)
+{
     const struct diag_entry *e = lookup(d->err);
+    if (e && e->text) {
+        return mpota_diag_expand(e->text, d, buf, buf_len);
+    }
+    struct sink s = {buf, buf_len, 0};
     if (!e) {
         put_str(&s, "error ");
         put_char(&s, '-');
         put_num(&s, (uint32_t)(-(int64_t)d->err), false);
-    } else if (!e->text) {
+    } else {
         // No sentences in this build: the name and every number.
         put_str(&s, e->name);
         put_str(&s, ": offset ");
@@ -285,18 +293,6 @@ size_t mpota_diag_format(const struct mpota_diag *d, char *buf, size_t buf_len)
             put_str(&s, ", ");
             put_str(&s, d->label);
         }
-    } else {
-        for (const char *t = e->text; *t; t++) {
-            const char *close = *t == '{' ? strchr(t, '}') : NULL;
-            if (close && put_field(&s, d, t + 1, (size_t)(close - t - 1))) {
-                t = close;
-            } else {
-                put_char(&s, *t);
-            }
-        }
     }
-    if (buf_len) {
-        buf[s.len < buf_len ? s.len : buf_len - 1] = '\0';
-    }
-    return s.len;
+    return finish(&s);
 }

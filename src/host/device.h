@@ -19,8 +19,8 @@
 #include <stdint.h>
 
 #include "flash_emu.h"
+#include "host_err.h"
 #include "mpota/boot.h"
-#include "mpota/err.h"
 #include "mpota/part.h"
 
 struct mpota_device {

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "host_err.h"
 #include "mpota/flash.h"
 
 #define MPOTA_FLASH_EMU_MIN_SIZE (2u << 20)   // files: 2, 4, 8, 16 or 32 MiB

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mpota/err.h"
+#include "host_err.h"
 
 #define MPOTA_HTTP_DEFAULT_RETRIES 5u
 #define MPOTA_HTTP_DEFAULT_CONNECT_TIMEOUT_S 10u

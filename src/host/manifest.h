@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mpota/err.h"
+#include "host_err.h"
 #include "mpota/image.h"
 
 struct mpota_manifest {

@@ -46,7 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mpota/err.h"
+#include "host_err.h"
 #include "mpota/part.h"
 
 // Value of environment variable `name` for $NAME expansion, or NULL if unset.

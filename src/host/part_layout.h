@@ -41,7 +41,7 @@
 
 #include <stdint.h>
 
-#include "mpota/err.h"
+#include "host_err.h"
 #include "mpota/part.h"
 
 #define MPOTA_PART_LAYOUT_APP_MIN 0x100000u   // smallest app slot

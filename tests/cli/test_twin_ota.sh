@@ -55,11 +55,16 @@ cp www/bad/app-v2.bin www/bad/app-v2.bin.md5 fsfiles/bad/
 sha() { sha256sum "$1" | cut -c1-64; }
 
 # The refusal the CLI prints for firmware.bin: the core's sentence, which
-# every API must pass on unchanged.
+# every API must pass on unchanged, then the command that extracts the app,
+# which only the CLI adds.
 "$M" flash new cli.flash --size 4M --table table.bin --app "$IMG/app-v1.0.1.bin" >/dev/null
 "$M" flash update cli.flash www/firmware.bin >/dev/null 2>"$WORK/cli.err"
-COMBINED=$(sed -n 's/^mpota: //p' "$WORK/cli.err" | head -1)
-case "$COMBINED" in *"full flash image"*) ok ;; *) fail "CLI refusal of firmware.bin: $(cat "$WORK/cli.err")" ;; esac
+CLI_COMBINED=$(sed -n 's/^mpota: //p' "$WORK/cli.err" | head -1)
+COMBINED=${CLI_COMBINED% (\`mpota image extract-app\`)}
+case "$CLI_COMBINED" in
+  *"full flash image"*" (\`mpota image extract-app\`)") ok ;;
+  *) fail "CLI refusal of firmware.bin: $(cat "$WORK/cli.err")" ;;
+esac
 
 # --- nginx and the cutting proxies ---------------------------------------------
 if ! ports=$(bash "$RIG/nginx_rig.sh" start "$WORK/run" "$WORK/www" $$ 600 2>"$WORK/rig.err"); then

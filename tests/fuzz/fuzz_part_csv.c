@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char text[512];
     bool binary = false;
     int err = mpota_part_csv_load(data, size, &o, &t, &binary, &d);
-    mpota_diag_format(&d, text, sizeof(text));
+    mpota_host_diag_format(&d, text, sizeof(text));
     if (err) {
         if (err != d.err) {
             abort();

@@ -7,10 +7,13 @@
 # engine runs twice, with its 64 KiB buffer and with the 4 KiB one it takes
 # when the heap is short. Prints "same NAME: RESULT" or
 # "DIFF NAME: C RESULT / PY RESULT" per case.
+# A C error is also worded from its numbers alone (args[0], args[2:6]), as
+# the ota package words it on a firmware built with MPOTA_DIAG_TEXT=0: that
+# sentence must be the C one too.
 import binascii
 
 import mpota
-from ota import _stock
+from ota import _errors, _stock
 
 
 def run(engine, dev, path, chunk, size, sha, md5, policy):
@@ -29,6 +32,9 @@ def run(engine, dev, path, chunk, size, sha, md5, policy):
         r = "ok %d %s" % (n, binascii.hexlify(s.sha256()).decode())
     except engine.Error as e:
         r = "%s: %s" % (engine.err_name(e.errno), e.args[1])
+        worded = _errors.text(*(e.args[:1] + e.args[2:6]))
+        if worded != e.args[1]:
+            r += " / FROM NUMBERS %s" % worded
     s.abort()  # the slot reads as empty again for the next run
     return r
 

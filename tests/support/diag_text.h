@@ -1,4 +1,4 @@
-// A struct mpota_diag as the sentence users see (mpota_diag_format), for
+// A struct mpota_diag as the sentence users see (mpota_host_diag_format), for
 // cmocka tests that check refusals by their text.
 #ifndef MPOTA_DIAG_TEXT_H
 #define MPOTA_DIAG_TEXT_H

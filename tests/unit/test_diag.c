@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "host_err.h"
 #include "mpota/err.h"
 
 static void test_numbers_and_label(void **state)
@@ -83,6 +84,49 @@ static void test_every_code_has_name_and_text(void **state)
     assert_string_equal(text, "error -9999");
 }
 
+// The core's sentences are facts and what to do, in no front end's words: no
+// CLI command, option or host code. The host's codes have their own names and
+// sentences, and the host formatter gives the core's text for the rest.
+static void test_core_words_and_host_words(void **state)
+{
+    (void)state;
+    char text[512];
+    for (int err = 0; err >= -200; err--) {
+        struct mpota_diag d = {0};
+        mpota_diag_set(&d, err, 0, 0, 0);
+        mpota_diag_format(&d, text, sizeof(text));
+        if (strstr(text, "`mpota") || strstr(text, " --")) {
+            fail_msg("core sentence of %s names a CLI command: %s", mpota_err_name(err), text);
+        }
+        char host[512];
+        mpota_host_diag_format(&d, host, sizeof(host));
+        if (strcmp(mpota_err_name(err), "MPOTA_ERR_UNKNOWN") != 0) {
+            assert_string_equal(host, text);
+            assert_string_equal(mpota_host_err_name(err), mpota_err_name(err));
+        }
+    }
+    static const int host_codes[] = {
+        MPOTA_ERR_CSV_TYPE, MPOTA_ERR_CSV_SUBTYPE, MPOTA_ERR_CSV_NUMBER, MPOTA_ERR_CSV_FLAG,
+        MPOTA_ERR_CSV_SIZE, MPOTA_ERR_LAYOUT_NO_ROOM, MPOTA_ERR_LAYOUT_APP_TOO_BIG,
+        MPOTA_ERR_CSV_VARIABLE, MPOTA_ERR_CSV_ENCODING, MPOTA_ERR_CSV_BOOTLOADER,
+        MPOTA_ERR_LAYOUT_OPTION, MPOTA_ERR_NET, MPOTA_ERR_HTTP_STATUS, MPOTA_ERR_FILE,
+        MPOTA_ERR_MANIFEST, MPOTA_ERR_TLS, MPOTA_ERR_HTTP_RANGE, MPOTA_ERR_HTTP_REDIRECT,
+        MPOTA_ERR_HTTP_TOO_LARGE,
+    };
+    for (size_t i = 0; i < sizeof(host_codes) / sizeof(host_codes[0]); i++) {
+        struct mpota_diag d = {0};
+        mpota_diag_set(&d, host_codes[i], 0x10, 2, 404);
+        assert_string_equal(mpota_err_name(host_codes[i]), "MPOTA_ERR_UNKNOWN");
+        assert_int_equal(strncmp(mpota_host_err_name(host_codes[i]), "MPOTA_ERR_", 10), 0);
+        assert_true(mpota_host_diag_format(&d, text, sizeof(text)) > 20);
+        assert_null(strchr(text, '{'));
+    }
+    struct mpota_diag d = {0};
+    mpota_diag_set(&d, MPOTA_ERR_HTTP_STATUS, 0, 0, 404);
+    mpota_host_diag_format(&d, text, sizeof(text));
+    assert_non_null(strstr(text, "the server answered HTTP 404"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -91,6 +135,7 @@ int main(void)
         cmocka_unit_test(test_label_is_truncated_to_its_room),
         cmocka_unit_test(test_truncation_like_snprintf),
         cmocka_unit_test(test_every_code_has_name_and_text),
+        cmocka_unit_test(test_core_words_and_host_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

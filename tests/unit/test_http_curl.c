@@ -662,7 +662,7 @@ static void test_404_is_status_error(void **state)
     assert_int_equal(f.t.length_calls, 0);
     assert_true(contains(f.r.error, "HTTP 404"));
     char text[256];
-    mpota_diag_format(&f.d, text, sizeof(text));
+    mpota_host_diag_format(&f.d, text, sizeof(text));
     assert_true(contains(text, "HTTP 404"));
     fetch_done(&f);
 }

@@ -66,7 +66,7 @@ static void parse_ok(const char *csv, struct mpota_table *t)
     struct mpota_diag d = {0};
     int err = parse(csv, t, &d);
     if (err) {
-        fail_msg("\"%s\": %s (%s)", csv, mpota_err_name(err), diag_text(&d));
+        fail_msg("\"%s\": %s (%s)", csv, mpota_host_err_name(err), diag_text(&d));
     }
 }
 

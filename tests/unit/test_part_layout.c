@@ -139,7 +139,7 @@ static void test_every_kind_and_flash(void **state)
         int err = mpota_part_layout_make(&o, &t, &d);
         if (err != c->err) {
             fail_msg("case %zu (%s, %u MiB): got %s: %s", i, mpota_part_layout_kind_name(c->kind),
-                     (unsigned)(c->flash / MIB), mpota_err_name(err), diag_text(&d));
+                     (unsigned)(c->flash / MIB), mpota_host_err_name(err), diag_text(&d));
         }
         if (err) {
             assert_int_equal(d.expected, c->flash);

@@ -93,6 +93,11 @@ void cli_print_commands(FILE *f, const struct cli_group *const *groups);
 // Prints "mpota: <diag text>" to stderr; returns CLI_REFUSED.
 int cli_fail_diag(const struct mpota_diag *d);
 
+// The CLI's text for d: the host's sentence, then the mpota command that
+// does what it asks, where there is one (cli_diag.c). As snprintf: returns
+// the full length.
+size_t cli_diag_text(const struct mpota_diag *d, char *buf, size_t buf_len);
+
 // Prints "mpota: <printf text>" and a newline to stderr (the one shape of
 // every CLI error line).
 void cli_vsay(const char *fmt, va_list ap);

@@ -18,7 +18,7 @@
 int cli_fail_diag(const struct mpota_diag *d)
 {
     char text[512];
-    mpota_diag_format(d, text, sizeof(text));
+    cli_diag_text(d, text, sizeof(text));
     fprintf(stderr, "mpota: %s\n", text);
     return CLI_REFUSED;
 }
@@ -158,7 +158,7 @@ const char *cli_device_error(const struct mpota_device *dev, const char *flash_p
     } else {
         struct mpota_diag d = {0};
         mpota_diag_set(&d, rc, 0, 0, 0);
-        mpota_diag_format(&d, buf, cap);
+        cli_diag_text(&d, buf, cap);
     }
     return buf;
 }

@@ -299,7 +299,7 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
         if (rc == MPOTA_ERR_FILE) {
             return cli_fail("cannot create %s: %s", pos[0], strerror(err));
         }
-        return cli_fail("cannot create %s (%s)", pos[0], mpota_err_name(rc));
+        return cli_fail("cannot create %s (%s)", pos[0], mpota_host_err_name(rc));
     }
     uint32_t count = dev.table.count;
     rc = record_new_device(pos[0], chip);
@@ -452,7 +452,7 @@ static void print_slot_line(const struct slot_view *s)
     } else if (s->diag.err == MPOTA_ERR_IMAGE_MAGIC && s->diag.actual == 0xFF) {
         printf("empty");
     } else {
-        printf("invalid (%s)", mpota_err_name(s->diag.err));
+        printf("invalid (%s)", mpota_host_err_name(s->diag.err));
     }
     char mpver[MPOTA_MPVER_MAX + 1];
     slot_mpver(s, mpver);

@@ -137,7 +137,7 @@ static void print_info_json(const struct image_file *f, uint32_t off,
     cJSON_AddBoolToObject(root, "valid", rc == 0);
     if (rc) {
         char text[512];
-        mpota_diag_format(d, text, sizeof(text));
+        cli_diag_text(d, text, sizeof(text));
         cJSON_AddStringToObject(root, "error", text);
     } else {
         cJSON_AddNullToObject(root, "error");

@@ -302,7 +302,7 @@ static char *read_side_file(const char *where, const struct mpota_http_opts *htt
             if (r.error[0]) {
                 snprintf(why, why_size, "%s", r.error);
             } else {
-                mpota_diag_format(&d, why, why_size);
+                cli_diag_text(&d, why, why_size);
             }
             return NULL;
         }
@@ -520,9 +520,9 @@ static void print_report(const struct run *r, const struct plan *p, int rc,
     cJSON_AddBoolToObject(root, "ok", rc == 0);
     if (rc) {
         char text[512];
-        mpota_diag_format(d, text, sizeof(text));
+        cli_diag_text(d, text, sizeof(text));
         cJSON_AddStringToObject(root, "error", p->why[0] ? p->why : text);
-        cJSON_AddStringToObject(root, "code", mpota_err_name(rc));
+        cJSON_AddStringToObject(root, "code", mpota_host_err_name(rc));
     }
     char source[MPOTA_HTTP_URL_SIZE];
     cJSON_AddStringToObject(root, "source",
