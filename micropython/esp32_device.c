@@ -18,9 +18,13 @@
 //   table and the running app, by default with an abort (the chip panics
 //   and resets) rather than an error; partitions flagged readonly fail with
 //   ESP_ERR_NOT_ALLOWED.
-// * table: the MPOTA_PART_TABLE_MAX_LEN (0xC00) bytes at
-//   CONFIG_PARTITION_TABLE_OFFSET (sdkconfig.h), the bytes the bootloader
-//   reads, parsed with mpota_part_table_parse() as everywhere else.
+// * table: the one ESP-IDF loaded (esp_partition.h). esp_partition_find
+//   (ANY, ANY) walks it in table order; the loader stops at the MD5 row and
+//   checks it (CONFIG_PARTITION_TABLE_MD5), as the bootloader did before it,
+//   and reports a partition encrypted only when flash encryption is on.
+//   Partitions an app registers on other chips (esp_partition_register_
+//   external) have another flash_chip and are left out. Taking ESP-IDF's
+//   table keeps mpota's table parser out of the firmware.
 // * running app: esp_ota_get_running_partition() (esp_ota_ops.h), matched by
 //   address in our table: the address is what the app was mapped from.
 // * Flash encryption is refused: esp_flash_read returns ciphertext (the
@@ -37,8 +41,8 @@
 #include "esp_flash.h"          // esp_flash_read/write/erase_region, esp_flash_get_size
 #include "esp_flash_encrypt.h"  // esp_flash_encryption_enabled
 #include "esp_ota_ops.h"        // esp_ota_get_running_partition
-#include "esp_partition.h"      // esp_partition_t
-#include "sdkconfig.h"          // CONFIG_PARTITION_TABLE_OFFSET, CONFIG_IDF_FIRMWARE_CHIP_ID
+#include "esp_partition.h"      // esp_partition_find/next/get/iterator_release
+#include "sdkconfig.h"          // CONFIG_PARTITION_TABLE_*, CONFIG_IDF_FIRMWARE_CHIP_ID
 
 // A read-only partition is a protection, anything else a device failure
 // (the core adds the address).
@@ -74,6 +78,39 @@ bool mpota_esp32_flash_encrypted(void)
     return esp_flash_encryption_enabled();
 }
 
+// ESP-IDF's partitions on the default chip, in table order, as our table.
+static int load_table(struct mpota_table *t, struct mpota_diag *d)
+{
+    esp_partition_iterator_t it =
+        esp_partition_find(ESP_PARTITION_TYPE_ANY, ESP_PARTITION_SUBTYPE_ANY, NULL);
+    for (; it; it = esp_partition_next(it)) {
+        const esp_partition_t *p = esp_partition_get(it);
+        if (p->flash_chip != esp_flash_default_chip) {
+            continue;
+        }
+        if (t->count == MPOTA_PART_MAX) {
+            esp_partition_iterator_release(it);
+            return mpota_diag_set(d, MPOTA_ERR_TABLE_TOO_MANY, 0, MPOTA_PART_MAX, t->count + 1);
+        }
+        struct mpota_partition *row = &t->parts[t->count++];
+        row->type = (uint8_t)p->type;
+        row->subtype = (uint8_t)p->subtype;
+        row->offset = p->address;
+        row->size = p->size;
+        row->flags = (p->encrypted ? MPOTA_PART_FLAG_ENCRYPTED : 0) |
+                     (p->readonly ? MPOTA_PART_FLAG_READONLY : 0);
+        memcpy(row->label, p->label, MPOTA_PART_LABEL_LEN);
+        row->label[MPOTA_PART_LABEL_LEN] = '\0';
+    }
+    if (t->count == 0) {
+        return mpota_diag_set(d, MPOTA_ERR_TABLE_EMPTY, CONFIG_PARTITION_TABLE_OFFSET, 0, 0);
+    }
+#ifdef CONFIG_PARTITION_TABLE_MD5
+    t->md5_present = t->md5_valid = true;  // else ESP-IDF would have loaded none
+#endif
+    return MPOTA_OK;
+}
+
 // The running app's row: the one that starts where ESP-IDF says it runs.
 static const struct mpota_partition *find_running(const struct mpota_table *t)
 {
@@ -85,8 +122,7 @@ static const struct mpota_partition *find_running(const struct mpota_table *t)
     return p && p->offset == running->address ? p : NULL;
 }
 
-int mpota_esp32_device_open(struct mpota_esp32_device *dev,
-                            uint8_t scratch[MPOTA_PART_TABLE_MAX_LEN], struct mpota_diag *d)
+int mpota_esp32_device_open(struct mpota_esp32_device *dev, struct mpota_diag *d)
 {
     memset(dev, 0, sizeof(*dev));
     if (mpota_esp32_flash_encrypted()) {
@@ -107,12 +143,7 @@ int mpota_esp32_device_open(struct mpota_esp32_device *dev,
     dev->flash.block_size = MPOTA_BLOCK_SIZE;
     dev->flash.prog_align = 1;
 
-    int rc = esp32_read(&dev->flash, CONFIG_PARTITION_TABLE_OFFSET, scratch,
-                        MPOTA_PART_TABLE_MAX_LEN);
-    if (rc) {
-        return mpota_diag_set(d, rc, CONFIG_PARTITION_TABLE_OFFSET, 0, 0);
-    }
-    rc = mpota_part_table_parse(scratch, MPOTA_PART_TABLE_MAX_LEN, size, &dev->table, d);
+    int rc = load_table(&dev->table, d);
     if (rc) {
         return rc;
     }

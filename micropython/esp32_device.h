@@ -18,7 +18,7 @@
 
 struct mpota_esp32_device {
     struct mpota_flash flash;  // the whole default chip, through esp_flash_*
-    struct mpota_table table;  // parsed from CONFIG_PARTITION_TABLE_OFFSET
+    struct mpota_table table;  // ESP-IDF's partitions on the default chip
     // The app that runs (esp_ota_get_running_partition), in table; NULL if
     // ESP-IDF names none or it is not in table.
     const struct mpota_partition *running;
@@ -29,13 +29,12 @@ struct mpota_esp32_device {
 // esp_flash_write does not encrypt.
 bool mpota_esp32_flash_encrypted(void);
 
-// Fills *dev: the flash callbacks and size, the table (read into scratch,
-// MPOTA_PART_TABLE_MAX_LEN bytes the caller owns and may free afterwards) and
-// the running app. Returns 0; MPOTA_ERR_BAD_STATE if flash encryption is on;
-// MPOTA_ERR_FLASH_IO if ESP-IDF fails to give the size or the table (d says
-// where); or the table's parse error with d filled.
-int mpota_esp32_device_open(struct mpota_esp32_device *dev,
-                            uint8_t scratch[MPOTA_PART_TABLE_MAX_LEN], struct mpota_diag *d);
+// Fills *dev: the flash callbacks and size, the table (ESP-IDF's) and the
+// running app. Returns 0; MPOTA_ERR_BAD_STATE if flash encryption is on;
+// MPOTA_ERR_FLASH_IO if ESP-IDF fails to give the size; TABLE_EMPTY if it
+// has no partition (it could not load its table); TABLE_TOO_MANY past
+// MPOTA_PART_MAX rows.
+int mpota_esp32_device_open(struct mpota_esp32_device *dev, struct mpota_diag *d);
 
 // The boot context for the core calls: dev's flash and table, and this
 // build's image chip id and rollback option (sdkconfig.h).

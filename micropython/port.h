@@ -2,8 +2,8 @@
 // the device they run on, and nothing else.
 //
 // One implementation per platform, chosen by the build:
-//   port_esp32.c  ESP-IDF: esp_flash_* on the chip, the table at
-//                 CONFIG_PARTITION_TABLE_OFFSET, esp_ota_get_running_partition(),
+//   port_esp32.c  ESP-IDF: esp_flash_* on the chip, the table ESP-IDF
+//                 loaded (esp_partition_find), esp_ota_get_running_partition(),
 //                 esp_restart()
 //   port_unix.c   the unix twin: the emulated flash file named by the
 //                 MPOTA_TWIN_FLASH environment variable (src/host/device.c)
@@ -22,8 +22,8 @@
 
 // An open device. Filled by mpota_port_open(); the bindings only read it.
 struct mpota_port {
-    // flash: the whole chip; table: parsed from the flash at 0x8000 with
-    // mpota_part_table_parse(); chip: the image chip id the bootloader would
+    // flash: the whole chip; table: ESP-IDF's on the ESP32, parsed from the
+    // flash at 0x8000 on the twin; chip: the image chip id the bootloader would
     // check (MPOTA_CHIP_ANY on the twin); rollback_enabled as the bootloader
     // was built (CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE).
     struct mpota_boot_ctx ctx;

@@ -16,11 +16,8 @@ void mpota_port_open(struct mpota_port *port)
         mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("mpota: flash encryption is not supported"));
     }
     struct mpota_esp32_device *dev = m_new_obj(struct mpota_esp32_device);
-    // The table is read once: its scratch buffer goes back to the heap now.
-    uint8_t *scratch = m_new(uint8_t, MPOTA_PART_TABLE_MAX_LEN);
     struct mpota_diag d = {0};
-    int rc = mpota_esp32_device_open(dev, scratch, &d);
-    m_del(uint8_t, scratch, MPOTA_PART_TABLE_MAX_LEN);
+    int rc = mpota_esp32_device_open(dev, &d);
     if (rc) {
         m_del_obj(struct mpota_esp32_device, dev);
         mpota_check(rc, &d);
