@@ -20,6 +20,9 @@ SRC_USERMOD_C += $(MPOTA_MOD_DIR)/port_unix.c
 # The twin's own module (_twin) and its stock mode, which hides `mpota`.
 SRC_USERMOD_C += $(MPOTA_MOD_DIR)/twin/modtwin.c
 CFLAGS_USERMOD += -DMPOTA_PORT_MODULE_INIT=1
+# The whole Device/Session API: the twin's esp32 stand-in and the raw-module
+# tests use more of it than the ota package (mpota_device_obj.c).
+CFLAGS_USERMOD += -DMPOTA_MODULE_TWIN_API=1
 
 # Plain library code: libmpota (every file of src/core) and, for the unix
 # port, the emulated flash and device from src/host.

@@ -26,6 +26,13 @@
 //   d.otadata()               ((seq, state, crc_ok), (seq, state, crc_ok)) or None
 //   d.close()
 // Errors raise mpota.Error with the core's code and text.
+//
+// A firmware's module has what the ota package calls: partitions, running,
+// boot_partition, set_boot, mark_valid, state, otadata, close. The rest
+// (MPOTA_MODULE_TWIN_API, set by micropython.mk for the unix twin) serves
+// the twin's stand-in for the esp32 module (twin/modules/esp32.py: on a
+// device, ESP-IDF answers those calls) and the raw-module tests; the core
+// functions behind them are unit-tested in C.
 #include <string.h>
 
 #include "py/runtime.h"
@@ -85,6 +92,7 @@ static struct mpota_area area_of(const struct mpota_port *port, const struct mpo
     return a;
 }
 
+#if MPOTA_MODULE_TWIN_API
 static uint32_t get_u32(mp_obj_t o)
 {
     mp_int_t v = mp_obj_get_int(o);
@@ -93,6 +101,7 @@ static uint32_t get_u32(mp_obj_t o)
     }
     return (uint32_t)v;
 }
+#endif
 
 // An otadata state as Python sees it: UNDEFINED (0xFFFFFFFF) is -1.
 static mp_obj_t state_obj(uint32_t state)
@@ -159,6 +168,7 @@ static mp_obj_t device_boot_partition(mp_obj_t self_in)
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(device_boot_partition_obj, device_boot_partition);
 
+#if MPOTA_MODULE_TWIN_API
 static mp_obj_t device_next_update(size_t n_args, const mp_obj_t *args)
 {
     struct mpota_port *port = mpota_device_port(args[0]);
@@ -217,6 +227,7 @@ static mp_obj_t device_erase(size_t n_args, const mp_obj_t *args)
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(device_erase_obj, 4, 4, device_erase);
+#endif
 
 static mp_obj_t device_set_boot(mp_obj_t self_in, mp_obj_t label)
 {
@@ -235,6 +246,7 @@ static mp_obj_t device_mark_valid(mp_obj_t self_in)
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(device_mark_valid_obj, device_mark_valid);
 
+#if MPOTA_MODULE_TWIN_API
 static mp_obj_t device_mark_invalid(mp_obj_t self_in)
 {
     mpota_check(mpota_boot_mark_invalid(&mpota_device_port(self_in)->ctx), NULL);
@@ -259,6 +271,7 @@ static mp_obj_t device_last_invalid(mp_obj_t self_in)
     return label_or_none(p);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(device_last_invalid_obj, device_last_invalid);
+#endif
 
 static mp_obj_t device_state(mp_obj_t self_in, mp_obj_t label)
 {
@@ -273,6 +286,7 @@ static mp_obj_t device_state(mp_obj_t self_in, mp_obj_t label)
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(device_state_obj, device_state);
 
+#if MPOTA_MODULE_TWIN_API
 static mp_obj_t str_field(const char *s)
 {
     return mp_obj_new_str_from_cstr(s);
@@ -346,6 +360,7 @@ static mp_obj_t device_verify(mp_obj_t self_in, mp_obj_t label)
     return mp_obj_new_int_from_uint(len);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(device_verify_obj, device_verify);
+#endif
 
 static mp_obj_t device_otadata(mp_obj_t self_in)
 {
@@ -386,19 +401,25 @@ static const mp_rom_map_elem_t device_locals_table[] = {
     {MP_ROM_QSTR(MP_QSTR_partitions), MP_ROM_PTR(&device_partitions_obj)},
     {MP_ROM_QSTR(MP_QSTR_running), MP_ROM_PTR(&device_running_obj)},
     {MP_ROM_QSTR(MP_QSTR_boot_partition), MP_ROM_PTR(&device_boot_partition_obj)},
+#if MPOTA_MODULE_TWIN_API
     {MP_ROM_QSTR(MP_QSTR_next_update), MP_ROM_PTR(&device_next_update_obj)},
     {MP_ROM_QSTR(MP_QSTR_read), MP_ROM_PTR(&device_read_obj)},
     {MP_ROM_QSTR(MP_QSTR_write), MP_ROM_PTR(&device_write_obj)},
     {MP_ROM_QSTR(MP_QSTR_erase), MP_ROM_PTR(&device_erase_obj)},
+#endif
     {MP_ROM_QSTR(MP_QSTR_set_boot), MP_ROM_PTR(&device_set_boot_obj)},
     {MP_ROM_QSTR(MP_QSTR_mark_valid), MP_ROM_PTR(&device_mark_valid_obj)},
+#if MPOTA_MODULE_TWIN_API
     {MP_ROM_QSTR(MP_QSTR_mark_invalid), MP_ROM_PTR(&device_mark_invalid_obj)},
     {MP_ROM_QSTR(MP_QSTR_rollback_possible), MP_ROM_PTR(&device_rollback_possible_obj)},
     {MP_ROM_QSTR(MP_QSTR_last_invalid), MP_ROM_PTR(&device_last_invalid_obj)},
+#endif
     {MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&device_state_obj)},
+#if MPOTA_MODULE_TWIN_API
     {MP_ROM_QSTR(MP_QSTR_app_desc), MP_ROM_PTR(&device_app_desc_obj)},
     {MP_ROM_QSTR(MP_QSTR_micropython_version), MP_ROM_PTR(&device_micropython_version_obj)},
     {MP_ROM_QSTR(MP_QSTR_verify), MP_ROM_PTR(&device_verify_obj)},
+#endif
     {MP_ROM_QSTR(MP_QSTR_otadata), MP_ROM_PTR(&device_otadata_obj)},
 };
 static MP_DEFINE_CONST_DICT(device_locals, device_locals_table);

@@ -16,6 +16,9 @@
 // static state and no copy of the data -- write() hands the caller's buffer
 // to the core, which keeps no pointer into it. Progress, timeouts and Ctrl-C
 // stay in the caller's loop because every call returns after its chunk.
+// resume() and write_at() (resume across resets, out-of-order data) are in
+// the twin's module only (MPOTA_MODULE_TWIN_API, mpota_device_obj.c): the
+// ota package streams in order and resumes from offset().
 #include <string.h>
 
 #include "py/runtime.h"
@@ -45,6 +48,7 @@ static void check(session_obj_t *self, int rc)
     mpota_check(rc, mpota_session_diag(&self->s));
 }
 
+#if MPOTA_MODULE_TWIN_API
 static uint32_t get_u32(mp_obj_t o)
 {
     mp_int_t v = mp_obj_get_int(o);
@@ -53,6 +57,7 @@ static uint32_t get_u32(mp_obj_t o)
     }
     return (uint32_t)v;
 }
+#endif
 
 static int hex_digit(char c)
 {
@@ -167,6 +172,7 @@ static mp_obj_t session_begin(size_t n_args, const mp_obj_t *args, mp_map_t *kw)
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(session_begin_obj, 1, session_begin);
 
+#if MPOTA_MODULE_TWIN_API
 static mp_obj_t session_resume(size_t n_args, const mp_obj_t *args, mp_map_t *kw)
 {
     if (n_args < 2) {
@@ -183,6 +189,7 @@ static mp_obj_t session_resume(size_t n_args, const mp_obj_t *args, mp_map_t *kw
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(session_resume_obj, 2, session_resume);
+#endif
 
 static mp_obj_t session_write(mp_obj_t self_in, mp_obj_t data)
 {
@@ -195,6 +202,7 @@ static mp_obj_t session_write(mp_obj_t self_in, mp_obj_t data)
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(session_write_obj, session_write);
 
+#if MPOTA_MODULE_TWIN_API
 static mp_obj_t session_write_at(mp_obj_t self_in, mp_obj_t off, mp_obj_t data)
 {
     session_obj_t *self = get(self_in);
@@ -206,6 +214,7 @@ static mp_obj_t session_write_at(mp_obj_t self_in, mp_obj_t off, mp_obj_t data)
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(session_write_at_obj, session_write_at);
+#endif
 
 static mp_obj_t session_offset(mp_obj_t self_in)
 {
@@ -272,9 +281,13 @@ static MP_DEFINE_CONST_FUN_OBJ_1(session_sha256_obj, session_sha256);
 
 static const mp_rom_map_elem_t session_locals_table[] = {
     {MP_ROM_QSTR(MP_QSTR_begin), MP_ROM_PTR(&session_begin_obj)},
+#if MPOTA_MODULE_TWIN_API
     {MP_ROM_QSTR(MP_QSTR_resume), MP_ROM_PTR(&session_resume_obj)},
+#endif
     {MP_ROM_QSTR(MP_QSTR_write), MP_ROM_PTR(&session_write_obj)},
+#if MPOTA_MODULE_TWIN_API
     {MP_ROM_QSTR(MP_QSTR_write_at), MP_ROM_PTR(&session_write_at_obj)},
+#endif
     {MP_ROM_QSTR(MP_QSTR_offset), MP_ROM_PTR(&session_offset_obj)},
     {MP_ROM_QSTR(MP_QSTR_restart), MP_ROM_PTR(&session_restart_obj)},
     {MP_ROM_QSTR(MP_QSTR_end), MP_ROM_PTR(&session_end_obj)},
