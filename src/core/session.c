@@ -548,11 +548,7 @@ int mpota_session_write_at(mpota_session_t *s, uint32_t off, const void *data, u
 
 int mpota_session_write(mpota_session_t *s, const void *data, uint32_t len)
 {
-    uint32_t off = s->state == MPOTA_SESSION_HEAD ? s->head_len : s->contig;
-    if (s->out_of_order) {
-        off = s->max_end;
-    }
-    return mpota_session_write_at(s, off, data, len);
+    return mpota_session_write_at(s, mpota_session_offset(s), data, len);
 }
 
 uint32_t mpota_session_offset(const mpota_session_t *s)

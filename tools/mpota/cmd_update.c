@@ -143,11 +143,10 @@ struct run {
     struct plan *plan;  // its why takes the sink's own refusals
 };
 
+// The session owns the position: in order or not, it places the bytes at off.
 static int feed(struct run *r, uint64_t off, const uint8_t *data, size_t len)
 {
-    int rc = off == mpota_session_offset(&r->session)
-                 ? mpota_session_write(&r->session, data, (uint32_t)len)
-                 : mpota_session_write_at(&r->session, (uint32_t)off, data, (uint32_t)len);
+    int rc = mpota_session_write_at(&r->session, (uint32_t)off, data, (uint32_t)len);
     if (!rc) {
         r->bytes += len;
         progress_show(&r->progress, mpota_session_offset(&r->session), false);
