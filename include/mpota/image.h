@@ -51,6 +51,21 @@
 #define MPOTA_BOOTLOADER_DESC_MAGIC 0x50u       // esp_bootloader_desc_t.magic_byte (80)
 #define MPOTA_BOOTLOADER_DESC_LEN 80u
 
+// SPEC §4.9 step 4: a segment's data length is a multiple of 4 and under
+// 16 MiB. The one statement of the rule (parser, identify, image builder).
+static inline bool mpota_image_seg_len_ok(uint32_t len)
+{
+    return len % 4u == 0 && len < MPOTA_IMAGE_MAX_SEGMENT_LEN;
+}
+
+// SPEC §4.5: zero padding after the last segment's data (ending at image
+// offset data_end) so that the checksum byte is the last of a 16-byte block.
+// Returns the offset just after the checksum byte.
+static inline uint32_t mpota_image_checksum_end(uint32_t data_end)
+{
+    return (data_end + 16u) & ~15u;
+}
+
 /// Chips: names, flash-mapped windows, bootloader offset, app description ///
 
 // Display name of a chip id, e.g. "ESP32-S3"; NULL if unknown.

@@ -28,12 +28,6 @@ enum {
 #define F_COMPLETE 0x08u
 #define F_HASH_BAD 0x10u
 
-static uint32_t round_checksum_end(uint32_t data_end)
-{
-    // SPEC §4.5: zero-fill so the checksum byte is the last of a 16-byte block.
-    return (data_end + 1u + 15u) & ~15u;
-}
-
 // Records the first problem; a fatal one also stops the walk.
 static void problem(mpota_image_parser_t *p, int err, uint32_t off, uint32_t exp,
                     uint32_t act, bool fatal)
@@ -193,7 +187,7 @@ static void data_done(mpota_image_parser_t *p)
         p->left = MPOTA_IMAGE_SEG_HEADER_LEN;
         return;
     }
-    p->checksum_off = round_checksum_end(p->pos) - 1u;
+    p->checksum_off = mpota_image_checksum_end(p->pos) - 1u;
     if (p->info) {
         p->info->checksum_off = p->checksum_off;
     }
@@ -216,8 +210,7 @@ static void seg_header_done(mpota_image_parser_t *p)
     if (p->seg_index == 0) {
         p->seg0_ram = !mapped;
     }
-    // SPEC §4.9 step 4: length a multiple of 4 and under 16 MiB.
-    if (len % 4u || len >= MPOTA_IMAGE_MAX_SEGMENT_LEN) {
+    if (!mpota_image_seg_len_ok(len)) {
         problem(p, MPOTA_ERR_IMAGE_SEGMENT_LEN, hdr_off, 0, len, true);
         return;
     }
@@ -429,7 +422,7 @@ uint32_t mpota_image_parser_min_len(const mpota_image_parser_t *p)
         // Before byte 1 we do not know the count; an image has at least one.
         uint32_t count = (p->pos >= 2 && p->buf[1]) ? p->buf[1] : 1u;
         data_end = MPOTA_IMAGE_HEADER_LEN + count * MPOTA_IMAGE_SEG_HEADER_LEN;
-        return round_checksum_end(data_end);
+        return mpota_image_checksum_end(data_end);
     }
     case ST_SEG_HDR:
         later_headers = (uint32_t)(p->seg_count - p->seg_index - 1u) * MPOTA_IMAGE_SEG_HEADER_LEN;
@@ -447,7 +440,7 @@ uint32_t mpota_image_parser_min_len(const mpota_image_parser_t *p)
     default:  // ST_DONE: pos stops at the image end; ST_FAILED: nothing more to say
         return p->pos;
     }
-    return round_checksum_end(data_end) + (p->hash_appended ? MPOTA_IMAGE_HASH_LEN : 0u);
+    return mpota_image_checksum_end(data_end) + (p->hash_appended ? MPOTA_IMAGE_HASH_LEN : 0u);
 }
 
 int mpota_image_parser_finish(mpota_image_parser_t *p, struct mpota_diag *d)
