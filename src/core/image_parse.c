@@ -145,20 +145,7 @@ static void header_done(mpota_image_parser_t *p)
     p->flags |= F_HEADER;
     p->events |= MPOTA_IMAGE_EV_HEADER;
     if (p->info) {
-        struct mpota_image_header *o = &p->info->header;
-        o->magic = h[0];
-        o->segment_count = h[1];
-        o->spi_mode = h[2];
-        o->spi_speed = h[3] & 0x0Fu;
-        o->spi_size = h[3] >> 4;
-        o->entry_addr = mpota_le32(h + 4);
-        o->wp_pin = h[8];
-        memcpy(o->spi_pin_drv, h + 9, 3);
-        o->chip_id = p->chip;
-        o->min_chip_rev = h[14];
-        o->min_chip_rev_full = mpota_le16(h + 15);
-        o->max_chip_rev_full = mpota_le16(h + 17);
-        o->hash_appended = h[23];
+        mpota_image_header_decode(h, &p->info->header);
     }
     // SPEC §4.9 step 3: chip id, then segment count. A foreign chip does not
     // stop the walk (the rest is still readable), a bad count does.
@@ -491,15 +478,6 @@ int mpota_image_parse(const uint8_t *buf, size_t len, uint16_t expected_chip,
     int rc = mpota_image_parser_finish(&p, d);
     mpota_image_parser_release(&p);
     return rc;
-}
-
-int mpota_image_check_app(const struct mpota_image_info *info, struct mpota_diag *d)
-{
-    if (mpota_chip_requires_app_desc(info->header.chip_id) && !info->app_desc_present) {
-        return mpota_diag_set(d, MPOTA_ERR_IMAGE_NO_APP_DESC, MPOTA_APP_DESC_OFFSET,
-                              MPOTA_APP_DESC_MAGIC, 0);
-    }
-    return MPOTA_OK;
 }
 
 bool mpota_image_parser_len_known(const mpota_image_parser_t *p)
