@@ -300,14 +300,8 @@ static mp_obj_t device_app_desc(mp_obj_t self_in, mp_obj_t label)
         raise_for(MPOTA_ERR_INVALID_ARG, p, 0, 0);
     }
     struct mpota_area a = area_of(port, p);
-    // esp_ota_get_partition_description: 256 bytes at image offset 0x20.
-    uint8_t *raw = m_new(uint8_t, MPOTA_APP_DESC_LEN);
     struct mpota_app_desc *desc = m_new_obj(struct mpota_app_desc);
-    int rc = mpota_area_read(&a, MPOTA_APP_DESC_OFFSET, raw, MPOTA_APP_DESC_LEN);
-    if (!rc) {
-        rc = mpota_app_desc_decode(raw, MPOTA_APP_DESC_LEN, desc);
-    }
-    m_del(uint8_t, raw, MPOTA_APP_DESC_LEN);
+    int rc = mpota_app_desc_read_area(&a, desc);
     if (rc) {
         raise_for(rc, p, MPOTA_APP_DESC_OFFSET, 0);
     }
@@ -347,10 +341,8 @@ static mp_obj_t device_verify(mp_obj_t self_in, mp_obj_t label)
     struct mpota_area a = area_of(port, p);
     struct mpota_image_info *info = m_new_obj(struct mpota_image_info);
     struct mpota_diag d = {0};
+    // The bootloader's view of the slot, ending in the one check's app rules.
     int rc = mpota_image_verify_area(&a, port->ctx.chip, info, &d);
-    if (!rc) {
-        rc = mpota_image_check_app(info, &d);
-    }
     uint32_t len = info->image_len;
     m_del_obj(struct mpota_image_info, info);
     if (rc) {

@@ -51,6 +51,21 @@
 #define MPOTA_BOOTLOADER_DESC_MAGIC 0x50u       // esp_bootloader_desc_t.magic_byte (80)
 #define MPOTA_BOOTLOADER_DESC_LEN 80u
 
+// SPEC §4.9 step 4: a segment's data length is a multiple of 4 and under
+// 16 MiB. The one statement of the rule (parser, identify, image builder).
+static inline bool mpota_image_seg_len_ok(uint32_t len)
+{
+    return len % 4u == 0 && len < MPOTA_IMAGE_MAX_SEGMENT_LEN;
+}
+
+// SPEC §4.5: zero padding after the last segment's data (ending at image
+// offset data_end) so that the checksum byte is the last of a 16-byte block.
+// Returns the offset just after the checksum byte.
+static inline uint32_t mpota_image_checksum_end(uint32_t data_end)
+{
+    return (data_end + 16u) & ~15u;
+}
+
 /// Chips: names, flash-mapped windows, bootloader offset, app description ///
 
 // Display name of a chip id, e.g. "ESP32-S3"; NULL if unknown.
@@ -129,10 +144,36 @@ struct mpota_bootloader_desc {
     char date_time[25];
 };
 
+// Decodes the 24-byte esp_image_header_t at raw (SPEC §4.2).
+void mpota_image_header_decode(const uint8_t raw[MPOTA_IMAGE_HEADER_LEN],
+                               struct mpota_image_header *out);
+
+// What the first bytes of an image say: the header (segment count, chip ...)
+// and the app description (SPEC §4.2, §4.7). Read once, by
+// mpota_image_head_read(), and shared: identify classifies with it, the
+// update pre-flight checks it, and the session keeps it until the end. (The
+// segment headers are the parser's: it checks them as they stream past.)
+struct mpota_image_head {
+    struct mpota_image_header header;  // zeroed unless 24 bytes were there
+    bool app_desc_present;             // magic word right and all 256 bytes there
+    struct mpota_app_desc app_desc;    // decoded from what bytes there are
+};
+
+// Fills out from the first len bytes of buf (any len; nothing is checked).
+void mpota_image_head_read(const uint8_t *buf, size_t len, struct mpota_image_head *out);
+
 // Decodes the 256-byte esp_app_desc_t at raw. Returns MPOTA_ERR_IMAGE_NO_APP_DESC
 // if len < 256 or the magic word is wrong (out is still filled from what is
 // there), else 0.
 int mpota_app_desc_decode(const uint8_t *raw, size_t len, struct mpota_app_desc *out);
+
+struct mpota_area;
+
+// Reads the esp_app_desc_t of the app image at the start of area a (256
+// bytes at 0x20, as esp_ota_get_partition_description does; nothing else is
+// verified) and decodes it. Returns 0, a flash error, or
+// MPOTA_ERR_IMAGE_NO_APP_DESC.
+int mpota_app_desc_read_area(const struct mpota_area *a, struct mpota_app_desc *out);
 
 // Streaming form of the above: stores byte b found at offset off (0..255) of
 // the description. Start from a zeroed struct; bytes may come in any order.
@@ -272,8 +313,6 @@ int mpota_image_parse(const uint8_t *buf, size_t len, uint16_t expected_chip,
 // app description must be present -> MPOTA_ERR_IMAGE_NO_APP_DESC.
 int mpota_image_check_app(const struct mpota_image_info *info, struct mpota_diag *d);
 
-struct mpota_area;
-
 // Verifies the app image stored at the start of `slot` the way the bootloader
 // does before it boots it (SPEC §4.9): header, chip (unless expected_chip is
 // MPOTA_CHIP_ANY), segments, mapped-segment alignment, checksum, appended
@@ -328,5 +367,32 @@ const char *mpota_image_kind_name(enum mpota_image_kind kind);
 // id needs 24); an update's first chunk is normally far more.
 int mpota_image_check_head(const uint8_t *buf, size_t len, uint16_t expected_chip,
                            struct mpota_diag *d);
+
+// What mpota_image_check_update() is asked, besides the bytes.
+struct mpota_update_check {
+    bool whole;          // the bytes are the whole image (else its first bytes)
+    uint32_t size;       // the image's size (a file's, a declared download's); 0 = unknown
+    uint32_t slot_size;  // the slot it is to go into; 0 = no slot to fit
+};
+
+// May this image go into this app slot of this device? The one check every
+// front end runs (the CLI, the MicroPython binding, the update session's
+// pre-flight). p: a parser the caller started (mpota_image_parser_init) with
+// the device's chip (or MPOTA_CHIP_ANY) and nothing pushed yet; the caller
+// releases it, and the info it was started with gets the details. In order:
+//  1. buf (len bytes, pushed into p here) is an app image for that chip, as
+//     mpota_image_check_head() says; with buf NULL, the caller has pushed the
+//     image already and only 2 and 3 apply (what a bootloader checks);
+//  2. q->whole: the image is complete and valid (mpota_image_parser_finish),
+//     with its app description where the chip requires one;
+//  3. q->slot_size: q->size, then the least length the headers give, fit the
+//     slot (MPOTA_ERR_SLOT_TOO_SMALL, expected = slot size, actual = needed;
+//     the caller adds the slot's label).
+// head gets what buf's first bytes say (meaningful on success); NULL only
+// with buf NULL.
+// With len 0 there is nothing to judge: 0, or for a whole image TRUNCATED.
+int mpota_image_check_update(mpota_image_parser_t *p, const uint8_t *buf, size_t len,
+                             const struct mpota_update_check *q, struct mpota_image_head *head,
+                             struct mpota_diag *d);
 
 #endif

@@ -128,8 +128,11 @@ typedef struct {
     bool slot_touched;       // the slot was erased or written since begin (or resume found data)
     struct mpota_diag diag;  // the sticky error (diag.err) and its details
     union {
-        uint8_t head[MPOTA_SESSION_HEAD_LEN];  // the first bytes, until the pre-flight passes
-        uint8_t sha256[32];                    // SHA-256 of every byte, once end() succeeded
+        uint8_t head[MPOTA_SESSION_HEAD_LEN];  // the first bytes, until they are written
+        struct {
+            struct mpota_image_head image;  // then what they said (header, app description)
+            uint8_t sha256[32];             // SHA-256 of every byte, once end() succeeded
+        };
     };
 } mpota_session_t;
 

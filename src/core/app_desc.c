@@ -1,9 +1,11 @@
 // esp_app_desc_t (SPEC §4.7) and esp_bootloader_desc_t (SPEC §4.8): bytes to
-// structs and back. Decoding is byte-at-a-time so the push parser can feed the
-// description straight from the stream without buffering 256 bytes.
+// structs and back, and an app's description read from its slot. Decoding
+// is byte-at-a-time so the push parser can feed the description straight
+// from the stream without buffering 256 bytes.
 #include <string.h>
 
 #include "mpota/bytes.h"
+#include "mpota/flash.h"
 #include "mpota/image.h"
 
 // esp_app_desc_t field offsets (SPEC §4.7).
@@ -94,6 +96,13 @@ int mpota_app_desc_decode(const uint8_t *raw, size_t len, struct mpota_app_desc 
         return MPOTA_ERR_IMAGE_NO_APP_DESC;
     }
     return MPOTA_OK;
+}
+
+int mpota_app_desc_read_area(const struct mpota_area *a, struct mpota_app_desc *out)
+{
+    uint8_t raw[MPOTA_APP_DESC_LEN];
+    int rc = mpota_area_read(a, MPOTA_APP_DESC_OFFSET, raw, sizeof(raw));
+    return rc ? rc : mpota_app_desc_decode(raw, sizeof(raw), out);
 }
 
 // Copies a string into a fixed field: truncated to the field, NUL-padded. A

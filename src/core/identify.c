@@ -102,13 +102,11 @@ static uint32_t first_app(const uint8_t *b, size_t len, size_t table_off, uint32
     return first;
 }
 
-// What the first bytes of an image header and its segment headers say.
+// What an image's header and segment headers say, as far as the buffer goes.
 struct img_head {
     bool valid;         // header (as far as present) is sane
-    bool have_header;   // 24 bytes present
     uint16_t chip;
     bool seg0_known;
-    bool seg0_mapped;
     bool any_mapped;
     bool walked;        // every segment header lies within the buffer
     uint32_t end;       // end of the last segment's data (when walked)
@@ -117,10 +115,14 @@ struct img_head {
     bool boot_desc;     // 0x50 at 0x20
 };
 
-static void read_head(const uint8_t *b, size_t len, struct img_head *h)
+// rec gets the record of the first bytes (mpota_image_head_read), which the
+// header fields and the description's magic are taken from.
+static void read_head(const uint8_t *b, size_t len, struct img_head *h,
+                      struct mpota_image_head *rec)
 {
     memset(h, 0, sizeof(*h));
     h->chip = MPOTA_CHIP_ANY;
+    mpota_image_head_read(b, len, rec);
     if (len < 1 || b[0] != MPOTA_IMAGE_MAGIC) {
         return;
     }
@@ -128,10 +130,9 @@ static void read_head(const uint8_t *b, size_t len, struct img_head *h)
     if (len < MPOTA_IMAGE_HEADER_LEN) {
         return;
     }
-    h->have_header = true;
-    uint8_t count = b[1];
-    h->chip = mpota_le16(b + 12);
-    if (count == 0 || count > MPOTA_IMAGE_MAX_SEGMENTS || b[23] > 1) {
+    uint8_t count = rec->header.segment_count;
+    h->chip = rec->header.chip_id;
+    if (count == 0 || count > MPOTA_IMAGE_MAX_SEGMENTS || rec->header.hash_appended > 1) {
         h->valid = false;
         return;
     }
@@ -139,25 +140,23 @@ static void read_head(const uint8_t *b, size_t len, struct img_head *h)
     uint8_t i;
     for (i = 0; i < count && off + MPOTA_IMAGE_SEG_HEADER_LEN <= len; i++) {
         uint32_t load = mpota_le32(b + off), slen = mpota_le32(b + off + 4);
-        if (slen % 4u || slen >= MPOTA_IMAGE_MAX_SEGMENT_LEN) {
+        if (!mpota_image_seg_len_ok(slen)) {
             h->valid = false;
             return;
         }
         bool mapped = mpota_chip_is_mapped_addr(h->chip, load);
-        if (i == 0) {
-            h->seg0_known = true;
-            h->seg0_mapped = mapped;
-        }
+        h->seg0_known = true;
         h->any_mapped |= mapped;
         off += MPOTA_IMAGE_SEG_HEADER_LEN + slen;
     }
     h->walked = i == count;
     h->end = (uint32_t)off;
-    // SPEC §4.5-4.6: checksum ends a 16-byte block, then the optional hash.
-    h->image_len = (uint32_t)((off + 16u) & ~(size_t)15u) + (b[23] ? MPOTA_IMAGE_HASH_LEN : 0u);
+    h->image_len = mpota_image_checksum_end(h->end) +
+                   (rec->header.hash_appended ? MPOTA_IMAGE_HASH_LEN : 0u);
     if (len >= MPOTA_APP_DESC_OFFSET + 4) {
-        h->app_desc = mpota_le32(b + MPOTA_APP_DESC_OFFSET) == MPOTA_APP_DESC_MAGIC;
-        h->boot_desc = b[MPOTA_APP_DESC_OFFSET] == MPOTA_BOOTLOADER_DESC_MAGIC;
+        uint32_t magic = rec->app_desc.magic_word;
+        h->app_desc = magic == MPOTA_APP_DESC_MAGIC;
+        h->boot_desc = (magic & 0xFFu) == MPOTA_BOOTLOADER_DESC_MAGIC;
     }
 }
 
@@ -173,7 +172,7 @@ static enum guess classify(const struct img_head *h, bool *sure)
     if (!h->valid) {
         return G_NONE;
     }
-    if (h->app_desc || (h->seg0_known && h->seg0_mapped) || h->any_mapped) {
+    if (h->app_desc || h->any_mapped) {
         return G_APP;
     }
     if (!h->seg0_known) {
@@ -257,7 +256,9 @@ static void after_bootloader(const uint8_t *b, size_t len, size_t at, uint32_t b
     }
 }
 
-void mpota_image_identify(const uint8_t *b, size_t len, struct mpota_image_ident *out)
+// mpota_image_identify(); rec gets the record of the image it found first.
+static void identify(const uint8_t *b, size_t len, struct mpota_image_ident *out,
+                     struct mpota_image_head *rec)
 {
     set_unknown(out);
     if (!b || len == 0) {
@@ -277,7 +278,7 @@ void mpota_image_identify(const uint8_t *b, size_t len, struct mpota_image_ident
     }
 
     struct img_head h;
-    read_head(b, len, &h);
+    read_head(b, len, &h, rec);
     if (h.valid) {
         bool sure;
         enum guess g = classify(&h, &sure);
@@ -309,7 +310,7 @@ void mpota_image_identify(const uint8_t *b, size_t len, struct mpota_image_ident
             out->head_only = true;  // all 0xFF so far: could be anything
             return;
         }
-        read_head(b + at, len - at, &h);
+        read_head(b + at, len - at, &h, rec);
         bool sure;
         if (h.valid && mpota_chip_bootloader_offset(h.chip) == at &&
             classify(&h, &sure) == G_BOOTLOADER) {
@@ -323,6 +324,12 @@ void mpota_image_identify(const uint8_t *b, size_t len, struct mpota_image_ident
             return;
         }
     }
+}
+
+void mpota_image_identify(const uint8_t *b, size_t len, struct mpota_image_ident *out)
+{
+    struct mpota_image_head rec;
+    identify(b, len, out, &rec);
 }
 
 const char *mpota_image_kind_name(enum mpota_image_kind kind)
@@ -345,14 +352,14 @@ const char *mpota_image_kind_name(enum mpota_image_kind kind)
     }
 }
 
-int mpota_image_check_head(const uint8_t *buf, size_t len, uint16_t expected_chip,
-                           struct mpota_diag *d)
+// Step 1 of mpota_image_check_update(): what the file is, the chip, and
+// what the parser p says of the header and segment headers in buf.
+static int check_identity(mpota_image_parser_t *p, const uint8_t *buf, size_t len,
+                          struct mpota_image_head *rec, struct mpota_diag *d)
 {
-    if (!buf || len == 0) {
-        return MPOTA_OK;  // nothing to judge yet
-    }
     struct mpota_image_ident id;
-    mpota_image_identify(buf, len, &id);
+    identify(buf, len, &id, rec);
+    uint16_t expected_chip = p->expected_chip;
 
     // A wrong chip is the first thing to say: extracting the app would not help.
     bool imagey = id.kind == MPOTA_IMAGE_KIND_APP || id.kind == MPOTA_IMAGE_KIND_BOOTLOADER ||
@@ -363,22 +370,15 @@ int mpota_image_check_head(const uint8_t *buf, size_t len, uint16_t expected_chi
         return mpota_diag_set(d, MPOTA_ERR_IMAGE_CHIP, at + 12u, expected_chip, id.chip);
     }
     switch (id.kind) {
-    case MPOTA_IMAGE_KIND_APP: {
-        // Run the real parser over the head: it says what the full parse will
-        // say about the header and the segment headers seen so far.
-        mpota_image_parser_t p;
-        mpota_image_parser_init(&p, expected_chip, 0, NULL);
-        int err = mpota_image_parser_push(&p, buf, len, d);
-        mpota_image_parser_release(&p);
-        return err;
-    }
+    case MPOTA_IMAGE_KIND_APP:
+        break;
     case MPOTA_IMAGE_KIND_BOOTLOADER:
         if (!id.head_only) {
             return mpota_diag_set(d, MPOTA_ERR_IMAGE_IS_BOOTLOADER, 0, 0, 0);
         }
         // Starts like a bootloader and is too short to show the table: most
         // likely a combined firmware (what micropython.org ships).
-        return mpota_diag_set(d, MPOTA_ERR_IMAGE_IS_COMBINED, 0, id.app_offset, 0);
+        // fall through
     case MPOTA_IMAGE_KIND_COMBINED:
     case MPOTA_IMAGE_KIND_FLASH_DUMP:
         return mpota_diag_set(d, MPOTA_ERR_IMAGE_IS_COMBINED, 0, id.app_offset, 0);
@@ -387,15 +387,67 @@ int mpota_image_check_head(const uint8_t *buf, size_t len, uint16_t expected_chi
     case MPOTA_IMAGE_KIND_OTADATA:
         return mpota_diag_set(d, MPOTA_ERR_IMAGE_IS_OTADATA, 0, 0, 0);
     default:
+        if (buf[0] != MPOTA_IMAGE_MAGIC) {
+            return mpota_diag_set(d, MPOTA_ERR_IMAGE_MAGIC, 0, MPOTA_IMAGE_MAGIC, buf[0]);
+        }
         break;
     }
-    if (buf[0] != MPOTA_IMAGE_MAGIC) {
-        return mpota_diag_set(d, MPOTA_ERR_IMAGE_MAGIC, 0, MPOTA_IMAGE_MAGIC, buf[0]);
+    // The parser says what the full parse will say about the header and the
+    // segment headers seen so far; of a file that starts with 0xE9 but is
+    // not an app, why its header is not sane.
+    int err = mpota_image_parser_push(p, buf, len, d);
+    return err || id.kind == MPOTA_IMAGE_KIND_APP ? err
+                                                   : mpota_diag_set(d, MPOTA_ERR_IMAGE_UNKNOWN, 0, 0, 0);
+}
+
+// Apps only (bootloader images have none): the app description where the
+// chip requires one (mpota_chip_requires_app_desc).
+static int app_desc_rule(uint16_t chip_id, bool present, struct mpota_diag *d)
+{
+    if (mpota_chip_requires_app_desc(chip_id) && !present) {
+        return mpota_diag_set(d, MPOTA_ERR_IMAGE_NO_APP_DESC, MPOTA_APP_DESC_OFFSET,
+                              MPOTA_APP_DESC_MAGIC, 0);
     }
-    // Starts with 0xE9 but the header is not sane: let the parser say why.
+    return MPOTA_OK;
+}
+
+int mpota_image_check_app(const struct mpota_image_info *info, struct mpota_diag *d)
+{
+    return app_desc_rule(info->header.chip_id, info->app_desc_present, d);
+}
+
+int mpota_image_check_update(mpota_image_parser_t *p, const uint8_t *buf, size_t len,
+                             const struct mpota_update_check *q, struct mpota_image_head *head,
+                             struct mpota_diag *d)
+{
+    int rc = buf && len ? check_identity(p, buf, len, head, d) : MPOTA_OK;
+    if (!rc && q->whole) {
+        bool present = false;
+        rc = mpota_image_parser_finish(p, d);
+        (void)mpota_image_parser_app_desc_known(p, &present);
+        rc = rc ? rc : app_desc_rule(p->chip, present, d);
+    }
+    if (!rc && q->slot_size) {
+        uint32_t need = mpota_image_parser_min_len(p);
+        need = q->size > q->slot_size ? q->size : need;
+        if (need > q->slot_size) {
+            rc = mpota_diag_set(d, MPOTA_ERR_SLOT_TOO_SMALL, 0, q->slot_size, need);
+        }
+    }
+    return rc;
+}
+
+int mpota_image_check_head(const uint8_t *buf, size_t len, uint16_t expected_chip,
+                           struct mpota_diag *d)
+{
+    if (!buf || len == 0) {
+        return MPOTA_OK;  // nothing to judge yet
+    }
+    static const struct mpota_update_check head_only;
+    struct mpota_image_head rec;
     mpota_image_parser_t p;
     mpota_image_parser_init(&p, expected_chip, 0, NULL);
-    int err = mpota_image_parser_push(&p, buf, len, d);
+    int err = mpota_image_check_update(&p, buf, len, &head_only, &rec, d);
     mpota_image_parser_release(&p);
-    return err ? err : mpota_diag_set(d, MPOTA_ERR_IMAGE_UNKNOWN, 0, 0, 0);
+    return err;
 }

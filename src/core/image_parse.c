@@ -28,12 +28,6 @@ enum {
 #define F_COMPLETE 0x08u
 #define F_HASH_BAD 0x10u
 
-static uint32_t round_checksum_end(uint32_t data_end)
-{
-    // SPEC §4.5: zero-fill so the checksum byte is the last of a 16-byte block.
-    return (data_end + 1u + 15u) & ~15u;
-}
-
 // Records the first problem; a fatal one also stops the walk.
 static void problem(mpota_image_parser_t *p, int err, uint32_t off, uint32_t exp,
                     uint32_t act, bool fatal)
@@ -151,20 +145,7 @@ static void header_done(mpota_image_parser_t *p)
     p->flags |= F_HEADER;
     p->events |= MPOTA_IMAGE_EV_HEADER;
     if (p->info) {
-        struct mpota_image_header *o = &p->info->header;
-        o->magic = h[0];
-        o->segment_count = h[1];
-        o->spi_mode = h[2];
-        o->spi_speed = h[3] & 0x0Fu;
-        o->spi_size = h[3] >> 4;
-        o->entry_addr = mpota_le32(h + 4);
-        o->wp_pin = h[8];
-        memcpy(o->spi_pin_drv, h + 9, 3);
-        o->chip_id = p->chip;
-        o->min_chip_rev = h[14];
-        o->min_chip_rev_full = mpota_le16(h + 15);
-        o->max_chip_rev_full = mpota_le16(h + 17);
-        o->hash_appended = h[23];
+        mpota_image_header_decode(h, &p->info->header);
     }
     // SPEC §4.9 step 3: chip id, then segment count. A foreign chip does not
     // stop the walk (the rest is still readable), a bad count does.
@@ -193,7 +174,7 @@ static void data_done(mpota_image_parser_t *p)
         p->left = MPOTA_IMAGE_SEG_HEADER_LEN;
         return;
     }
-    p->checksum_off = round_checksum_end(p->pos) - 1u;
+    p->checksum_off = mpota_image_checksum_end(p->pos) - 1u;
     if (p->info) {
         p->info->checksum_off = p->checksum_off;
     }
@@ -216,8 +197,7 @@ static void seg_header_done(mpota_image_parser_t *p)
     if (p->seg_index == 0) {
         p->seg0_ram = !mapped;
     }
-    // SPEC §4.9 step 4: length a multiple of 4 and under 16 MiB.
-    if (len % 4u || len >= MPOTA_IMAGE_MAX_SEGMENT_LEN) {
+    if (!mpota_image_seg_len_ok(len)) {
         problem(p, MPOTA_ERR_IMAGE_SEGMENT_LEN, hdr_off, 0, len, true);
         return;
     }
@@ -429,7 +409,7 @@ uint32_t mpota_image_parser_min_len(const mpota_image_parser_t *p)
         // Before byte 1 we do not know the count; an image has at least one.
         uint32_t count = (p->pos >= 2 && p->buf[1]) ? p->buf[1] : 1u;
         data_end = MPOTA_IMAGE_HEADER_LEN + count * MPOTA_IMAGE_SEG_HEADER_LEN;
-        return round_checksum_end(data_end);
+        return mpota_image_checksum_end(data_end);
     }
     case ST_SEG_HDR:
         later_headers = (uint32_t)(p->seg_count - p->seg_index - 1u) * MPOTA_IMAGE_SEG_HEADER_LEN;
@@ -447,7 +427,7 @@ uint32_t mpota_image_parser_min_len(const mpota_image_parser_t *p)
     default:  // ST_DONE: pos stops at the image end; ST_FAILED: nothing more to say
         return p->pos;
     }
-    return round_checksum_end(data_end) + (p->hash_appended ? MPOTA_IMAGE_HASH_LEN : 0u);
+    return mpota_image_checksum_end(data_end) + (p->hash_appended ? MPOTA_IMAGE_HASH_LEN : 0u);
 }
 
 int mpota_image_parser_finish(mpota_image_parser_t *p, struct mpota_diag *d)
@@ -498,15 +478,6 @@ int mpota_image_parse(const uint8_t *buf, size_t len, uint16_t expected_chip,
     int rc = mpota_image_parser_finish(&p, d);
     mpota_image_parser_release(&p);
     return rc;
-}
-
-int mpota_image_check_app(const struct mpota_image_info *info, struct mpota_diag *d)
-{
-    if (mpota_chip_requires_app_desc(info->header.chip_id) && !info->app_desc_present) {
-        return mpota_diag_set(d, MPOTA_ERR_IMAGE_NO_APP_DESC, MPOTA_APP_DESC_OFFSET,
-                              MPOTA_APP_DESC_MAGIC, 0);
-    }
-    return MPOTA_OK;
 }
 
 bool mpota_image_parser_len_known(const mpota_image_parser_t *p)

@@ -42,19 +42,9 @@ static int read_and_check(mpota_image_parser_t *p, const struct mpota_area *slot
             return err;
         }
     }
-    int err = mpota_image_parser_finish(p, d);
-    if (err) {
-        return err;
-    }
-    // App-only rule (mpota_image_check_app), from the parser's own view so it
-    // holds when the caller passed no info.
-    bool desc = false;
-    (void)mpota_image_parser_app_desc_known(p, &desc);
-    if (!desc && mpota_chip_requires_app_desc(p->chip)) {
-        return mpota_diag_set(d, MPOTA_ERR_IMAGE_NO_APP_DESC, MPOTA_APP_DESC_OFFSET,
-                              MPOTA_APP_DESC_MAGIC, 0);
-    }
-    return MPOTA_OK;
+    // The rest of the one check: complete, valid, with its app description.
+    static const struct mpota_update_check whole = {.whole = true};
+    return mpota_image_check_update(p, NULL, 0, &whole, NULL, d);
 }
 
 int mpota_image_verify_area(const struct mpota_area *slot, uint16_t expected_chip,

@@ -116,13 +116,8 @@ static bool factory_target_ok(const struct mpota_boot_ctx *ctx,
 void mpota_update_opts_read_running(struct mpota_update_opts *o, const struct mpota_area *running,
                                     struct mpota_app_desc *desc, char *mpver)
 {
-    uint8_t raw[MPOTA_APP_DESC_LEN];
-    o->running_desc = NULL;
+    o->running_desc = mpota_app_desc_read_area(running, desc) == MPOTA_OK ? desc : NULL;
     o->running_micropython_version = NULL;
-    if (mpota_area_read(running, MPOTA_APP_DESC_OFFSET, raw, sizeof(raw)) == MPOTA_OK &&
-        mpota_app_desc_decode(raw, sizeof(raw), desc) == MPOTA_OK) {
-        o->running_desc = desc;
-    }
     // Official builds carry their version only in the banner strings:
     // no-downgrade compares those when the descriptions have none.
     if ((o->policy & MPOTA_POLICY_NO_DOWNGRADE) &&
@@ -385,44 +380,31 @@ static int program(mpota_session_t *s, uint32_t off, const uint8_t *data, uint32
     return MPOTA_OK;
 }
 
-// The new app's description from head[] (zeroed if it has none); true if
-// present. head[] holds the first bytes until end() succeeds.
-static bool head_desc(const mpota_session_t *s, struct mpota_app_desc *desc)
+// The pre-flight on the first bytes in head[]: the one check (what the file
+// is, the chip, the header, the declared size against the slot), then a
+// manifest's facts and the policies. rec gets what the bytes say.
+static int preflight(mpota_session_t *s, struct mpota_image_head *rec)
 {
-    bool present = false;
-    memset(desc, 0, sizeof(*desc));
-    (void)mpota_image_parser_app_desc_known(&s->parser, &present);
-    if (present) {
-        (void)mpota_app_desc_decode(s->head + 0x20, s->head_len - 0x20u, desc);
+    const struct mpota_update_check q = {.size = s->declared, .slot_size = s->target->size};
+    int rc = mpota_image_check_update(&s->parser, s->head, s->head_len, &q, rec, &s->diag);
+    if (rc == MPOTA_ERR_SLOT_TOO_SMALL) {
+        mpota_diag_label(&s->diag, s->target->label, MPOTA_PART_LABEL_LEN);
     }
-    return present;
-}
-
-// The pre-flight on the first bytes in head[]: what the file is, the chip,
-// the header, the app description and the policies.
-static int preflight(mpota_session_t *s)
-{
-    int rc = mpota_image_check_head(s->head, s->head_len, s->ctx->chip, &s->diag);
     if (rc) {
         return fail_diag(s, rc);
     }
-    uint32_t declared = s->declared;
-    if (declared > s->target->size) {
-        return slot_too_small(s, declared);
+    if (s->opts->has_md5) {
+        mpota_md5_update(&s->md5, s->head, s->head_len);
     }
-    rc = absorb(s, s->head, s->head_len);
-    if (rc) {
-        return rc;
-    }
-    struct mpota_app_desc desc;
-    bool present = head_desc(s, &desc);
-    rc = check_expected_app(s, &desc, present);
+    s->contig = s->head_len;
+    rc = check_expected_app(s, &rec->app_desc, rec->app_desc_present);
     if (!rc) {
-        rc = check_policies(s, &desc, present);
+        rc = check_policies(s, &rec->app_desc, rec->app_desc_present);
     }
     if (rc) {
         return rc;
     }
+    uint32_t declared = s->declared;
     if (declared && mpota_image_parser_min_len(&s->parser) > declared) {
         // The image says it is longer than the declared download: it would
         // end truncated. Refused now, before anything is erased.
@@ -432,15 +414,30 @@ static int preflight(mpota_session_t *s)
     return MPOTA_OK;
 }
 
-// The pre-flight, then the first erase and write.
-static int preflight_and_flush_head(mpota_session_t *s)
+// Where head[] came from: the first bytes of more, all there is (end()
+// before the window filled: it must be a whole image), or the slot (resume).
+enum head_source { HEAD_FIRST, HEAD_ALL, HEAD_ON_FLASH };
+
+// The pre-flight, then the first erase and write (unless the bytes are on
+// flash already); from then on the session keeps what the first bytes said
+// instead of the bytes.
+static int preflight_and_flush_head(mpota_session_t *s, enum head_source src)
 {
-    int rc = preflight(s);
+    struct mpota_image_head rec;
+    int rc = preflight(s, &rec);
+    if (!rc && src == HEAD_ALL && !mpota_image_parser_complete(&s->parser)) {
+        // All there is, and not a whole image: refused before any erase.
+        rc = fail_diag(s, mpota_image_parser_finish(&s->parser, &s->diag));
+    }
     if (rc) {
         return rc;
     }
     s->state = MPOTA_SESSION_WRITING;
-    return program(s, 0, s->head, s->head_len);
+    if (src != HEAD_ON_FLASH) {
+        rc = program(s, 0, s->head, s->head_len);
+    }
+    s->image = rec;
+    return rc;
 }
 
 // Hashes and parses bytes already on flash: [from, to) of the slot.
@@ -486,7 +483,7 @@ int mpota_session_resume(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
     }
     if (!rc) {
         s->head_len = (uint16_t)head;
-        rc = preflight(s);
+        rc = preflight_and_flush_head(s, HEAD_ON_FLASH);
     }
     if (!rc) {
         // Everything up to the end of the sector holding `written` was erased
@@ -494,7 +491,6 @@ int mpota_session_resume(mpota_session_t *s, const struct mpota_boot_ctx *ctx,
         uint32_t sector = a.flash->sector_size;
         s->erased_end = (written + sector - 1) / sector * sector;
         s->max_end = written;
-        s->state = MPOTA_SESSION_WRITING;
         rc = absorb_from_flash(s, head, written);
     }
     copy_diag_out(s, d);
@@ -528,7 +524,7 @@ int mpota_session_write_at(mpota_session_t *s, uint32_t off, const void *data, u
         if (s->head_len < sizeof(s->head)) {
             return MPOTA_OK;
         }
-        int rc = preflight_and_flush_head(s);
+        int rc = preflight_and_flush_head(s, HEAD_FIRST);
         if (rc || len == 0) {
             return rc;
         }
@@ -594,9 +590,9 @@ static int check_downgrade_on_flash(mpota_session_t *s)
     if (!(o->policy & MPOTA_POLICY_NO_DOWNGRADE) || o->image_micropython_version) {
         return MPOTA_OK;  // decided at pre-flight
     }
-    struct mpota_app_desc desc;
-    bool present = head_desc(s, &desc);
-    if (has_version(&desc, present) && has_version(o->running_desc, true)) {
+    const struct mpota_app_desc *desc = &s->image.app_desc;
+    bool present = s->image.app_desc_present;
+    if (has_version(desc, present) && has_version(o->running_desc, true)) {
         return MPOTA_OK;  // decided at pre-flight
     }
     struct mpota_area a = slot(s);
@@ -605,7 +601,7 @@ static int check_downgrade_on_flash(mpota_session_t *s)
     if (rc) {
         return flash_failed(s, rc, a.off);
     }
-    return check_downgrade(s, &desc, present, mpver);
+    return check_downgrade(s, desc, present, mpver);
 }
 
 int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info)
@@ -619,16 +615,7 @@ int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info)
         if (s->head_len == 0) {
             return fail_numbers(s, MPOTA_ERR_IMAGE_TRUNCATED, 0, MPOTA_IMAGE_HEADER_LEN, 0);
         }
-        int rc = preflight(s);
-        if (!rc && !mpota_image_parser_complete(&s->parser)) {
-            // All there is, and not a whole image: refused before any erase.
-            rc = fail_diag(s, mpota_image_parser_finish(&s->parser, &s->diag));
-        }
-        if (rc) {
-            return rc;
-        }
-        s->state = MPOTA_SESSION_WRITING;
-        rc = program(s, 0, s->head, s->head_len);
+        int rc = preflight_and_flush_head(s, HEAD_ALL);
         if (rc) {
             return rc;
         }
@@ -669,14 +656,16 @@ int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info)
         return rc;
     }
     if (info) {
-        // The first bytes hold the header and the app description; parsing
-        // them alone fills those (it ends "truncated", which is expected).
-        (void)mpota_image_parse(s->head, s->head_len, MPOTA_CHIP_ANY, info, NULL);
+        // What the first bytes said, kept since the pre-flight.
+        memset(info, 0, sizeof(*info));
+        info->header = s->image.header;
+        info->app_desc_present = s->image.app_desc_present;
+        info->app_desc = s->image.app_desc;
         info->image_len = mpota_image_parser_min_len(&s->parser);
         info->total_len = s->contig;
         info->complete = true;
     }
-    memcpy(s->sha256, digest, sizeof(s->sha256));  // head[] is not needed any more
+    memcpy(s->sha256, digest, sizeof(s->sha256));
     s->state = MPOTA_SESSION_DONE;
     return MPOTA_OK;
 }

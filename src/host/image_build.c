@@ -128,10 +128,7 @@ void mpota_image_build_defaults(struct mpota_image_build_opts *o, uint16_t chip_
 static int save_segment(struct obuf *o, const struct mpota_image_build_opts *opt, struct seg *s,
                         uint8_t *checksum, struct mpota_diag *d)
 {
-    if (s->len % 4u) {
-        return mpota_diag_set(d, MPOTA_ERR_IMAGE_SEGMENT_LEN, (uint32_t)o->len, 0, s->len);
-    }
-    if (s->len >= MPOTA_IMAGE_MAX_SEGMENT_LEN) {
+    if (!mpota_image_seg_len_ok(s->len)) {
         return mpota_diag_set(d, MPOTA_ERR_IMAGE_SEGMENT_LEN, (uint32_t)o->len, 0, s->len);
     }
     size_t hdr = o->len;
@@ -360,7 +357,7 @@ static int write_segments(struct obuf *ob, const struct mpota_image_build_opts *
 static int finish_image(struct obuf *ob, const struct mpota_image_build_opts *o, uint8_t checksum,
                         unsigned total)
 {
-    size_t cks = ((ob->len + 16u) & ~(size_t)15u) - 1u;
+    size_t cks = mpota_image_checksum_end((uint32_t)ob->len) - 1u;
     ob_fill(ob, 0, cks - ob->len);
     ob_put(ob, &checksum, 1);
     if (!ob->oom) {

@@ -118,11 +118,14 @@ void cli_hex(const uint8_t *in, size_t n, char *out);
 bool cli_parse_chip(const char *s, uint16_t *out);
 
 struct mpota_image_info;
-// The refusal an update makes, for commands that take an app image: what the
-// file is (a full firmware, bootloader, table, foreign chip ...), then the
-// whole image, then the app rules. Returns 0 or the error, with d filled;
-// info (required) describes the image.
-int cli_check_app(const uint8_t *buf, size_t len, uint16_t chip, struct mpota_image_info *info,
+struct mpota_partition;
+// The refusal an update makes, for commands that take an app image
+// (mpota_image_check_update on the whole file): what the file is (a full
+// firmware, bootloader, table, foreign chip ...), then the whole image, then
+// the app rules, then (slot not NULL) the file's size against the slot.
+// Returns 0 or the error, with d filled; info (required) describes the image.
+int cli_check_app(const uint8_t *buf, size_t len, uint16_t chip,
+                  const struct mpota_partition *slot, struct mpota_image_info *info,
                   struct mpota_diag *d);
 
 struct mpota_device;

@@ -113,15 +113,19 @@ bool cli_parse_chip(const char *s, uint16_t *out)
     return true;
 }
 
-int cli_check_app(const uint8_t *buf, size_t len, uint16_t chip, struct mpota_image_info *info,
+int cli_check_app(const uint8_t *buf, size_t len, uint16_t chip,
+                  const struct mpota_partition *slot, struct mpota_image_info *info,
                   struct mpota_diag *d)
 {
-    int rc = mpota_image_check_head(buf, len, chip, d);
-    if (!rc) {
-        rc = mpota_image_parse(buf, len, chip, info, d);
-    }
-    if (!rc) {
-        rc = mpota_image_check_app(info, d);
+    const struct mpota_update_check q = {
+        .whole = true, .size = (uint32_t)len, .slot_size = slot ? slot->size : 0};
+    struct mpota_image_head head;
+    mpota_image_parser_t p;
+    mpota_image_parser_init(&p, chip, 0, info);
+    int rc = mpota_image_check_update(&p, buf, len, &q, &head, d);
+    mpota_image_parser_release(&p);
+    if (rc == MPOTA_ERR_SLOT_TOO_SMALL) {
+        mpota_diag_label(d, slot->label, MPOTA_PART_LABEL_LEN);
     }
     return rc;
 }

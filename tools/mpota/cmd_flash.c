@@ -110,19 +110,6 @@ static int open_slot(const struct cli_cmd *cmd, int argc, char **argv, const str
     return CLI_CONTINUE;
 }
 
-// Checks that buf is an app image for the device that fits slot p. A full
-// firmware, a bootloader, a table or a foreign chip is named as such.
-static int check_app_for_slot(const uint8_t *buf, size_t len, const struct mpota_partition *p,
-                              struct mpota_image_info *info, struct mpota_diag *d)
-{
-    int rc = cli_check_app(buf, len, dev.chip, info, d);
-    if (!rc && len > p->size) {
-        rc = mpota_diag_set(d, MPOTA_ERR_SLOT_TOO_SMALL, 0, p->size, (uint32_t)len);
-        mpota_diag_label(d, p->label, MPOTA_PART_LABEL_LEN);
-    }
-    return rc;
-}
-
 // Writes data at the start of partition p as esptool write_flash would:
 // erase what it covers, then program. Goes through the counted, fault-
 // injectable flash path so power cuts apply here too.
@@ -164,7 +151,7 @@ static int load_new_app(const char *table_path, const char *app_path, const char
     dev.chip = *chip;
     static struct mpota_image_info info;
     struct mpota_diag d = {0};
-    if (check_app_for_slot(*app, *app_len, *slot, &info, &d)) {
+    if (cli_check_app(*app, *app_len, dev.chip, *slot, &info, &d)) {
         free(*app);
         *app = NULL;
         return cli_fail_diag(&d);
@@ -682,7 +669,7 @@ static int flash_write_slot(const struct cli_cmd *cmd, int argc, char **argv)
         mpota_diag_label(&d, p->label, MPOTA_PART_LABEL_LEN);
     } else if (!force) {
         static struct mpota_image_info info;
-        rc = check_app_for_slot(img, len, p, &info, &d);
+        rc = cli_check_app(img, len, dev.chip, p, &info, &d);
     } else if (len > p->size) {
         rc = mpota_diag_set(&d, MPOTA_ERR_SLOT_TOO_SMALL, 0, p->size, (uint32_t)len);
         mpota_diag_label(&d, p->label, MPOTA_PART_LABEL_LEN);

@@ -259,28 +259,24 @@ static int image_verify(const struct cli_cmd *cmd, int argc, char **argv)
     if (!open_image_file(pos[0], &f)) {
         return CLI_REFUSED;
     }
-    struct mpota_diag d = {0};
-    int rc = 0;
-    // What the file is comes first: a combined firmware with the right hash
-    // is still the wrong file for an OTA update.
-    if (f.id.kind != MPOTA_IMAGE_KIND_APP) {
-        rc = mpota_image_check_head(f.buf, f.len, chip, &d);
-        if (!rc) {
-            rc = mpota_diag_set(&d, MPOTA_ERR_IMAGE_UNKNOWN, 0, 0, 0);
-        }
-    }
-    if (!rc && length && f.len != want_len) {
-        rc = mpota_diag_set(&d, MPOTA_ERR_EXPECT_LENGTH, 0, want_len, (uint32_t)f.len);
-    }
-    if (!rc) {
-        rc = check_file_hashes(&f, sha ? want_sha : NULL, md5 ? want_md5 : NULL, &d);
-    }
+    // The refusal an update makes (an empty file is no app either). What the
+    // file is comes first: a combined firmware with the right hash is still
+    // the wrong file for an OTA update. For an app, the length and hashes
+    // asked for come before what the image itself says.
+    struct mpota_diag d = {0}, dh = {0};
     static struct mpota_image_info info;
-    if (!rc) {
-        rc = mpota_image_parse(f.buf, f.len, chip, &info, &d);
+    int rc = f.len ? cli_check_app(f.buf, f.len, chip, NULL, &info, &d)
+                   : mpota_diag_set(&d, MPOTA_ERR_IMAGE_UNKNOWN, 0, 0, 0);
+    int rh = 0;
+    if (f.id.kind == MPOTA_IMAGE_KIND_APP && length && f.len != want_len) {
+        rh = mpota_diag_set(&dh, MPOTA_ERR_EXPECT_LENGTH, 0, want_len, (uint32_t)f.len);
     }
-    if (!rc) {
-        rc = mpota_image_check_app(&info, &d);
+    if (f.id.kind == MPOTA_IMAGE_KIND_APP && !rh) {
+        rh = check_file_hashes(&f, sha ? want_sha : NULL, md5 ? want_md5 : NULL, &dh);
+    }
+    if (rh) {
+        rc = rh;
+        d = dh;
     }
     free(f.buf);
     if (rc) {

@@ -29,7 +29,7 @@ static int manifest_make(const struct cli_cmd *cmd, int argc, char **argv)
     // Only an app image belongs in a manifest: the same refusal as an update.
     static struct mpota_image_info info;
     struct mpota_diag d = {0};
-    int rc = cli_check_app(img, len, MPOTA_CHIP_ANY, &info, &d);
+    int rc = cli_check_app(img, len, MPOTA_CHIP_ANY, NULL, &info, &d);
     if (rc) {
         free(img);
         return cli_fail_diag(&d);
