@@ -658,7 +658,14 @@ def markdown(res, core, runs, by, cg_funcs):
           "xtensa-lx106 `-Os -ffunction-sections -fdata-sections`, `MPOTA_DIAG_TEXT=0`, "
           "MicroPython's esp32 port and ESP-IDF v5.5.1 headers) linked `ld -r --gc-sections` "
           "from the module object; what stays counts (code, literals, read-only and static "
-          "data). Target <= 12,000 (issue 11).\n")
+          "data). Target <= 12,000 (issue 11). Out of the firmware since issue 11: error "
+          "names and sentences (the ota package words errors from the numbers), mpota's "
+          "partition-table parser (the module takes ESP-IDF's table) and the Device/Session "
+          "calls only the twin uses. What stays is the engine: the session, otadata and "
+          "set_boot, the image parser and identify's pre-flight. Reaching 12,000 needs a "
+          "product decision: set_boot and verification handed to ESP-IDF (giving up "
+          "mpota's cut-safe otadata order), no non-app recognisers in the firmware, or "
+          "optional policies.\n")
     for tc in ("xtensa", "arm"):
         c = (core or {}).get(tc) or {}
         if "skipped" in c or "error" in c or not c:

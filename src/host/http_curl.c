@@ -518,6 +518,7 @@ static enum outcome verdict_from_flags(struct xfer *x, int *err, struct mpota_di
     *decided = true;
     if (x->sink_err) {
         *err = x->sink_err;  // the sink's own error and diag, untouched
+        x->r->sink_refused = true;
         return OUT_FAILED;
     }
     if (x->fail) {

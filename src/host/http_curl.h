@@ -162,6 +162,9 @@ struct mpota_http_result {
     unsigned restarts;    // on_restart() calls
     double seconds;       // wall time of the whole call
     bool deadline_passed; // gave up because deadline_s ran out
+    // A sink callback refused: the error returned is the sink's, and the
+    // sink's own record says why (the fetch left d untouched).
+    bool sink_refused;
     // The URL of the last answer after redirects, credentials removed.
     char effective_url[MPOTA_HTTP_URL_SIZE];
     // One line on the last failure (libcurl's text, or which status or header

@@ -1024,6 +1024,7 @@ static void test_restart_refused_without_on_restart(void **state)
     f.t.len = 1000;
     f.s.on_restart = NULL;  // a sink that cannot start over
     assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_HTTP_RANGE);
+    assert_false(f.r.sink_refused);  // the fetch's own refusal, in d
     assert_int_equal(f.d.offset, 1000);
     assert_int_equal(f.t.data_calls, 0);  // nothing written over what it holds
     assert_int_equal(f.t.len, 1000);
@@ -1043,6 +1044,7 @@ static void test_sink_error_aborts_unchanged(void **state)
     assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_FLASH_IO);
     assert_int_equal(f.d.err, MPOTA_ERR_FLASH_IO);
     assert_int_equal(f.d.offset, 0x1234);
+    assert_true(f.r.sink_refused);  // the caller reads the sink's record
     assert_int_equal(f.r.attempts, 1);
     assert_true(f.t.len <= 100000);
     fetch_done(&f);
@@ -1057,6 +1059,7 @@ static void test_length_refused(void **state)
     assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, NULL), MPOTA_ERR_SLOT_TOO_SMALL);
     assert_int_equal(f.t.length, APP_LEN);
     assert_int_equal(f.t.data_calls, 0);
+    assert_true(f.r.sink_refused);
     assert_int_equal(f.r.attempts, 1);
     fetch_done(&f);
 }

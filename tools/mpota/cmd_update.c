@@ -173,6 +173,7 @@ static int update_from_file(struct run *r, const char *path, uint32_t chunk,
         int rc = mpota_session_declare_size(&r->session, (uint64_t)st.st_size);
         if (rc) {
             fclose(f);
+            *d = *mpota_session_diag(&r->session);
             return rc;
         }
         r->progress.total = (uint64_t)st.st_size;
@@ -185,7 +186,9 @@ static int update_from_file(struct run *r, const char *path, uint32_t chunk,
         rc = feed(r, off, buf, n);
         off += n;
     }
-    if (!buf || ferror(f)) {
+    if (rc) {
+        *d = *mpota_session_diag(&r->session);  // the session refused
+    } else if (!buf || ferror(f)) {
         snprintf(why, why_size, "cannot read %s: %s", path, strerror(buf ? errno : ENOMEM));
         rc = mpota_diag_set(d, MPOTA_ERR_FILE, 0, 0, 0);
         mpota_diag_label(d, path, 16);
@@ -589,8 +592,8 @@ static int begin_update(struct run *r, struct plan *p, const struct update_args 
 }
 
 // Moves the image into the session: a download (resumed, within the
-// deadline) or a local file. On failure d holds the session's own words when
-// the refusal was the session's.
+// deadline) or a local file. On failure d is the record of the stage that
+// refused: the session's (its sink callbacks, a file's bytes) or the fetch's.
 static int transfer(struct run *r, struct plan *p, uint32_t chunk, struct mpota_http_result *hres,
                     struct mpota_diag *d)
 {
@@ -599,6 +602,9 @@ static int transfer(struct run *r, struct plan *p, uint32_t chunk, struct mpota_
         struct mpota_http_sink sink = {r, on_length, on_data, on_restart, resume_offset};
         p->http.url = p->firmware;
         rc = mpota_http_fetch(http_with_time_left(p), &sink, hres, d);
+        if (hres->sink_refused) {
+            *d = *mpota_session_diag(&r->session);  // else d is the fetch's own
+        }
         if (hres->deadline_passed) {
             // The diag would blame the retries; the clock ran out.
             snprintf(p->why, sizeof(p->why),
@@ -608,10 +614,6 @@ static int transfer(struct run *r, struct plan *p, uint32_t chunk, struct mpota_
         }
     } else {
         rc = update_from_file(r, p->firmware, chunk, d, p->why, sizeof(p->why));
-    }
-    // A refusal from the sink carries the session's own words.
-    if (rc && mpota_session_diag(&r->session)->err == rc) {
-        *d = *mpota_session_diag(&r->session);
     }
     return rc;
 }
