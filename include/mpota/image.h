@@ -395,4 +395,9 @@ int mpota_image_check_update(mpota_image_parser_t *p, const uint8_t *buf, size_t
                              const struct mpota_update_check *q, struct mpota_image_head *head,
                              struct mpota_diag *d);
 
+// Steps 2 and 3 of mpota_image_check_update() alone, for a caller that pushed
+// the image into p itself (mpota_image_verify_area): what a bootloader checks.
+int mpota_image_check_pushed(mpota_image_parser_t *p, const struct mpota_update_check *q,
+                             struct mpota_diag *d);
+
 #endif

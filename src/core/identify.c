@@ -421,7 +421,14 @@ int mpota_image_check_update(mpota_image_parser_t *p, const uint8_t *buf, size_t
                              struct mpota_diag *d)
 {
     int rc = buf && len ? check_identity(p, buf, len, head, d) : MPOTA_OK;
-    if (!rc && q->whole) {
+    return rc ? rc : mpota_image_check_pushed(p, q, d);
+}
+
+int mpota_image_check_pushed(mpota_image_parser_t *p, const struct mpota_update_check *q,
+                             struct mpota_diag *d)
+{
+    int rc = MPOTA_OK;
+    if (q->whole) {
         bool present = false;
         rc = mpota_image_parser_finish(p, d);
         (void)mpota_image_parser_app_desc_known(p, &present);

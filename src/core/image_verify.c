@@ -44,7 +44,7 @@ static int read_and_check(mpota_image_parser_t *p, const struct mpota_area *slot
     }
     // The rest of the one check: complete, valid, with its app description.
     static const struct mpota_update_check whole = {.whole = true};
-    return mpota_image_check_update(p, NULL, 0, &whole, NULL, d);
+    return mpota_image_check_pushed(p, &whole, d);
 }
 
 int mpota_image_verify_area(const struct mpota_area *slot, uint16_t expected_chip,

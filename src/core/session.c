@@ -341,6 +341,34 @@ static uint32_t image_reach(const mpota_session_t *s, const struct mpota_area *s
                                                      : slot->size;
 }
 
+// Not inlined where the compiler allows: the read-back buffer then is on the
+// stack only while it is used, not under every flash call program() makes.
+#if defined(__GNUC__)
+#define MPOTA_NOINLINE __attribute__((noinline))
+#else
+#define MPOTA_NOINLINE
+#endif
+
+// Reads len bytes at off back while the data is at hand: a compare needs no
+// second hash pass, and catches a program over bytes that were not erased.
+static MPOTA_NOINLINE int read_back(mpota_session_t *s, const struct mpota_area *a, uint32_t off,
+                                    const uint8_t *data, uint32_t len)
+{
+    uint8_t back[256];
+    for (uint32_t done = 0; done < len;) {
+        uint32_t n = len - done < sizeof(back) ? len - done : (uint32_t)sizeof(back);
+        int rc = mpota_area_read(a, off + done, back, n);
+        if (rc) {
+            return flash_failed(s, rc, a->off + off + done);
+        }
+        if (memcmp(back, data + done, n) != 0) {
+            return fail_numbers(s, MPOTA_ERR_FLASH_VERIFY, a->off + off + done, 0, 0);
+        }
+        done += n;
+    }
+    return MPOTA_OK;
+}
+
 // Programs in-order bytes at s->contig after erasing ahead of them.
 static int program(mpota_session_t *s, uint32_t off, const uint8_t *data, uint32_t len)
 {
@@ -358,21 +386,8 @@ static int program(mpota_session_t *s, uint32_t off, const uint8_t *data, uint32
     if (rc) {
         return flash_failed(s, rc, a.off + off);
     }
-    if (!s->opts->no_verify) {
-        // Read back while the data is at hand: a compare needs no second
-        // hash pass, and catches a program over bytes that were not erased.
-        uint8_t back[256];
-        for (uint32_t done = 0; done < len;) {
-            uint32_t n = len - done < sizeof(back) ? len - done : (uint32_t)sizeof(back);
-            rc = mpota_area_read(&a, off + done, back, n);
-            if (rc) {
-                return flash_failed(s, rc, a.off + off + done);
-            }
-            if (memcmp(back, data + done, n) != 0) {
-                return fail_numbers(s, MPOTA_ERR_FLASH_VERIFY, a.off + off + done, 0, 0);
-            }
-            done += n;
-        }
+    if (!s->opts->no_verify && (rc = read_back(s, &a, off, data, len)) != 0) {
+        return rc;
     }
     if (off + len > s->max_end) {
         s->max_end = off + len;
