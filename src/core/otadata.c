@@ -4,21 +4,17 @@
 #include <string.h>
 
 #include "mpota/bytes.h"
+#include "mpota/crc.h"
 #include "mpota/err.h"
 #include "mpota/flash.h"
 
 uint32_t mpota_otadata_crc(uint32_t ota_seq)
 {
-    // Bitwise on purpose: 32 steps for 4 bytes, no 1 KiB table in flash.
-    // The register starts at 0 (not 0xFFFFFFFF as in zlib): SPEC §3.3.
-    uint32_t crc = 0;
-    for (int i = 0; i < 4; i++) {
-        crc ^= (ota_seq >> (8 * i)) & 0xFFu;
-        for (int bit = 0; bit < 8; bit++) {
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-        }
-    }
-    return ~crc;
+    // esp_rom_crc32_le(UINT32_MAX, &seq, 4): the register starts at 0, not
+    // at 0xFFFFFFFF as in zlib (SPEC §3.3).
+    uint8_t le[4];
+    mpota_put_le32(le, ota_seq);
+    return mpota_crc32_le(UINT32_MAX, le, sizeof(le));
 }
 
 // SPEC §3.2: ota_seq at 0, seq_label at 4, ota_state at 24, crc at 28.
