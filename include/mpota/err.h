@@ -97,6 +97,13 @@ enum mpota_err {
     MPOTA_ERR_EXPECT_LENGTH = -142,   // byte count differs (expected, actual)
     MPOTA_ERR_SLOT_TOO_SMALL = -143,  // declared size larger than the slot (expected = slot, actual)
     MPOTA_ERR_EXPECT_APP = -144,      // app description differs from what a manifest says (label = field)
+    // Signatures (Secure Boot V2): -180 .. -199
+    MPOTA_ERR_SIG_MISSING = -180, // no signature block where the image's signature sector is
+    MPOTA_ERR_SIG_CORRUPT = -181, // a block's magic without its version, scheme or CRC
+    MPOTA_ERR_SIG_SCHEME = -182,  // a scheme this build cannot verify (label = scheme)
+    MPOTA_ERR_SIG_DIGEST = -183,  // the block's image digest is not this image's
+    MPOTA_ERR_SIG_INVALID = -184, // the signature does not verify with the block's key
+
     // -54 .. -66 (CSV, layout) and -160 .. -179 (transport) belong to the host
     // front ends: src/host/host_err.h.
 };

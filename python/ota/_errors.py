@@ -75,6 +75,11 @@ CODE = {
     'MPOTA_ERR_EXPECT_LENGTH': -142,
     'MPOTA_ERR_SLOT_TOO_SMALL': -143,
     'MPOTA_ERR_EXPECT_APP': -144,
+    'MPOTA_ERR_SIG_MISSING': -180,
+    'MPOTA_ERR_SIG_CORRUPT': -181,
+    'MPOTA_ERR_SIG_SCHEME': -182,
+    'MPOTA_ERR_SIG_DIGEST': -183,
+    'MPOTA_ERR_SIG_INVALID': -184,
 }
 
 # code: (name, %-format, the letters of its fields)
@@ -143,6 +148,11 @@ _T = {
     -142: ('MPOTA_ERR_EXPECT_LENGTH', 'the download is %s B (received or declared) but %s B were expected; it is incomplete, or the length given is wrong', 'ae'),
     -143: ('MPOTA_ERR_SLOT_TOO_SMALL', 'image is %s B but %s holds %s B; use a partition table with larger app slots', 'ale'),
     -144: ('MPOTA_ERR_EXPECT_APP', "the image's %s differs from what the manifest says; the manifest and the firmware do not belong together: publish them together", 'l'),
+    -180: ('MPOTA_ERR_SIG_MISSING', 'image has no signature block in its signature sector at %s (the image end rounded up to 4 KiB); it is not signed: sign it with a Secure Boot V2 key', 'o'),
+    -181: ('MPOTA_ERR_SIG_CORRUPT', 'signature block at %s is damaged: its CRC or version is %s, it should be %s; the file was cut or altered: download it again', 'oAE'),
+    -182: ('MPOTA_ERR_SIG_SCHEME', 'signature block at %s uses %s, which this build cannot verify', 'ol'),
+    -183: ('MPOTA_ERR_SIG_DIGEST', "signature block at %s signs other bytes: its image digest is not this image's, padding included; the image was changed after signing", 'o'),
+    -184: ('MPOTA_ERR_SIG_INVALID', 'signature in the block at %s does not verify with the key it carries; the signature or the image was altered', 'o'),
 }
 
 _CHIPS = {

@@ -98,6 +98,12 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_POLICY_VERSION_UNKNOWN, "the {label}'s version cannot be known (no version in its app description and no MicroPython version string), so the no-downgrade policy cannot be applied; use a build that carries its version, or turn the policy off"),
     E(MPOTA_ERR_POLICY_SECURE_VERSION, "image secure_version {act} is lower than the running app's {exp}; the bootloader would refuse it"),
 
+    E(MPOTA_ERR_SIG_MISSING, "image has no signature block in its signature sector at {offh} (the image end rounded up to 4 KiB); it is not signed: sign it with a Secure Boot V2 key"),
+    E(MPOTA_ERR_SIG_CORRUPT, "signature block at {offh} is damaged: its CRC or version is {acth}, it should be {exph}; the file was cut or altered: download it again"),
+    E(MPOTA_ERR_SIG_SCHEME, "signature block at {offh} uses {label}, which this build cannot verify"),
+    E(MPOTA_ERR_SIG_DIGEST, "signature block at {offh} signs other bytes: its image digest is not this image's, padding included; the image was changed after signing"),
+    E(MPOTA_ERR_SIG_INVALID, "signature in the block at {offh} does not verify with the key it carries; the signature or the image was altered"),
+
     E(MPOTA_ERR_EXPECT_SHA256, "SHA-256 of the received data does not match the expected one; the download is corrupt or the hash is for another file"),
     E(MPOTA_ERR_EXPECT_MD5, "MD5 of the received data does not match the expected one; the download is corrupt or the hash is for another file"),
     E(MPOTA_ERR_EXPECT_LENGTH, "the download is {act} B (received or declared) but {exp} B were expected; it is incomplete, or the length given is wrong"),

@@ -96,7 +96,8 @@ done
 # ESP-IDF's mbedtls component is not in the header set: MicroPython's own
 # mbedTLS 3 (lib/mbedtls, stock config) stands in for the API. ESP-IDF's
 # MD5 is the ROM's (esp_rom_md5.h, which is in the set): digest_mbedtls.c is
-# compiled a second time with that context, via a two-line md5_alt.h.
+# compiled a second time with that context, via a two-line md5_alt.h. Every
+# other *_mbedtls.c (signatures) compiles against the same mbedTLS headers.
 MBEDTLS_INC=$MPY/lib/mbedtls/include
 CORE_SRC=(src/core/*.c)
 HASH_CALLS=  # the hash.h calls, when no object of this run defines them
@@ -112,6 +113,14 @@ for f in "${CORE_SRC[@]}"; do
       >"$OUT/rom_md5/md5_alt.h"
     compile rom_md5 "$f" "${STRICT[@]}" -Iinclude -Isrc/core -I"$MBEDTLS_INC" \
       -I"$OUT/rom_md5" -DMBEDTLS_MD5_ALT
+  elif [[ "$f" == *_mbedtls.c ]]; then
+    # Another mbedTLS backend of the core (signatures): mbedTLS's API only.
+    if [ ! -f "$MBEDTLS_INC/mbedtls/rsa.h" ]; then
+      NOT_CHECKED+=("$f: no mbedTLS headers at $MBEDTLS_INC (set MICROPY_DIR)")
+      HASH_CALLS+='|mpota_sig_verify_backend'
+      continue
+    fi
+    compile core "$f" "${STRICT[@]}" -Iinclude -Isrc/core -I"$MBEDTLS_INC"
   else
     compile core "$f" "${STRICT[@]}" -Iinclude -Isrc/core
   fi
