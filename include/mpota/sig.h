@@ -38,6 +38,9 @@ struct mpota_sig_block {
     uint8_t key_digest[MPOTA_SIG_KEY_DIGEST_LEN];  // espsecure digest_sbv2_public_key
 };
 
+// "RSA-3072", "ECDSA P-256", "ECDSA P-384", "ECDSA P-192"; "unknown" else.
+const char *mpota_sig_scheme_name(uint8_t scheme);
+
 // Where the signature sector of an image of image_len bytes starts (its end
 // rounded up to 4 KiB; not the file's last 4 KiB, which may be padding).
 static inline uint32_t mpota_sig_sector_offset(uint32_t image_len)

@@ -48,6 +48,13 @@ static bool classify(const uint8_t *raw, struct mpota_sig_block *b, struct key_s
     return b->scheme != 0;
 }
 
+const char *mpota_sig_scheme_name(uint8_t scheme)
+{
+    static const char *const names[] = {"unknown", "RSA-3072", "ECDSA P-256", "ECDSA P-384",
+                                        "ECDSA P-192"};
+    return names[scheme < sizeof(names) / sizeof(names[0]) ? scheme : 0];
+}
+
 int mpota_sig_block_read(const uint8_t sector[MPOTA_SIG_SECTOR_SIZE], uint32_t sector_off,
                          unsigned i, struct mpota_sig_block *b, struct mpota_diag *d)
 {
@@ -86,10 +93,8 @@ int mpota_sig_block_verify(const struct mpota_sig_block *b, const uint8_t *diges
     }
     int rc = mpota_sig_verify_backend(b, digest);
     if (rc == MPOTA_ERR_SIG_SCHEME) {
-        static const char *const names[] = {"", "RSA-3072", "ECDSA P-256", "ECDSA P-384",
-                                            "ECDSA P-192"};
         mpota_diag_set(d, rc, block_off, 0, b->scheme);
-        mpota_diag_label(d, names[b->scheme < 5 ? b->scheme : 0], MPOTA_DIAG_LABEL_MAX);
+        mpota_diag_label(d, mpota_sig_scheme_name(b->scheme), MPOTA_DIAG_LABEL_MAX);
         return rc;
     }
     return rc ? mpota_diag_set(d, rc, block_off, 0, 0) : MPOTA_OK;

@@ -75,7 +75,7 @@ static int check_all(const struct signed_file *f, uint8_t keys[3][32], int *firs
         struct mpota_diag d = {0};
         int rc = mpota_sig_block_read(f->buf + f->sector_off, f->sector_off, i, &b, &d);
         if (rc == MPOTA_OK) {
-            uint8_t dg[48];
+            uint8_t dg[64];  // mbedTLS declares 64 for SHA-384 too
             image_digest(f, b.digest_len, dg);
             rc = mpota_sig_block_verify(&b, dg, b.digest_len,
                                         f->sector_off + i * MPOTA_SIG_BLOCK_SIZE, &d);

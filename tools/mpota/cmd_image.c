@@ -10,9 +10,11 @@
 #include "mpota/mpver.h"
 #include "mpota/hash.h"
 #include "image_build.h"
+#include "host_err.h"
 #include "image_report.h"
 #include "mpota/image.h"
 #include "mpota/part.h"
+#include "sig_report.h"
 
 // A file read whole and what it is.
 struct image_file {
@@ -78,6 +80,63 @@ static void app_mpver(const struct image_file *f, uint32_t off, char out[MPOTA_M
     memcpy(out, mpota_mpver_version(&scan), MPOTA_MPVER_MAX + 1);
 }
 
+// The signature sector after the app at off (sig_report.h): text lines, or
+// the "signature" member of the JSON (null when the file has no sector).
+static void sig_text(const struct mpota_sig_report *r)
+{
+    if (!r->sector_present || r->count == 0) {
+        printf("Signature: none (no Secure Boot V2 block at 0x%X, the image end rounded up to "
+               "4 KiB)\n", r->sector_offset);
+        return;
+    }
+    printf("Signature sector at 0x%X:\n", r->sector_offset);
+    for (unsigned i = 0; i < r->count; i++) {
+        char key[2 * MPOTA_SIG_KEY_DIGEST_LEN + 1], text[512];
+        cli_hex(r->blocks[i].block.key_digest, MPOTA_SIG_KEY_DIGEST_LEN, key);
+        if (r->blocks[i].err) {
+            cli_diag_text(&r->blocks[i].diag, text, sizeof(text));
+        }
+        printf("  block %u: %s, key digest %s: %s%s\n", r->blocks[i].slot,
+               mpota_sig_scheme_name(r->blocks[i].block.scheme),
+               r->blocks[i].err == MPOTA_ERR_SIG_CORRUPT ? "-" : key,
+               r->blocks[i].err ? "NOT valid: " : "valid", r->blocks[i].err ? text : "");
+    }
+}
+
+static cJSON *sig_json(const struct mpota_sig_report *r)
+{
+    if (!r->sector_present || r->count == 0) {
+        return cJSON_CreateNull();
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "sector_offset", r->sector_offset);
+    cJSON *blocks = cJSON_AddArrayToObject(o, "blocks");
+    for (unsigned i = 0; i < r->count; i++) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddNumberToObject(b, "slot", r->blocks[i].slot);
+        if (r->blocks[i].err == MPOTA_ERR_SIG_CORRUPT) {
+            cJSON_AddNullToObject(b, "scheme");
+            cJSON_AddNullToObject(b, "key_digest");
+        } else {
+            char key[2 * MPOTA_SIG_KEY_DIGEST_LEN + 1];
+            cli_hex(r->blocks[i].block.key_digest, MPOTA_SIG_KEY_DIGEST_LEN, key);
+            cJSON_AddStringToObject(b, "scheme", mpota_sig_scheme_name(r->blocks[i].block.scheme));
+            cJSON_AddStringToObject(b, "key_digest", key);
+        }
+        cJSON_AddBoolToObject(b, "valid", r->blocks[i].err == 0);
+        if (r->blocks[i].err) {
+            char text[512];
+            cli_diag_text(&r->blocks[i].diag, text, sizeof(text));
+            cJSON_AddStringToObject(b, "error", text);
+            cJSON_AddStringToObject(b, "code", mpota_host_err_name(r->blocks[i].err));
+        } else {
+            cJSON_AddNullToObject(b, "error");
+        }
+        cJSON_AddItemToArray(blocks, b);
+    }
+    return o;
+}
+
 static void print_info_json(const struct image_file *f, uint32_t off,
                             const struct mpota_image_info *info, int rc,
                             const struct mpota_diag *d)
@@ -126,6 +185,13 @@ static void print_info_json(const struct image_file *f, uint32_t off,
                                          MPOTA_IMAGE_HASH_LEN) == 0);
         cJSON_AddNumberToObject(root, "size", info->image_len);
         cJSON_AddItemToObject(root, "app", app_json(info));
+        if (info->complete) {
+            struct mpota_sig_report sig;
+            mpota_sig_report(f->buf + off, f->len - off, info->image_len, &sig);
+            cJSON_AddItemToObject(root, "signature", sig_json(&sig));
+        } else {
+            cJSON_AddNullToObject(root, "signature");
+        }
         char mpver[MPOTA_MPVER_MAX + 1];
         app_mpver(f, off, mpver);
         if (mpver[0]) {
@@ -185,6 +251,11 @@ static int image_info(const struct cli_cmd *cmd, int argc, char **argv)
             char mpver[MPOTA_MPVER_MAX + 1];
             app_mpver(&f, off, mpver);
             printf("MicroPython version: %s\n", mpver[0] ? mpver : "(none found)");
+            if (info.complete) {
+                struct mpota_sig_report sig;
+                mpota_sig_report(f.buf + off, f.len - off, info.image_len, &sig);
+                sig_text(&sig);
+            }
         }
     }
     free(f.buf);
