@@ -103,6 +103,9 @@ enum mpota_err {
     MPOTA_ERR_SIG_SCHEME = -182,  // a scheme this build cannot verify (label = scheme)
     MPOTA_ERR_SIG_DIGEST = -183,  // the block's image digest is not this image's
     MPOTA_ERR_SIG_INVALID = -184, // the signature does not verify with the block's key
+    MPOTA_ERR_SIG_UNTRUSTED = -185, // signed, but by no trusted key (label = its key digest, short)
+    MPOTA_ERR_SIG_REVOKED = -186,   // signed by a trusted key whose slot is revoked (label, expected = slot)
+    MPOTA_ERR_SIG_TRUST_FULL = -187, // more trusted keys than the list holds (expected = the limit)
 
     // -54 .. -66 (CSV, layout) and -160 .. -179 (transport) belong to the host
     // front ends: src/host/host_err.h.

@@ -248,7 +248,7 @@ typedef struct {
     uint8_t seg0_ram;               // 1 if segment 0 is not flash-mapped
     union {  // never needed at once: headers come before the checksum byte
         uint8_t buf[MPOTA_IMAGE_HEADER_LEN];   // header / segment header being assembled
-        uint8_t digest[MPOTA_IMAGE_HASH_LEN];  // calculated SHA-256, once the checksum is in
+        uint8_t digest[MPOTA_IMAGE_HASH_LEN];  // calculated SHA-256 once the checksum is in; then the padded digest
     };
 } mpota_image_parser_t;
 
@@ -295,6 +295,12 @@ bool mpota_image_parser_len_known(const mpota_image_parser_t *p);
 // computes the image's own hash. Ends the running hash: call once, after the
 // last push. Meaningless after a problem that stopped the parse.
 void mpota_image_parser_stream_digest(mpota_image_parser_t *p, uint8_t out[MPOTA_IMAGE_HASH_LEN]);
+// SHA-256 of the image padded to the next 4 KiB boundary (every byte before
+// a Secure Boot V2 signature sector, sig.h), from the same pass: true and out
+// filled once that many bytes were pushed; false before, or if the image
+// never completed.
+bool mpota_image_parser_padded_digest(const mpota_image_parser_t *p,
+                                      uint8_t out[MPOTA_IMAGE_HASH_LEN]);
 // The sticky error (0 if none).
 int mpota_image_parser_error(const mpota_image_parser_t *p);
 // Releases the running hash (the SHA engine on an ESP32) of a parser that

@@ -51,6 +51,7 @@
 #include "mpota/hash.h"
 #include "mpota/image.h"
 #include "mpota/part.h"
+#include "mpota/sig.h"
 
 // Bytes the pre-flight needs before anything is erased: image header (24),
 // first segment header (8) and the esp_app_desc_t (256) = 0x120.
@@ -87,6 +88,12 @@ struct mpota_update_opts {
     const char *expect_project;
     bool has_expect_secure_version;
     uint32_t expect_secure_version;
+    // Which Secure Boot V2 keys the image must be signed by (sig.h); NULL or
+    // a trust that asks for nothing: signatures are not checked. end()
+    // checks it once the image is on flash, so before set_boot: the
+    // signature sector comes last, after everything has been erased and
+    // written (abort() then clears the slot).
+    const struct mpota_sig_trust *trust;
 };
 
 // What the policies compare with, read once from the running app's slot
@@ -201,7 +208,10 @@ int mpota_session_restart(mpota_session_t *s);
 
 // Finishes: the image must be complete and valid (header, segments,
 // checksum, appended SHA-256, app description, chip) and the byte count,
-// SHA-256 and MD5 must match the expectations. (Unless opts->no_verify, every
+// SHA-256 and MD5 must match the expectations, and the signature the trust
+// (opts->trust) asks for must be there and verify (mpota_sig_check_area:
+// the digest of the image padded to 4 KiB comes from the same hash pass, the
+// blocks are read back from the slot). (Unless opts->no_verify, every
 // program was read back and compared as it was written, so what is on flash
 // is what was received; set_boot then verifies the image on flash as the
 // bootloader will.) On success the state is DONE and info (if not NULL) gets

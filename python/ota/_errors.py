@@ -80,6 +80,9 @@ CODE = {
     'MPOTA_ERR_SIG_SCHEME': -182,
     'MPOTA_ERR_SIG_DIGEST': -183,
     'MPOTA_ERR_SIG_INVALID': -184,
+    'MPOTA_ERR_SIG_UNTRUSTED': -185,
+    'MPOTA_ERR_SIG_REVOKED': -186,
+    'MPOTA_ERR_SIG_TRUST_FULL': -187,
 }
 
 # code: (name, %-format, the letters of its fields)
@@ -153,6 +156,9 @@ _T = {
     -182: ('MPOTA_ERR_SIG_SCHEME', 'signature block at %s uses %s, which this build cannot verify', 'ol'),
     -183: ('MPOTA_ERR_SIG_DIGEST', "signature block at %s signs other bytes: its image digest is not this image's, padding included; the image was changed after signing", 'o'),
     -184: ('MPOTA_ERR_SIG_INVALID', 'signature in the block at %s does not verify with the key it carries; the signature or the image was altered', 'o'),
+    -185: ('MPOTA_ERR_SIG_UNTRUSTED', 'image is signed, but by no trusted key: the block at %s is by key %s (keys trusted: %s); sign it with a trusted key, or trust that key', 'ole'),
+    -186: ('MPOTA_ERR_SIG_REVOKED', 'image is signed only by key %s, whose trusted slot %s is revoked; sign it with a key that is not revoked', 'le'),
+    -187: ('MPOTA_ERR_SIG_TRUST_FULL', 'too many trusted keys: at most %s', 'e'),
 }
 
 _CHIPS = {

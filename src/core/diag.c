@@ -102,6 +102,9 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_SIG_CORRUPT, "signature block at {offh} is damaged: its CRC or version is {acth}, it should be {exph}; the file was cut or altered: download it again"),
     E(MPOTA_ERR_SIG_SCHEME, "signature block at {offh} uses {label}, which this build cannot verify"),
     E(MPOTA_ERR_SIG_DIGEST, "signature block at {offh} signs other bytes: its image digest is not this image's, padding included; the image was changed after signing"),
+    E(MPOTA_ERR_SIG_UNTRUSTED, "image is signed, but by no trusted key: the block at {offh} is by key {label} (keys trusted: {exp}); sign it with a trusted key, or trust that key"),
+    E(MPOTA_ERR_SIG_REVOKED, "image is signed only by key {label}, whose trusted slot {exp} is revoked; sign it with a key that is not revoked"),
+    E(MPOTA_ERR_SIG_TRUST_FULL, "too many trusted keys: at most {exp}"),
     E(MPOTA_ERR_SIG_INVALID, "signature in the block at {offh} does not verify with the key it carries; the signature or the image was altered"),
 
     E(MPOTA_ERR_EXPECT_SHA256, "SHA-256 of the received data does not match the expected one; the download is corrupt or the hash is for another file"),

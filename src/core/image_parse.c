@@ -27,6 +27,11 @@ enum {
 #define F_DESC_PRESENT 0x04u
 #define F_COMPLETE 0x08u
 #define F_HASH_BAD 0x10u
+#define F_PADDED_END 0x20u  // digest[] holds the digest of the image padded to 4 KiB
+
+// Secure Boot V2 signs the image padded to the next 4 KiB (sig.h): the
+// digest at that point is taken from the same pass, like the image hash.
+#define SIGNED_ALIGN 4096u
 
 // Records the first problem; a fatal one also stops the walk.
 static void problem(mpota_image_parser_t *p, int err, uint32_t off, uint32_t exp,
@@ -122,10 +127,31 @@ static void consume(mpota_image_parser_t *p, const uint8_t *b, size_t n)
     p->pos += (uint32_t)n;
 }
 
+// The running hash, cloned (never copied: on ESP32 the context holds engine
+// state) and finished into digest[].
+static void snapshot_digest(mpota_image_parser_t *p)
+{
+    mpota_sha256_t at;
+    mpota_sha256_clone(&at, &p->sha);
+    mpota_sha256_finish(&at, p->digest);
+}
+
+// At the image padded to 4 KiB: what a Secure Boot V2 block signs. digest[]
+// is free again (the appended hash was compared before the image completed).
+static void padded_end(mpota_image_parser_t *p)
+{
+    snapshot_digest(p);
+    p->flags |= F_PADDED_END;
+}
+
 static void complete(mpota_image_parser_t *p)
 {
     p->state = ST_DONE;
     p->flags |= F_COMPLETE;
+    p->left = (SIGNED_ALIGN - p->pos % SIGNED_ALIGN) % SIGNED_ALIGN;  // padding before the sector
+    if (!p->left) {
+        padded_end(p);
+    }
     p->events |= MPOTA_IMAGE_EV_COMPLETE;
     if (!(p->flags & F_DESC_KNOWN)) {
         desc_decided(p, false);  // image shorter than 0x120 bytes
@@ -302,10 +328,7 @@ static size_t take_checksum(mpota_image_parser_t *p, const uint8_t *b, size_t le
     // The image's SHA-256 covers everything through this
     // byte. Finish a copy, so the running hash goes on over the whole
     // stream (mpota_image_parser_stream_digest): one pass serves both.
-    // A clone, never a copy: on ESP32 the context holds engine state.
-    mpota_sha256_t image_hash;
-    mpota_sha256_clone(&image_hash, &p->sha);
-    mpota_sha256_finish(&image_hash, p->digest);
+    snapshot_digest(p);
     if (p->info) {
         p->info->checksum_stored = b[0];
         p->info->checksum_calc = calc;
@@ -352,9 +375,16 @@ static size_t take_hash(mpota_image_parser_t *p, const uint8_t *b, size_t len)
 // a failure: all of it is taken.
 static size_t take_rest(mpota_image_parser_t *p, const uint8_t *b, size_t len)
 {
-    if (p->state == ST_DONE) {
-        mpota_sha256_update(&p->sha, b, len);
+    if (p->state != ST_DONE) {
+        return len;
     }
+    size_t pad = (p->flags & F_PADDED_END) ? 0 : min_sz(len, p->left);
+    mpota_sha256_update(&p->sha, b, pad);
+    p->left -= (uint32_t)pad;
+    if (!(p->flags & F_PADDED_END) && !p->left) {
+        padded_end(p);
+    }
+    mpota_sha256_update(&p->sha, b + pad, len - pad);
     return len;
 }
 
@@ -493,6 +523,16 @@ bool mpota_image_parser_len_known(const mpota_image_parser_t *p)
     default:
         return false;
     }
+}
+
+bool mpota_image_parser_padded_digest(const mpota_image_parser_t *p,
+                                      uint8_t out[MPOTA_IMAGE_HASH_LEN])
+{
+    if (!(p->flags & F_PADDED_END)) {
+        return false;
+    }
+    memcpy(out, p->digest, MPOTA_IMAGE_HASH_LEN);
+    return true;
 }
 
 void mpota_image_parser_stream_digest(mpota_image_parser_t *p, uint8_t out[MPOTA_IMAGE_HASH_LEN])

@@ -619,6 +619,21 @@ static int check_downgrade_on_flash(mpota_session_t *s)
     return check_downgrade(s, desc, present, mpver);
 }
 
+// The signature the trust asks for, read back from the slot (sig.h).
+static int check_signature(mpota_session_t *s)
+{
+    const struct mpota_sig_trust *t = s->opts->trust;
+    if (!t) {
+        return MPOTA_OK;
+    }
+    uint8_t padded[MPOTA_IMAGE_HASH_LEN];
+    bool have = mpota_image_parser_padded_digest(&s->parser, padded);
+    struct mpota_area a = slot(s);
+    int rc = mpota_sig_check_area(&a, mpota_image_parser_min_len(&s->parser), s->contig,
+                                  have ? padded : NULL, t, &s->diag);
+    return rc ? fail_diag(s, rc) : MPOTA_OK;
+}
+
 int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info)
 {
     if (s->state == MPOTA_SESSION_FAILED) {
@@ -667,6 +682,9 @@ int mpota_session_end(mpota_session_t *s, struct mpota_image_info *info)
         }
     }
     rc = check_downgrade_on_flash(s);
+    if (!rc) {
+        rc = check_signature(s);
+    }
     if (rc) {
         return rc;
     }

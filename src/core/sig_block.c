@@ -55,14 +55,12 @@ const char *mpota_sig_scheme_name(uint8_t scheme)
     return names[scheme < sizeof(names) / sizeof(names[0]) ? scheme : 0];
 }
 
-int mpota_sig_block_read(const uint8_t sector[MPOTA_SIG_SECTOR_SIZE], uint32_t sector_off,
-                         unsigned i, struct mpota_sig_block *b, struct mpota_diag *d)
+int mpota_sig_block_parse(const uint8_t raw[MPOTA_SIG_BLOCK_SIZE], uint32_t off,
+                          struct mpota_sig_block *b, struct mpota_diag *d)
 {
-    if (!sector || !b || i >= MPOTA_SIG_BLOCKS_MAX) {
+    if (!raw || !b) {
         return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, 0, 0);
     }
-    const uint8_t *raw = sector + i * MPOTA_SIG_BLOCK_SIZE;
-    uint32_t off = sector_off + i * MPOTA_SIG_BLOCK_SIZE;
     if (raw[0] != MAGIC) {
         return mpota_diag_set(d, MPOTA_ERR_SIG_MISSING, off, 0, 0);
     }
@@ -80,6 +78,16 @@ int mpota_sig_block_read(const uint8_t sector[MPOTA_SIG_SECTOR_SIZE], uint32_t s
     mpota_sha256_update(&h, raw + k.at, k.len);
     mpota_sha256_finish(&h, b->key_digest);
     return MPOTA_OK;
+}
+
+int mpota_sig_block_read(const uint8_t sector[MPOTA_SIG_SECTOR_SIZE], uint32_t sector_off,
+                         unsigned i, struct mpota_sig_block *b, struct mpota_diag *d)
+{
+    if (!sector || i >= MPOTA_SIG_BLOCKS_MAX) {
+        return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, 0, 0);
+    }
+    return mpota_sig_block_parse(sector + i * MPOTA_SIG_BLOCK_SIZE,
+                                 sector_off + i * MPOTA_SIG_BLOCK_SIZE, b, d);
 }
 
 int mpota_sig_block_verify(const struct mpota_sig_block *b, const uint8_t *digest,
