@@ -1,7 +1,8 @@
 // mpota.Session: the update engine (mpota/session.h) as a Python object.
 //
 //   s = mpota.Session(device)
-//   s.begin(target=None, *, size=0, sha256=None, md5=None, verify=True, policy=0)
+//   s.begin(target=None, *, size=0, sha256=None, md5=None, verify=True, policy=0,
+//           keys=(), require_signature=False, one_block=False)
 //   s.resume(written, target=None, *, ...same keywords...)
 //   s.write(buf)            any buffer-protocol object; returns after the chunk
 //   s.write_at(off, buf)
@@ -34,6 +35,7 @@ typedef struct {
     struct mpota_update_opts opts;       // the session points here
     struct mpota_app_desc running_desc;  // opts.running_desc, for the policies
     char running_mpver[MPOTA_MPVER_MAX + 1];  // opts.running_micropython_version
+    struct mpota_sig_trust trust;        // opts.trust: keys=, the running app's keys
     mpota_session_t s;
 } session_obj_t;
 
@@ -104,7 +106,10 @@ static bool get_digest(mp_obj_t o, uint8_t *out, size_t n)
     mp_raise_ValueError(MP_ERROR_TEXT("digest must be bytes or hex of the right length"));
 }
 
-enum { ARG_target, ARG_size, ARG_sha256, ARG_md5, ARG_verify, ARG_policy };
+enum {
+    ARG_target, ARG_size, ARG_sha256, ARG_md5, ARG_verify, ARG_policy, ARG_keys,
+    ARG_require_signature, ARG_one_block
+};
 
 static const mp_arg_t begin_args[] = {
     {MP_QSTR_target, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE}},
@@ -113,7 +118,41 @@ static const mp_arg_t begin_args[] = {
     {MP_QSTR_md5, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE}},
     {MP_QSTR_verify, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = true}},
     {MP_QSTR_policy, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0}},
+    {MP_QSTR_keys, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE}},
+    {MP_QSTR_require_signature, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false}},
+    {MP_QSTR_one_block, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false}},
 };
+
+// The trust: the running app's own keys when it is signed (ESP-IDF's
+// signed-on-update rule, always), then keys= (Secure Boot V2 key digests,
+// 32 bytes or 64 hex digits each, as espsecure digest_sbv2_public_key).
+static void parse_trust(session_obj_t *self, struct mpota_port *port, const mp_arg_val_t *a)
+{
+    struct mpota_sig_trust *t = &self->trust;
+    memset(t, 0, sizeof(*t));
+    t->required = a[ARG_require_signature].u_bool;
+    t->first_block_only = a[ARG_one_block].u_bool;
+    struct mpota_diag d = {0};
+    struct mpota_area ra;
+    int rc = 0;
+    if (port->running && mpota_area_init(&ra, port->ctx.flash, port->running->offset,
+                                         port->running->size, true) == 0) {
+        rc = mpota_sig_trust_add_running(t, &ra, &d);
+    }
+    mp_obj_t keys = a[ARG_keys].u_obj;
+    if (rc >= 0 && keys != mp_const_none) {
+        mp_obj_t it = mp_getiter(keys, NULL), k;
+        while (rc >= 0 && (k = mp_iternext(it)) != MP_OBJ_STOP_ITERATION) {
+            uint8_t digest[MPOTA_SIG_KEY_DIGEST_LEN];
+            if (!get_digest(k, digest, sizeof(digest))) {
+                mp_raise_ValueError(MP_ERROR_TEXT("keys: key digests, not None"));
+            }
+            rc = mpota_sig_trust_add(t, digest, &d);
+        }
+    }
+    mpota_check(rc < 0 ? rc : 0, &d);
+    self->opts.trust = t;
+}
 
 // Parses the begin/resume arguments into self->opts and returns the target
 // partition (NULL: the next update slot).
@@ -144,6 +183,7 @@ static const struct mpota_partition *parse_opts(session_obj_t *self, struct mpot
                         true) == 0) {
         mpota_update_opts_read_running(o, &ra, &self->running_desc, self->running_mpver);
     }
+    parse_trust(self, port, a);
     mp_obj_t target = a[ARG_target].u_obj;
     return target == mp_const_none ? NULL : mpota_device_find(port, target);
 }

@@ -5,7 +5,7 @@
 # download that resumes where the flash write stopped.
 #
 #   u = Updater(size=0, sha256=None, md5=None, verify=True, target=None,
-#               progress=None, policy=0)
+#               progress=None, policy=0, key=None, require_signature=False)
 #   u.write(buf) / u.copy(stream)
 #   u.fetch(url, retries=5, auth=None, headers=None, timeout=20, cadata=None)
 #   u.finish()     -> bytes written (verifies: mpota.Error / ValueError)
@@ -119,13 +119,20 @@ def _hex(digest):
 
 class Updater:
     def __init__(self, size=0, sha256=None, md5=None, verify=True, target=None, progress=None,
-                 policy=0, device=None):
+                 policy=0, device=None, key=None, require_signature=False):
         self._own = device is None  # close() closes only a device opened here
         self.dev = device or mpota.Device()
         self._s = mpota.Session(self.dev)
         self._target = target
         self._verify = verify
         self._policy = policy
+        # Secure Boot V2: the keys an image must be signed by (key digests;
+        # a signed running app's own keys count too, in the engine).
+        if key is not None:
+            from . import _sigkey
+
+            key = _sigkey.digests(key)
+        self._keys, self._require = key, require_signature
         self.progress = progress
         self.total = 0
         self._late = None  # expectations given after the data started
@@ -137,7 +144,8 @@ class Updater:
         self._exp = (size, sha256, md5)
         self.total = size or 0
         self._s.begin(self._target, size=size or 0, sha256=sha256 or None, md5=md5 or None,
-                      verify=self._verify, policy=self._policy)
+                      verify=self._verify, policy=self._policy, keys=self._keys,
+                      require_signature=self._require)
         self._target = self._s.target()
 
     @property

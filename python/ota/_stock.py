@@ -470,7 +470,8 @@ class Session:
             raise self._err
 
     # --- begin ------------------------------------------------------------------
-    def begin(self, target=None, size=0, sha256=None, md5=None, verify=True, policy=0):
+    def begin(self, target=None, size=0, sha256=None, md5=None, verify=True, policy=0, keys=None,
+              require_signature=False, one_block=False):
         if self._st in (_HEAD, _WRITING):
             _raise("MPOTA_ERR_BAD_STATE")
         if size < 0 or size > _UNDEF:
@@ -488,6 +489,7 @@ class Session:
         self._run_desc = self._run_mpver = None
         if policy and run:
             self._running_facts(run)
+        self._trust(run, keys, require_signature, one_block)
         t = d.row(target) if target is not None else None
         factory = t is not None and self._factory_ok(run, t)
         if t is None:
@@ -527,6 +529,44 @@ class Session:
             return False
         err, st = d._state(t)
         return bool(err) or st != STATE_NEW
+
+    def _reader(self, label):
+        def read(off, n):
+            b = bytearray(n)
+            self._d.read(label, off, b)
+            return b
+
+        return read
+
+    def _trust(self, run, keys, required, one_block):
+        # As the C binding's: the signed running app's own keys (ESP-IDF's
+        # signed-on-update rule), then keys= (key digests).
+        trust = []
+        if run:
+            from . import _sig
+
+            trust = _sig.running_keys(self._reader(run[4]), run[3], one_block)
+        for k in keys or ():
+            k = _digest(k, 32)
+            if k is None:
+                raise ValueError("keys: key digests, not None")
+            if k not in trust:
+                trust.append(k)
+        if len(trust) > 8:
+            _raise("MPOTA_ERR_SIG_TRUST_FULL", 0, 8, len(trust))
+        self._keys, self._one_block = trust, one_block
+        self._signed = bool(trust) or required
+
+    def _signature(self):
+        if not self._signed:
+            return
+        from . import _sig
+
+        t = self._t
+        why = _sig.check(self._reader(t[4]), self._ps.min_len(), self._pos, t[3], self._keys,
+                         self._one_block)
+        if why:
+            self._fail(*why)
 
     def _running_facts(self, run):
         raw = bytearray(_DESC_LEN)
@@ -714,6 +754,7 @@ class Session:
         if self._md5 and self._md5.digest() != self._md5_exp:
             self._fail("MPOTA_ERR_EXPECT_MD5")
         self._downgrade_on_flash()
+        self._signature()
         self._sha = digest
         self._st = _DONE
         self._buf = self._back = None

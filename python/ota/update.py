@@ -1,9 +1,12 @@
 # glenn20's `ota.update` API (micropython-esp32-ota), on mpota's session (C or
 # pure Python: _mpota.py).
 #
-#   from_file(url, sha="", length=0, verify=True, verbose=True, reboot=True, **request_args)
-#   from_json(url, verify=True, verbose=True, reboot=True, **request_args)
-#   OTA(verify=True, verbose=True, reboot=False, sha="", length=0)
+#   from_file(url, sha="", length=0, verify=True, verbose=True, reboot=True,
+#             key=None, require_signature=False, **request_args)
+#   from_json(url, verify=True, verbose=True, reboot=True, key=None,
+#             require_signature=False, **request_args)
+#   OTA(verify=True, verbose=True, reboot=False, sha="", length=0, key=None,
+#       require_signature=False)
 #     .from_firmware_file(url, sha="", length=0, **request_args) -> bytes written
 #     .from_json(url, **request_args)                              -> bytes written
 #     .from_stream(f, sha="", length=0)                            -> bytes written
@@ -24,6 +27,12 @@
 # * a manifest on a server naming its firmware "/path" means that path on the
 #   same server (glenn20's would open a local file of that name); any other
 #   relative name is taken beside the manifest, as glenn20's does.
+# * key=: Secure Boot V2 signatures (espsecure sign_data --version 2 or
+#   `mpota image sign`): the image must carry a block by this key (a PEM
+#   public key, its 32-byte digest or 64 hex digits; or a list of them),
+#   checked before the new app is selected. A device whose running app is
+#   signed accepts only its keys (and key=) without being asked, as ESP-IDF's
+#   signed-on-update mode does; require_signature=True refuses unsigned images.
 # Errors: a wrong length or SHA-256 raises ValueError (as glenn20's does),
 # with the core's sentence; everything the session refuses raises mpota.Error.
 # REBOOT_DELAY: seconds of the countdown before reboot=True resets (10).
@@ -39,13 +48,15 @@ def _is_url(s):
 
 
 class OTA:
-    def __init__(self, verify=True, verbose=True, reboot=False, sha="", length=0, progress=None):
+    def __init__(self, verify=True, verbose=True, reboot=False, sha="", length=0, progress=None,
+                 key=None, require_signature=False):
         self.reboot = reboot
         self.verbose = verbose
         self.sha = ""
         self._u = None
         try:
-            self._u = _engine.Updater(size=length, sha256=sha, verify=verify, progress=progress)
+            self._u = _engine.Updater(size=length, sha256=sha, verify=verify, progress=progress,
+                                      key=key, require_signature=require_signature)
         except _engine.mpota.Error as e:
             if verbose and _engine.no_ota_slots(e):
                 print(_engine.OTA_LAYOUT_ADVICE)
@@ -238,11 +249,14 @@ def _load_json(url, request_args):
 
 
 def from_file(url, sha="", length=0, verify=True, verbose=True, reboot=True, progress=None,
-              **request_args):
-    with OTA(verify, verbose, reboot, progress=progress) as o:
+              key=None, require_signature=False, **request_args):
+    with OTA(verify, verbose, reboot, progress=progress, key=key,
+             require_signature=require_signature) as o:
         return o.from_firmware_file(url, sha, length, **request_args)
 
 
-def from_json(url, verify=True, verbose=True, reboot=True, progress=None, **request_args):
-    with OTA(verify, verbose, reboot, progress=progress) as o:
+def from_json(url, verify=True, verbose=True, reboot=True, progress=None, key=None,
+              require_signature=False, **request_args):
+    with OTA(verify, verbose, reboot, progress=progress, key=key,
+             require_signature=require_signature) as o:
         return o.from_json(url, **request_args)

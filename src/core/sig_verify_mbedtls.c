@@ -2,8 +2,10 @@
 // the twin's (MicroPython's lib/mbedtls, 3.x) or ESP-IDF's (3.x, RSA and ECC
 // on the chip's engines where it has them). mbedTLS allocates its big numbers
 // on the heap, as ESP-IDF's own signature check does; the core does not.
-// A scheme the build's mbedTLS configuration leaves out (MicroPython's has
-// no MBEDTLS_PKCS1_V21, so no RSA-PSS) is MPOTA_ERR_SIG_SCHEME, not a pass.
+// A scheme the build's mbedTLS configuration leaves out is
+// MPOTA_ERR_SIG_SCHEME, not a pass. (ESP-IDF has RSA-PSS, MBEDTLS_PKCS1_V21,
+// by default; MicroPython's unix configuration lacks it, so the twin's build
+// adds it.)
 // Facts (byte order, PSS parameters): docs/DESIGN.md §8.
 #include <string.h>
 
