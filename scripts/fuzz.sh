@@ -19,6 +19,10 @@ for t in "${targets[@]}"; do
   fi
   case "$name" in
     # The strings official builds carry (small seeds keep the inputs short).
+    # Images espsecure signed: whole for the trust check, the sector alone
+    # for the block reader.
+    *sig_trust*) cp tests/vectors/sbv2/*.bin "$corpus/" ;;
+    *sig*) for f in tests/vectors/sbv2/*.bin; do tail -c 4096 "$f" >"$corpus/$(basename "$f")"; done ;;
     *mpver*) printf '3.4.0; MicroPython v1.23.0 on 2024-06-02\0' >"$corpus/banner"
              printf 'MicroPython-1.25.0-preview-xtensa-IDFv5.3.2-with-newlib4.3.0\0' >"$corpus/platform" ;;
   esac
