@@ -36,7 +36,7 @@ static const struct host_entry catalogue[] = {
     E(MPOTA_ERR_SIG_CUT, "the signature sector at {offh} is cut short: the file holds {act} of its 4096 B; the file was cut: get it whole again"),
     E(MPOTA_ERR_SIG_KEY_FORMAT, "not a PEM private or public key that mbedTLS reads ({label}); give the key espsecure generate_signing_key made, or the public key its extract_public_key made"),
     E(MPOTA_ERR_SIG_KEY_SIZE, "an RSA key of {act} bits: Secure Boot V2 (espsecure) uses RSA-3072 only; make one with espsecure generate_signing_key --version 2 --scheme rsa3072"),
-    E(MPOTA_ERR_SIG_KEY_TYPE, "a {label} key: Secure Boot V2 signs with RSA-3072 or ECDSA on P-256 or P-384 only"),
+    E(MPOTA_ERR_SIG_KEY_TYPE, "{label} keys have no Secure Boot V2 scheme: it uses RSA-3072, or ECDSA on P-256 or P-384"),
     E(MPOTA_ERR_SIG_KEY_PUBLIC, "a public key cannot sign: give the private key (the .pem espsecure generate_signing_key made)"),
     E(MPOTA_ERR_SIG_TOO_MANY, "the signature sector would hold {act} blocks; ESP-IDF reads at most {exp}: sign with fewer keys"),
     E(MPOTA_ERR_SIG_MIXED, "the signature sector would mix {label} blocks; ESP-IDF accepts one scheme (and curve) per build: sign with keys of one kind"),
