@@ -23,6 +23,13 @@ if [ "${1:-}" = --keys ]; then
   for k in rsa3072:rsa3072 rsa3072:rsa3072_b ecdsa256:ec256 ecdsa256:ec256_b ecdsa384:ec384; do
     esps generate_signing_key --version 2 --scheme "${k%%:*}" "${k#*:}.pem"
   done
+  # Keys Secure Boot V2 cannot use, for the refusals (test_sig_sign.c).
+  mkdir -p bad
+  openssl genrsa -out bad/rsa2048.pem 2048
+  openssl ecparam -name secp521r1 -genkey -noout -out bad/ec521.pem
+  openssl genpkey -algorithm ed25519 -out bad/ed25519.pem
+  openssl genrsa -aes128 -passout pass:test -out bad/encrypted.pem 3072
+  printf 'this is not a key\n' >bad/not_a_key.pem
 fi
 for k in rsa3072 rsa3072_b ec256 ec256_b ec384; do
   esps extract_public_key --version 2 --keyfile "$k.pem" "$k.pub.pem"

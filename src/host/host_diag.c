@@ -32,6 +32,16 @@ static const struct host_entry catalogue[] = {
     E(MPOTA_ERR_HTTP_RANGE, "the server cannot resume the download at byte {off}: it refused the range, or sent the whole file again and the receiver cannot start over (the file has {act} B; 0 = not stated); discard the partial download and download again"),
     E(MPOTA_ERR_HTTP_REDIRECT, "redirect refused: more than {exp} redirects, a redirect from https to http (allowed only when verification is off), or a redirect to a URL that is not http or https; use the final URL"),
     E(MPOTA_ERR_HTTP_TOO_LARGE, "the file is larger than {exp} B (stated length {act} B; 0 = not stated), too large for a manifest or hash file; check the URL"),
+    E(MPOTA_ERR_SIG_CRYPTO, "mbedTLS failed to {label} (error -{acth}); nothing was written"),
+    E(MPOTA_ERR_SIG_CUT, "the signature sector at {offh} is cut short: the file holds {act} of its 4096 B; the file was cut: get it whole again"),
+    E(MPOTA_ERR_SIG_KEY_FORMAT, "not a PEM private or public key that mbedTLS reads ({label}); give the key espsecure generate_signing_key made, or the public key its extract_public_key made"),
+    E(MPOTA_ERR_SIG_KEY_SIZE, "an RSA key of {act} bits: Secure Boot V2 (espsecure) uses RSA-3072 only; make one with espsecure generate_signing_key --version 2 --scheme rsa3072"),
+    E(MPOTA_ERR_SIG_KEY_TYPE, "{label} keys have no Secure Boot V2 scheme: it uses RSA-3072, or ECDSA on P-256 or P-384"),
+    E(MPOTA_ERR_SIG_KEY_PUBLIC, "a public key cannot sign: give the private key (the .pem espsecure generate_signing_key made)"),
+    E(MPOTA_ERR_SIG_TOO_MANY, "the signature sector would hold {act} blocks; ESP-IDF reads at most {exp}: sign with fewer keys"),
+    E(MPOTA_ERR_SIG_MIXED, "the signature sector would mix {label} blocks; ESP-IDF accepts one scheme (and curve) per build: sign with keys of one kind"),
+    E(MPOTA_ERR_SIG_SIGNED, "the image is already signed: its signature sector at {offh} holds {act} block(s); --append keeps its blocks and adds yours; to sign it anew, start from the unsigned image"),
+    E(MPOTA_ERR_SIG_UNTRUSTED, "the image is signed, but no block that verifies is by a trusted key"),
 };
 
 #undef E

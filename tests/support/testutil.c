@@ -60,3 +60,14 @@ uint32_t rng_below(uint64_t *state, uint32_t bound)
 {
     return bound ? (uint32_t)(rng_next(state) % bound) : 0;
 }
+
+uint8_t *vector_load(const char *dir, const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s/%s", MPOTA_VECTORS_DIR, dir, name);
+    uint8_t *data = mpota_host_read_file(path, len);
+    if (!data) {
+        fail_msg("cannot read %s", path);
+    }
+    return data;
+}

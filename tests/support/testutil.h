@@ -25,6 +25,9 @@ void skip_without_testdata(void);
 // test with "cannot read <path>" if it cannot. *len gets the size.
 uint8_t *testdata_load(const char *rel, size_t *len);
 
+// Reads tests/vectors/<dir>/<name> whole (caller frees), as testdata_load.
+uint8_t *vector_load(const char *dir, const char *name, size_t *len);
+
 // (whole files: mpota_host_read_file in src/host/host_file.h)
 
 // xorshift64*: deterministic, seeded per test so failures reproduce.

@@ -17,6 +17,7 @@
 #include <mbedtls/version.h>
 
 #include "host_file.h"
+#include "testutil.h"
 #include "mpota/crc.h"
 #include "mpota/image.h"
 #include "mpota/sig.h"
@@ -32,21 +33,10 @@ struct signed_file {
     uint32_t sector_off;  // from the image, not from the file's length
 };
 
-static uint8_t *vector(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/sbv2/%s", MPOTA_VECTORS_DIR, name);
-    uint8_t *buf = mpota_host_read_file(path, len);
-    if (!buf) {
-        fail_msg("cannot read %s", path);
-    }
-    return buf;
-}
-
 static struct signed_file load(const char *name)
 {
     struct signed_file f;
-    f.buf = vector(name, &f.len);
+    f.buf = vector_load("sbv2", name, &f.len);
     struct mpota_image_info info;
     struct mpota_diag d = {0};
     assert_int_equal(mpota_image_parse(f.buf, f.len, MPOTA_CHIP_ANY, &info, &d), MPOTA_OK);
@@ -94,7 +84,7 @@ static void assert_key(const uint8_t digest[32], const char *key)
     char name[64];
     snprintf(name, sizeof(name), "%s.digest", key);
     size_t len;
-    uint8_t *want = vector(name, &len);
+    uint8_t *want = vector_load("sbv2", name, &len);
     assert_int_equal(len, 32);
     assert_memory_equal(digest, want, 32);
     free(want);

@@ -43,12 +43,15 @@ extern const struct cli_value cli_chip_value;
 extern const struct cli_value cli_length_value;  // a size of 1 B to 4 GiB - 1
 extern const struct cli_value cli_label_value;   // a partition label, 1..16 characters
 
-// One option of a command. Exactly one of `value` (takes an argument) or
-// `flag` (a switch) is set; the targets start NULL or false, which is how
-// cli_parse tells a given option. Tables end with {0}.
+// One option of a command. Exactly one of `value` (takes an argument),
+// `values` (takes one each time it is given) or `flag` (a switch) is set;
+// the targets start NULL or false, which is how cli_parse tells a given
+// option. Tables end with {0}.
 struct cli_opt {
     const char *name;              // "--json", "-o"
     const char **value;            // receives the argument
+    const char **values;           // receives the arguments in order: `repeat` of them at most
+    unsigned repeat;               // with values: how often it may be given
     bool *flag;                    // set to true when present
     const char *arg;               // the argument's name in usage and help: "HEX", "OUT"
     const struct cli_value *check; // what the argument may be; NULL: any text

@@ -187,7 +187,17 @@ static bool value_ok(const struct cli_value *v, const char *s, char *got, size_t
 // false).
 static bool given(const struct cli_opt *o)
 {
-    return o->flag ? *o->flag : *o->value != NULL;
+    return o->flag ? *o->flag : o->values ? o->values[0] != NULL : *o->value != NULL;
+}
+
+// How many arguments a repeatable option has received.
+static unsigned count_values(const struct cli_opt *o)
+{
+    unsigned n = 0;
+    while (n < o->repeat && o->values[n]) {
+        n++;
+    }
+    return n;
 }
 
 static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *name)
@@ -209,8 +219,9 @@ static void print_synopsis(FILE *f, const struct cli_cmd *cmd, const struct cli_
     wrap_text(&w, cmd->args ? cmd->args : "");
     for (const struct cli_opt *o = opts; o && o->name; o++) {
         char word[64];
-        snprintf(word, sizeof(word), "%s%s%s%s%s", o->required ? "" : "[", o->name,
-                 o->arg ? " " : "", o->arg ? o->arg : "", o->required ? "" : "]");
+        snprintf(word, sizeof(word), "%s%s%s%s%s%s", o->required ? "" : "[", o->name,
+                 o->arg ? " " : "", o->arg ? o->arg : "", o->required ? "" : "]",
+                 o->repeat > 1 ? "..." : "");
         wrap_word(&w, word, (int)strlen(word));
     }
     fputc('\n', f);
@@ -250,6 +261,9 @@ static void print_help(const struct cli_cmd *cmd, const struct cli_opt *opts)
         snprintf(help, sizeof(help), "%s", o->help ? o->help : "");
         if (o->required) {
             append(help, sizeof(help), " (required)");
+        }
+        if (o->repeat > 1) {
+            append(help, sizeof(help), " (up to %u times)", o->repeat);
         }
         if (o->needs) {
             append(help, sizeof(help), " (with %s)", o->needs);
@@ -309,10 +323,14 @@ int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, const struct cli
             }
             if (o->flag) {
                 *o->flag = true;
-            } else if (i + 1 < argc) {
-                *o->value = argv[++i];
-            } else {
+            } else if (i + 1 >= argc) {
                 return usage_error(cmd, opts, "%s needs a value (%s)", a, o->arg);
+            } else if (!o->values) {
+                *o->value = argv[++i];
+            } else if (count_values(o) < o->repeat) {
+                o->values[count_values(o)] = argv[++i];
+            } else {
+                return usage_error(cmd, opts, "%s given more than %u times", a, o->repeat);
             }
         } else if (npos < cmd->max_pos) {
             pos[npos++] = a;
@@ -323,9 +341,13 @@ int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, const struct cli
     // Most specific first: a bad value, then what is missing.
     for (const struct cli_opt *o = opts; o && o->name; o++) {
         char accepts[512], got[64];
-        if (o->value && *o->value && o->check && !value_ok(o->check, *o->value, got, sizeof(got))) {
-            describe(o->check, accepts, sizeof(accepts));
-            return usage_error(cmd, opts, "%s: %s expected, got %s", o->name, accepts, got);
+        const char *const *args = o->values ? o->values : o->value;
+        unsigned n = o->values ? count_values(o) : o->value && *o->value ? 1 : 0;
+        for (unsigned k = 0; o->check && k < n; k++) {
+            if (!value_ok(o->check, args[k], got, sizeof(got))) {
+                describe(o->check, accepts, sizeof(accepts));
+                return usage_error(cmd, opts, "%s: %s expected, got %s", o->name, accepts, got);
+            }
         }
     }
     if (npos < cmd->min_pos) {

@@ -7,6 +7,7 @@
 
 #include "chip_names.h"
 #include "cli.h"
+#include "cmd_image_sig.h"
 #include "mpota/mpver.h"
 #include "mpota/hash.h"
 #include "image_build.h"
@@ -80,8 +81,7 @@ static void app_mpver(const struct image_file *f, uint32_t off, char out[MPOTA_M
     memcpy(out, mpota_mpver_version(&scan), MPOTA_MPVER_MAX + 1);
 }
 
-// The signature sector after the app at off (sig_report.h): text lines, or
-// the "signature" member of the JSON (null when the file has no sector).
+// The signature sector after the app (sig_report.h), as `image info` says it.
 static void sig_text(const struct mpota_sig_report *r)
 {
     if (!r->sector_present || r->count == 0) {
@@ -90,51 +90,7 @@ static void sig_text(const struct mpota_sig_report *r)
         return;
     }
     printf("Signature sector at 0x%X:\n", r->sector_offset);
-    for (unsigned i = 0; i < r->count; i++) {
-        char key[2 * MPOTA_SIG_KEY_DIGEST_LEN + 1], text[512];
-        cli_hex(r->blocks[i].block.key_digest, MPOTA_SIG_KEY_DIGEST_LEN, key);
-        if (r->blocks[i].err) {
-            cli_diag_text(&r->blocks[i].diag, text, sizeof(text));
-        }
-        printf("  block %u: %s, key digest %s: %s%s\n", r->blocks[i].slot,
-               mpota_sig_scheme_name(r->blocks[i].block.scheme),
-               r->blocks[i].err == MPOTA_ERR_SIG_CORRUPT ? "-" : key,
-               r->blocks[i].err ? "NOT valid: " : "valid", r->blocks[i].err ? text : "");
-    }
-}
-
-static cJSON *sig_json(const struct mpota_sig_report *r)
-{
-    if (!r->sector_present || r->count == 0) {
-        return cJSON_CreateNull();
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "sector_offset", r->sector_offset);
-    cJSON *blocks = cJSON_AddArrayToObject(o, "blocks");
-    for (unsigned i = 0; i < r->count; i++) {
-        cJSON *b = cJSON_CreateObject();
-        cJSON_AddNumberToObject(b, "slot", r->blocks[i].slot);
-        if (r->blocks[i].err == MPOTA_ERR_SIG_CORRUPT) {
-            cJSON_AddNullToObject(b, "scheme");
-            cJSON_AddNullToObject(b, "key_digest");
-        } else {
-            char key[2 * MPOTA_SIG_KEY_DIGEST_LEN + 1];
-            cli_hex(r->blocks[i].block.key_digest, MPOTA_SIG_KEY_DIGEST_LEN, key);
-            cJSON_AddStringToObject(b, "scheme", mpota_sig_scheme_name(r->blocks[i].block.scheme));
-            cJSON_AddStringToObject(b, "key_digest", key);
-        }
-        cJSON_AddBoolToObject(b, "valid", r->blocks[i].err == 0);
-        if (r->blocks[i].err) {
-            char text[512];
-            cli_diag_text(&r->blocks[i].diag, text, sizeof(text));
-            cJSON_AddStringToObject(b, "error", text);
-            cJSON_AddStringToObject(b, "code", mpota_host_err_name(r->blocks[i].err));
-        } else {
-            cJSON_AddNullToObject(b, "error");
-        }
-        cJSON_AddItemToArray(blocks, b);
-    }
-    return o;
+    sig_print_blocks(stdout, r);
 }
 
 static void print_info_json(const struct image_file *f, uint32_t off,
@@ -188,7 +144,7 @@ static void print_info_json(const struct image_file *f, uint32_t off,
         if (info->complete) {
             struct mpota_sig_report sig;
             mpota_sig_report(f->buf + off, f->len - off, info->image_len, &sig);
-            cJSON_AddItemToObject(root, "signature", sig_json(&sig));
+            cJSON_AddItemToObject(root, "signature", sig_blocks_json(&sig));
         } else {
             cJSON_AddNullToObject(root, "signature");
         }
@@ -293,74 +249,168 @@ static int check_file_hashes(const struct image_file *f, const uint8_t *want_sha
     return MPOTA_OK;
 }
 
+// What `image verify` is asked for, from its options (NULL: not given).
+struct verify_want {
+    const char *sha, *md5, *length, *chip;
+    const char *keys[SIG_TRUST_MAX + 1], *digests[SIG_TRUST_MAX + 1];
+    bool json;
+};
+
+// The refusal an update makes (an empty file is no app either). What the
+// file is comes first: a combined firmware with the right hash is still the
+// wrong file for an OTA update. For an app, the length and hashes asked for
+// come before what the image itself says.
+static int verify_app(const struct image_file *f, const struct verify_want *w,
+                      struct mpota_image_info *info, struct mpota_diag *d)
+{
+    // cli_parse checked every value: these cannot fail.
+    uint8_t want_sha[MPOTA_SHA256_LEN], want_md5[MPOTA_MD5_LEN];
+    uint32_t want_len = 0;
+    uint16_t chip = MPOTA_CHIP_ANY;
+    if (w->sha) {
+        cli_parse_hex(w->sha, want_sha, sizeof(want_sha));
+    }
+    if (w->md5) {
+        cli_parse_hex(w->md5, want_md5, sizeof(want_md5));
+    }
+    if (w->length) {
+        cli_parse_size(w->length, &want_len);
+    }
+    if (w->chip) {
+        cli_parse_chip(w->chip, &chip);
+    }
+    struct mpota_diag dh = {0};
+    int rc = f->len ? cli_check_app(f->buf, f->len, chip, NULL, info, d)
+                    : mpota_diag_set(d, MPOTA_ERR_IMAGE_UNKNOWN, 0, 0, 0);
+    int rh = 0;
+    if (f->id.kind == MPOTA_IMAGE_KIND_APP && w->length && f->len != want_len) {
+        rh = mpota_diag_set(&dh, MPOTA_ERR_EXPECT_LENGTH, 0, want_len, (uint32_t)f->len);
+    }
+    if (f->id.kind == MPOTA_IMAGE_KIND_APP && !rh) {
+        rh = check_file_hashes(f, w->sha ? want_sha : NULL, w->md5 ? want_md5 : NULL, &dh);
+    }
+    if (rh) {
+        *d = dh;
+        return rh;
+    }
+    return rc;
+}
+
+static void print_verify_json(const char *path, const struct mpota_image_info *info, int rc,
+                              const struct mpota_diag *d, const struct sig_check *sig,
+                              const struct sig_trust *trust)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "file", path);
+    cJSON_AddBoolToObject(root, "valid", rc == 0);
+    char text[512];
+    cli_diag_text(d, text, sizeof(text));
+    cJSON_AddItemToObject(root, "error", rc ? cJSON_CreateString(text) : cJSON_CreateNull());
+    cJSON_AddItemToObject(root, "code",
+                          rc ? cJSON_CreateString(mpota_host_err_name(rc)) : cJSON_CreateNull());
+    const char *chip = sig ? mpota_chip_name(info->header.chip_id) : NULL;
+    cJSON_AddItemToObject(root, "chip", chip ? cJSON_CreateString(chip) : cJSON_CreateNull());
+    cJSON_AddItemToObject(root, "size",
+                          sig ? cJSON_CreateNumber(info->image_len) : cJSON_CreateNull());
+    cJSON_AddItemToObject(root, "signature",
+                          sig ? sig_blocks_json(&sig->rep) : cJSON_CreateNull());
+    cJSON_AddItemToObject(root, "trusted", sig_trust_json(trust));
+    cJSON_AddItemToObject(root, "trusted_block", sig && sig->slot >= 0
+                                                     ? cJSON_CreateNumber(sig->slot)
+                                                     : cJSON_CreateNull());
+    cli_print_json(root);
+}
+
+static void print_verified(const char *path, const struct mpota_image_info *info,
+                           const struct sig_check *sig)
+{
+    char size[32];
+    printf("%s: valid %s app image, %s B", path, mpota_chip_name(info->header.chip_id),
+           cli_group(info->image_len, size));
+    if (info->app_desc_present) {
+        printf(", %s %s", info->app_desc.project_name, info->app_desc.version);
+    }
+    printf("\n");
+    for (unsigned i = 0; i < sig->rep.count && sig->slot >= 0; i++) {
+        const struct mpota_sig_block *b = &sig->rep.blocks[i].block;
+        if (sig->rep.blocks[i].slot != (unsigned)sig->slot) {
+            continue;
+        }
+        char key[2 * MPOTA_SIG_KEY_DIGEST_LEN + 1];
+        cli_hex(b->key_digest, MPOTA_SIG_KEY_DIGEST_LEN, key);
+        printf("Signed by a trusted key: block %d, %s, key digest %s\n", sig->slot,
+               mpota_sig_scheme_name(b->scheme), key);
+    }
+}
+
+// Checks the app, then (with --key or --key-digest) that a trusted key signed it.
+static int verify_file(const char *path, const struct verify_want *w,
+                       const struct sig_trust *trust)
+{
+    struct image_file f;
+    if (!open_image_file(path, &f)) {
+        return CLI_REFUSED;
+    }
+    struct mpota_diag d = {0};
+    static struct mpota_image_info info;
+    static struct sig_check sig;
+    int rc = verify_app(&f, w, &info, &d);
+    bool app_ok = rc == 0;
+    if (app_ok) {
+        sig_check(f.buf, f.len, info.image_len, trust, &sig);
+    }
+    if (app_ok && trust->n && sig.err) {
+        rc = sig.err;
+        d = sig.d;
+    }
+    free(f.buf);
+    if (w->json) {
+        print_verify_json(path, &info, rc, &d, app_ok ? &sig : NULL, trust);
+    }
+    if (rc) {
+        cli_fail_diag(&d);
+        if (app_ok) {
+            sig_check_explain(stderr, &sig, trust);
+        }
+        return CLI_REFUSED;
+    }
+    if (!w->json) {
+        print_verified(path, &info, trust->n ? &sig : &(struct sig_check){.slot = -1});
+    }
+    return CLI_OK;
+}
+
 static int image_verify(const struct cli_cmd *cmd, int argc, char **argv)
 {
-    const char *pos[1] = {0}, *sha = NULL, *md5 = NULL, *length = NULL, *chip_name = NULL;
+    const char *pos[1] = {0};
+    struct verify_want w = {0};
     const struct cli_opt opts[] = {
-        {.name = "--sha256", .value = &sha, .arg = "HEX", .check = &cli_sha256_value,
+        {.name = "--sha256", .value = &w.sha, .arg = "HEX", .check = &cli_sha256_value,
          .help = "the SHA-256 the file must have"},
-        {.name = "--md5", .value = &md5, .arg = "HEX", .check = &cli_md5_value,
+        {.name = "--md5", .value = &w.md5, .arg = "HEX", .check = &cli_md5_value,
          .help = "the MD5 the file must have"},
-        {.name = "--length", .value = &length, .arg = "SIZE", .check = &cli_length_value,
+        {.name = "--length", .value = &w.length, .arg = "SIZE", .check = &cli_length_value,
          .help = "the bytes the file must have"},
-        {.name = "--chip", .value = &chip_name, .arg = "NAME", .check = &cli_chip_value,
+        {.name = "--chip", .value = &w.chip, .arg = "NAME", .check = &cli_chip_value,
          .help = "the chip the app must be for"},
+        {.name = "--key", .values = w.keys, .repeat = SIG_TRUST_MAX, .arg = "PEM",
+         .help = "trust the Secure Boot V2 key in this PEM file (public or private): the "
+                 "image must carry a block that verifies by a trusted key"},
+        {.name = "--key-digest", .values = w.digests, .repeat = SIG_TRUST_MAX, .arg = "HEX",
+         .check = &cli_sha256_value,
+         .help = "trust the key with this digest (espsecure digest_sbv2_public_key, the "
+                 "eFuse value), as --key"},
+        {.name = "--json", .flag = &w.json, .help = "print JSON"},
         {0}};
     int status = cli_parse(cmd, argc, argv, opts, pos);
     if (status != CLI_CONTINUE) {
         return status;
     }
-    // cli_parse checked every value: these cannot fail.
-    uint8_t want_sha[MPOTA_SHA256_LEN], want_md5[MPOTA_MD5_LEN];
-    uint32_t want_len = 0;
-    uint16_t chip = MPOTA_CHIP_ANY;
-    if (sha) {
-        cli_parse_hex(sha, want_sha, sizeof(want_sha));
-    }
-    if (md5) {
-        cli_parse_hex(md5, want_md5, sizeof(want_md5));
-    }
-    if (length) {
-        cli_parse_size(length, &want_len);
-    }
-    if (chip_name) {
-        cli_parse_chip(chip_name, &chip);
-    }
-    struct image_file f;
-    if (!open_image_file(pos[0], &f)) {
+    struct sig_trust trust;
+    if (!sig_trust_load(&trust, w.keys, w.digests)) {
         return CLI_REFUSED;
     }
-    // The refusal an update makes (an empty file is no app either). What the
-    // file is comes first: a combined firmware with the right hash is still
-    // the wrong file for an OTA update. For an app, the length and hashes
-    // asked for come before what the image itself says.
-    struct mpota_diag d = {0}, dh = {0};
-    static struct mpota_image_info info;
-    int rc = f.len ? cli_check_app(f.buf, f.len, chip, NULL, &info, &d)
-                   : mpota_diag_set(&d, MPOTA_ERR_IMAGE_UNKNOWN, 0, 0, 0);
-    int rh = 0;
-    if (f.id.kind == MPOTA_IMAGE_KIND_APP && length && f.len != want_len) {
-        rh = mpota_diag_set(&dh, MPOTA_ERR_EXPECT_LENGTH, 0, want_len, (uint32_t)f.len);
-    }
-    if (f.id.kind == MPOTA_IMAGE_KIND_APP && !rh) {
-        rh = check_file_hashes(&f, sha ? want_sha : NULL, md5 ? want_md5 : NULL, &dh);
-    }
-    if (rh) {
-        rc = rh;
-        d = dh;
-    }
-    free(f.buf);
-    if (rc) {
-        return cli_fail_diag(&d);
-    }
-    char size[32];
-    printf("%s: valid %s app image, %s B", pos[0], mpota_chip_name(info.header.chip_id),
-           cli_group(info.image_len, size));
-    if (info.app_desc_present) {
-        printf(", %s %s", info.app_desc.project_name, info.app_desc.version);
-    }
-    printf("\n");
-    return CLI_OK;
+    return verify_file(pos[0], &w, &trust);
 }
 
 static int image_extract_app(const struct cli_cmd *cmd, int argc, char **argv)
@@ -491,7 +541,19 @@ static const struct cli_cmd image_cmds[] = {
                 "image_info); of a combined image or flash file, the app in it"},
     {.group = "image", .name = "verify", .args = "FILE", .min_pos = 1, .max_pos = 1,
      .run = image_verify,
-     .summary = "check that FILE is a valid app image, and the one expected"},
+     .summary = "check that FILE is a valid app image, and the one expected: its hashes, "
+                "size, chip, and (--key, --key-digest) a Secure Boot V2 signature by a "
+                "trusted key",
+     .details = "With --key or --key-digest: exit 0 only if a signature block that reads, "
+                "signs this image (padding included) and verifies is by a trusted key; "
+                "else exit 1, listing the image's blocks and the trusted keys."},
+    {.group = "image", .name = "sign", .args = "IMAGE", .min_pos = 1, .max_pos = 1,
+     .run = cmd_image_sign,
+     .summary = "sign an app image for Secure Boot V2 as espsecure sign_data --version 2 does, "
+                "with up to 3 keys",
+     .details = "The image is padded with 0xFF to its end rounded up to 4 KiB, where ESP-IDF "
+                "looks for the signature sector (espsecure uses the file's end instead); the "
+                "output ends with that sector."},
     {.group = "image", .name = "extract-app", .args = "FILE", .min_pos = 1, .max_pos = 1,
      .run = image_extract_app,
      .summary = "write out the app image inside a combined firmware or flash file"},
