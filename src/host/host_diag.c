@@ -41,7 +41,6 @@ static const struct host_entry catalogue[] = {
     E(MPOTA_ERR_SIG_TOO_MANY, "the signature sector would hold {act} blocks; ESP-IDF reads at most {exp}: sign with fewer keys"),
     E(MPOTA_ERR_SIG_MIXED, "the signature sector would mix {label} blocks; ESP-IDF accepts one scheme (and curve) per build: sign with keys of one kind"),
     E(MPOTA_ERR_SIG_SIGNED, "the image is already signed: its signature sector at {offh} holds {act} block(s); --append keeps its blocks and adds yours; to sign it anew, start from the unsigned image"),
-    E(MPOTA_ERR_SIG_UNTRUSTED, "the image is signed, but no block that verifies is by a trusted key"),
 };
 
 #undef E

@@ -31,18 +31,16 @@ enum mpota_host_err {
     MPOTA_ERR_HTTP_REDIRECT = -166,  // too many redirects (expected = limit), or https -> http refused
     MPOTA_ERR_HTTP_TOO_LARGE = -167, // small file over the limit (expected = limit, actual = stated length or 0)
 
-    // Signing keys and signing (sig_keys.c, sig_sign.c): -190 .. -199, the
-    // host's end of the core's signature range
-    MPOTA_ERR_SIG_CRYPTO = -190,     // mbedTLS failed (label = what, actual = its error, negated)
-    MPOTA_ERR_SIG_CUT = -191,        // the file ends inside the signature sector (actual = bytes of it there)
-    MPOTA_ERR_SIG_KEY_FORMAT = -192, // not a PEM key mbedTLS reads (label = why)
-    MPOTA_ERR_SIG_KEY_SIZE = -193,   // an RSA key of other than 3072 bits (actual = bits)
-    MPOTA_ERR_SIG_KEY_TYPE = -194,   // a key Secure Boot V2 has no scheme for (label = type or curve)
-    MPOTA_ERR_SIG_KEY_PUBLIC = -195, // a public key where signing needs the private one
-    MPOTA_ERR_SIG_TOO_MANY = -196,   // more blocks than a sector holds (expected = 3, actual)
-    MPOTA_ERR_SIG_MIXED = -197,      // blocks of two schemes in one sector (label = the two)
-    MPOTA_ERR_SIG_SIGNED = -198,     // signing a signed image without append (actual = blocks)
-    MPOTA_ERR_SIG_UNTRUSTED = -199,  // no block that verifies is by a trusted key
+    // Signing keys and signing (sig_keys.c, sig_sign.c): -200 .. -209
+    MPOTA_ERR_SIG_CRYPTO = -200,     // mbedTLS failed (label = what, actual = its error, negated)
+    MPOTA_ERR_SIG_CUT = -201,        // the file ends inside the signature sector (actual = bytes of it there)
+    MPOTA_ERR_SIG_KEY_FORMAT = -202, // not a PEM key mbedTLS reads (label = why)
+    MPOTA_ERR_SIG_KEY_SIZE = -203,   // an RSA key of other than 3072 bits (actual = bits)
+    MPOTA_ERR_SIG_KEY_TYPE = -204,   // a key Secure Boot V2 has no scheme for (label = type or curve)
+    MPOTA_ERR_SIG_KEY_PUBLIC = -205, // a public key where signing needs the private one
+    MPOTA_ERR_SIG_TOO_MANY = -206,   // more blocks than a sector holds (expected = 3, actual)
+    MPOTA_ERR_SIG_MIXED = -207,      // blocks of two schemes in one sector (label = the two)
+    MPOTA_ERR_SIG_SIGNED = -208,     // signing a signed image without append (actual = blocks)
 };
 
 // mpota_diag_format() and mpota_err_name() for every code, the host's and

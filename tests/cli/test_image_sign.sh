@@ -72,7 +72,7 @@ expect_err 'mix ECDSA P-256 and ECDSA P-384'; absent out.bin
 
 # A wrong key: exit 1, the blocks' keys and the trusted ones named.
 expect_status 1 "$MPOTA" image verify rsa3072.bin --key "$V/ec256.pub.pem"
-expect_err '^mpota: the image is signed, but no block that verifies is by a trusted key$'
+expect_err "^mpota: image is signed, but by no trusted key: the block at 0x2000 is by key ${RSA:0:16} \(keys trusted: 1\)"
 expect_err "^  block 0: RSA-3072, key digest $RSA: valid$"
 expect_err "^  key digest $EC256 \(.*ec256.pub.pem\)$"
 expect_status 1 "$MPOTA" image verify rsa3072.bin --key "$V/ec256.pub.pem" --json

@@ -114,7 +114,7 @@ static void test_core_words_and_host_words(void **state)
         MPOTA_ERR_HTTP_TOO_LARGE, MPOTA_ERR_SIG_CRYPTO, MPOTA_ERR_SIG_CUT,
         MPOTA_ERR_SIG_KEY_FORMAT, MPOTA_ERR_SIG_KEY_SIZE, MPOTA_ERR_SIG_KEY_TYPE,
         MPOTA_ERR_SIG_KEY_PUBLIC, MPOTA_ERR_SIG_TOO_MANY, MPOTA_ERR_SIG_MIXED,
-        MPOTA_ERR_SIG_SIGNED, MPOTA_ERR_SIG_UNTRUSTED,
+        MPOTA_ERR_SIG_SIGNED,
     };
     for (size_t i = 0; i < sizeof(host_codes) / sizeof(host_codes[0]); i++) {
         struct mpota_diag d = {0};

@@ -153,7 +153,15 @@ void sig_check(const uint8_t *buf, size_t len, uint32_t image_len, const struct 
     }
     int why = by_trusted >= 0 ? by_trusted : valid >= 0 ? -1 : 0;
     if (why < 0) {
-        c->err = mpota_diag_set(&c->d, MPOTA_ERR_SIG_UNTRUSTED, r->sector_offset, 0, 0);
+        // The core's words: the first block that verifies, by key (short).
+        const struct mpota_sig_report *b = r;
+        char key[KEY_HEX];
+        cli_hex(b->blocks[valid].block.key_digest, MPOTA_SIG_KEY_DIGEST_LEN, key);
+        key[16] = '\0';
+        c->err = mpota_diag_set(&c->d, MPOTA_ERR_SIG_UNTRUSTED,
+                                r->sector_offset + b->blocks[valid].slot * MPOTA_SIG_BLOCK_SIZE,
+                                t->n, 0);
+        mpota_diag_label(&c->d, key, 16);
     } else {
         c->err = r->blocks[why].err;
         c->d = r->blocks[why].diag;
