@@ -11,7 +11,7 @@
 
 // How many keys `image verify` trusts at most (ESP-IDF: 3 eFuse digests; a
 // few more for keys about to be added or revoked).
-#define SIG_TRUST_MAX 8
+#define SIG_TRUST_MAX MPOTA_SIG_TRUST_MAX
 
 // The keys an image must be signed by: each key digest with where it came
 // from (a key file's path, or "--key-digest").

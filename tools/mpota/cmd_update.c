@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cmd_image_sig.h"
 #include "device.h"
 #include "flash_model.h"
 #include "host_file.h"
@@ -36,7 +37,8 @@ struct update_args {
     const char *sha, *md5, *length, *chunk, *cacert, *user, *retries, *min_speed, *stall_window,
         *deadline;
     bool sidecar, no_verify, reboot, confirm, json, same_project, no_downgrade, secure_version,
-        insecure;
+        insecure, require_signature, one_block;
+    const char *keys[SIG_TRUST_MAX + 1], *key_digests[SIG_TRUST_MAX + 1];  // --key, --key-digest
 };
 
 static bool is_url(const char *s)
@@ -74,6 +76,9 @@ struct plan {
     struct mpota_update_opts opts;
     struct mpota_http_opts http;
     char why[2048];  // a failure in the CLI's own words, where no diag says it (side files)
+    struct sig_trust keys;          // --key, --key-digest, read before the device is opened
+    struct sig_trust trusted;       // what opts.trust holds, each key with where it came from
+    struct mpota_sig_trust trust;   // opts.trust
     unsigned deadline_s;  // --deadline, or the default
     double deadline_at;   // now_s() by when every download must be done
 };
@@ -552,12 +557,51 @@ static void print_report(const struct run *r, const struct plan *p, int rc,
     cJSON_AddNumberToObject(ops, "program_bytes", (double)c->prog_bytes);
     cJSON_AddNumberToObject(ops, "read", (double)c->reads);
     cJSON_AddNumberToObject(ops, "read_bytes", (double)c->read_bytes);
+    if (p->opts.trust && (p->trust.count || p->trust.required)) {
+        cJSON_AddItemToObject(root, "trusted", sig_trust_json(&p->trusted));
+    }
     cJSON_AddNumberToObject(root, "modeled_device_s", modeled);
     cJSON_AddNumberToObject(root, "wall_s", wall_s);
     if (boot && boot->booted) {
         cJSON_AddStringToObject(root, "booted", boot->booted->label);
     }
     cli_print_json(root);
+}
+
+// The keys the image must be signed by (docs/DESIGN.md §8): a signed running
+// app's own, always (ESP-IDF's signed-on-update rule), then --key and
+// --key-digest; p->trusted lists them with where each came from.
+static int plan_trust(const struct run *r, struct plan *p, const struct update_args *a,
+                      struct mpota_diag *d)
+{
+    struct mpota_sig_trust *t = &p->trust;
+    t->required = a->require_signature;
+    t->first_block_only = a->one_block;
+    struct mpota_area ra;
+    if (r->running && mpota_area_init(&ra, &r->dev->emu.flash, r->running->offset,
+                                      r->running->size, true) == 0) {
+        int n = mpota_sig_trust_add_running(t, &ra, d);
+        if (n < 0) {
+            return n;
+        }
+    }
+    for (unsigned i = 0; i < p->keys.n; i++) {
+        int rc = mpota_sig_trust_add(t, p->keys.digest[i], d);
+        if (rc) {
+            return rc;
+        }
+    }
+    p->trusted.n = t->count;
+    for (unsigned i = 0; i < t->count; i++) {
+        memcpy(p->trusted.digest[i], t->keys[i], MPOTA_SIG_KEY_DIGEST_LEN);
+        unsigned k = 0;
+        while (k < p->keys.n && memcmp(p->keys.digest[k], t->keys[i], MPOTA_SIG_KEY_DIGEST_LEN)) {
+            k++;
+        }
+        p->trusted.from[i] = k < p->keys.n ? p->keys.from[k] : "the running app";
+    }
+    p->opts.trust = t;
+    return MPOTA_OK;
 }
 
 // The plan (manifest, side files, expectations), the chip a manifest names,
@@ -584,6 +628,9 @@ static int begin_update(struct run *r, struct plan *p, const struct update_args 
     if (!rc && (p->opts.policy & MPOTA_POLICY_NO_DOWNGRADE) && !is_url(p->firmware) &&
         read_file_mpver(p->firmware, image_mpver)) {
         p->opts.image_micropython_version = image_mpver;
+    }
+    if (!rc) {
+        rc = plan_trust(r, p, a, d);
     }
     if (!rc) {
         rc = mpota_session_begin(&r->session, &r->ctx, r->running, NULL, &p->opts, d);
@@ -656,6 +703,39 @@ static int reboot_device(struct run *r, struct plan *p, const struct update_args
     return rc;
 }
 
+static bool signature_refusal(int rc)
+{
+    return rc == MPOTA_ERR_SIG_MISSING || rc == MPOTA_ERR_SIG_CORRUPT ||
+           rc == MPOTA_ERR_SIG_SCHEME || rc == MPOTA_ERR_SIG_DIGEST ||
+           rc == MPOTA_ERR_SIG_INVALID || rc == MPOTA_ERR_SIG_UNTRUSTED ||
+           rc == MPOTA_ERR_SIG_REVOKED;
+}
+
+// After a signature refusal, the facts: the keys that signed a local file
+// and the keys the device trusts.
+static void explain_signature(const struct plan *p)
+{
+    size_t len = 0;
+    uint8_t *buf = p->firmware && !is_url(p->firmware) ? mpota_host_read_file(p->firmware, &len)
+                                                       : NULL;
+    struct mpota_image_info info;
+    if (buf && mpota_image_parse(buf, len, MPOTA_CHIP_ANY, &info, NULL) == MPOTA_OK) {
+        struct mpota_sig_report rep;
+        mpota_sig_report(buf, len, info.image_len, &rep);
+        if (rep.count) {
+            fprintf(stderr, "signed by (signature sector at 0x%X):\n", rep.sector_offset);
+            sig_print_blocks(stderr, &rep);
+        }
+    }
+    free(buf);
+    fprintf(stderr, "trusted:%s\n", p->trusted.n ? "" : " no key (--require-signature)");
+    for (unsigned i = 0; i < p->trusted.n; i++) {
+        char key[2 * MPOTA_SIG_KEY_DIGEST_LEN + 1];
+        cli_hex(p->trusted.digest[i], MPOTA_SIG_KEY_DIGEST_LEN, key);
+        fprintf(stderr, "  key digest %s (%s)\n", key, p->trusted.from[i]);
+    }
+}
+
 // The command line of `mpota flash update`: options into *a, FLASH and
 // SOURCE into pos. Returns cli_parse's status.
 static int parse_update_args(const struct cli_cmd *cmd, int argc, char **argv,
@@ -704,6 +784,17 @@ static int parse_update_args(const struct cli_cmd *cmd, int argc, char **argv,
         {.name = "--deadline", .value = &a->deadline, .arg = "SECONDS", .check = &deadline_seconds,
          .help = "give up a download that has not finished in this long, retries included; the "
                  "manifest and side files count too (default 600)"},
+        {.name = "--key", .values = a->keys, .repeat = SIG_TRUST_MAX, .arg = "PEM",
+         .help = "the image must be signed (Secure Boot V2) by this key or another trusted one "
+                 "(a PEM public or private key); a signed running app's keys are always trusted"},
+        {.name = "--key-digest", .values = a->key_digests, .repeat = SIG_TRUST_MAX, .arg = "HEX",
+         .check = &cli_sha256_value,
+         .help = "trust the key with this digest (espsecure digest_sbv2_public_key), as --key"},
+        {.name = "--require-signature", .flag = &a->require_signature,
+         .help = "refuse an image without a valid Secure Boot V2 signature, even when no key is "
+                 "trusted"},
+        {.name = "--one-block", .flag = &a->one_block,
+         .help = "read only the first signature block, as ESP32 (rev 3) and ESP32-C2 do"},
         {0}};
     return cli_parse(cmd, argc, argv, opts, pos);
 }
@@ -722,6 +813,10 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
     }
     a.flash = pos[0];
     a.source = pos[1];
+    static struct plan p;
+    if (!sig_trust_load(&p.keys, a.keys, a.key_digests)) {
+        return CLI_REFUSED;  // the key file's problem is said
+    }
 
     static struct mpota_device dev;
     if (access(a.flash, F_OK) != 0) {
@@ -738,7 +833,6 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
     }
     double t0 = now_s();
     static struct run r;
-    static struct plan p;
     r.plan = &p;
     r.dev = &dev;
     mpota_device_ctx(&dev, &r.ctx);
@@ -769,18 +863,21 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
     }
     print_report(&r, &p, rc, &d, &info, &update_ops, a.reboot ? &boot : NULL, now_s() - t0,
                  a.json);
-    free(p.firmware);
-    mpota_manifest_free(&p.manifest);
-    mpota_device_close(&dev);
+    int st = CLI_OK;
     if (rc) {
         if (hres.error[0]) {
             fprintf(stderr, "mpota: %s\n", hres.error);
         }
-        int st = p.why[0] ? cli_fail("%s", p.why) : cli_fail_diag(&d);
+        st = p.why[0] ? cli_fail("%s", p.why) : cli_fail_diag(&d);
         if (rc == MPOTA_ERR_NO_OTA_SLOTS) {
             cli_print_ota_layout_advice(stderr, dev.chip);
         }
-        return st;
+        if (signature_refusal(rc) && !a.json) {
+            explain_signature(&p);
+        }
     }
-    return CLI_OK;
+    free(p.firmware);
+    mpota_manifest_free(&p.manifest);
+    mpota_device_close(&dev);
+    return st;
 }
