@@ -176,6 +176,17 @@ def deepest(entry, frames, edges, names, exclude=()):
     return total, chain, sorted(outside), cycles
 
 
+def stack_report(entry, graph, exclude=()):
+    """deepest() from entry as a JSON-ready dict; graph is parse_callgraph's
+    (frames, qualifiers, edges, names)."""
+    frames, _, edges, names = graph
+    if entry not in frames:
+        return {"error": "no frame found"}
+    total_b, chain, outside, cycles = deepest(entry, frames, edges, names, exclude)
+    return {"bytes": total_b, "chain": [{"function": f, "frame": fr} for f, fr in chain],
+            "outside_core": outside, "cycles": cycles}
+
+
 def compile_all(cc, flags, sources, odir, prefix=""):
     """Compiles each source into odir (object named prefix + its base name);
     ({source base name: object}, warnings, errors)."""
@@ -272,24 +283,14 @@ def build(name, tc, src, out):
     # Stack.
     ci = sorted(glob.glob(os.path.join(odir, "*.ci")))
     su = sorted(glob.glob(os.path.join(odir, "*.su")))
-    frames, quals, edges, names = parse_callgraph(ci, su)
-    stack = {}
-    for entry in STACK_ENTRIES:
-        if entry not in frames:
-            stack[entry] = {"error": "no frame found"}
-            continue
-        total_b, chain, outside, cycles = deepest(entry, frames, edges, names)
-        stack[entry] = {"bytes": total_b,
-                        "chain": [{"function": f, "frame": fr} for f, fr in chain],
-                        "outside_core": outside, "cycles": cycles}
+    graph = parse_callgraph(ci, su)
+    frames, quals, edges, names = graph
+    stack = {entry: stack_report(entry, graph) for entry in STACK_ENTRIES}
     # Every write after the first MPOTA_SESSION_HEAD_LEN bytes: the pre-flight
     # (in the first write only) left out.
     if "mpota_session_write" in frames:
-        total_b, chain, outside, cycles = deepest("mpota_session_write", frames, edges, names,
-                                                  exclude={"preflight_and_flush_head"})
-        stack["mpota_session_write_steady"] = {
-            "bytes": total_b, "chain": [{"function": f, "frame": fr} for f, fr in chain],
-            "outside_core": outside, "cycles": cycles}
+        stack["mpota_session_write_steady"] = stack_report(
+            "mpota_session_write", graph, exclude={"preflight_and_flush_head"})
     dynamic = sorted(names.get(t, t) for t, q in quals.items() if q != "static")
 
     version = run([cc, "--version"]).stdout.splitlines()[0]
@@ -415,7 +416,8 @@ def build_sig(name, tc, src, out, tree):
     for part in ("mpota_sig", "mpota_other", "mbedtls"):
         linked[part + "_text"] = sum(v["text"] for v in linked[part].values())
 
-    frames, quals, edges, names = parse_callgraph(sorted(glob.glob(os.path.join(odir, "*.ci"))), [])
+    graph = parse_callgraph(sorted(glob.glob(os.path.join(odir, "*.ci"))), [])
+    frames, quals, edges, names = graph
     # mbedTLS's own functions: those with a frame in an mbedTLS unit.
     in_mbed = set()
     for o in mbed.values():
@@ -425,25 +427,18 @@ def build_sig(name, tc, src, out, tree):
                 in_mbed.add(m.group(1))
     stack = {}
     for entry in SIG_STACK_ENTRIES:
-        if entry not in frames:
-            stack[entry] = {"error": "no frame found"}
-            continue
-        with_b, chain, outside, cycles = deepest(entry, frames, edges, names)
-        without_b, chain0, _, _ = deepest(entry, frames, edges, names, exclude=in_mbed)
-        stack[entry] = {"bytes": with_b, "bytes_without_mbedtls": without_b,
-                        "chain": [{"function": f, "frame": fr} for f, fr in chain],
-                        "chain_without_mbedtls": [{"function": f, "frame": fr}
-                                                  for f, fr in chain0],
-                        "outside": outside, "cycles": cycles}
+        stack[entry] = stack_report(entry, graph)
+        without = stack_report(entry, graph, exclude=in_mbed)
+        if "bytes" in without:
+            stack[entry]["bytes_without_mbedtls"] = without["bytes"]
+            stack[entry]["chain_without_mbedtls"] = without["chain"]
     # Below the backend, per scheme: verify_rsa / verify_ecdsa (static, so
     # found by name) and the P-384 image hash.
     per_scheme = {}
     for fn in ("verify_rsa", "verify_ecdsa", "mpota_sig_sha384_area"):
         title = next((t for t in frames if names.get(t) == fn), None)
         if title:
-            b, chain, _, _ = deepest(title, frames, edges, names)
-            per_scheme[fn] = {"bytes": b, "chain": [{"function": f, "frame": fr}
-                                                    for f, fr in chain]}
+            per_scheme[fn] = stack_report(title, graph)
     # Frames gcc could not bound (alloca, variable-length arrays) on the path.
     dynamic = sorted(names.get(t, t) for t, q in quals.items() if q != "static")
     return {
