@@ -163,6 +163,8 @@ def main():
     ap.add_argument("--wall", type=float, default=None)
     ap.add_argument("--json", required=True)
     ap.add_argument("--md", required=True)
+    ap.add_argument("--micropython", default=None,
+                    help="MicroPython tree (for the esp32 port's task stack size)")
     a = ap.parse_args()
     raw = a.raw
     failures = lines(os.path.join(raw, "failures.txt"))
@@ -342,6 +344,7 @@ def main():
         part = needs.get(key)
         if res.get(key) is None and not (part and "skipped" in ((core or {}).get(part) or {})):
             failures.append(f"required result {key} missing")
+    signature_results(res, load(os.path.join(raw, "sig.json")), core, skipped, a.micropython)
     res["stock_bench"] = load(os.path.join(raw, "stock_bench.json"))
     res["skipped"] = skipped
     res["failures"] = failures
@@ -354,6 +357,53 @@ def main():
     with open(a.md, "w") as f:
         f.write(markdown(res, core, runs, by, cg_funcs))
     return 1 if failures else 0
+
+
+def esp32_task_stack(tree):
+    """MICROPY_TASK_STACK_SIZE of MicroPython's esp32 port, in bytes, or None."""
+    try:
+        with open(os.path.join(tree, "ports/esp32/mpconfigport.h")) as f:
+            m = re.search(r"#define MICROPY_TASK_STACK_SIZE\s+\((\d+) \* 1024\)", f.read())
+            return int(m.group(1)) * 1024 if m else None
+    except (OSError, TypeError):
+        return None
+
+
+def signature_results(res, sig, core, skipped, tree):
+    """Secure Boot V2 verification (issue 12): host time and heap per scheme
+    from bench_sig, stack and code size of the path from core_build's *_sig
+    builds."""
+    schemes = (sig or {}).get("schemes", {})
+    res["sig_verify_us"] = {k: v["verify"]["us_median"] for k, v in schemes.items()} or None
+    res["sig_check_area_us"] = {k: v["check_area"]["us_median"] for k, v in schemes.items()} or None
+    res["sig_heap_peak_bytes"] = {k: v["heap_verify"]["peak_bytes"]
+                                  for k, v in schemes.items()} or None
+    res["sig_host_runs"] = sig
+    stack, code = {}, {}
+    for tc in ("arm", "xtensa"):
+        c = (core or {}).get(tc + "_sig") or {"skipped": "core build did not run"}
+        if "skipped" in c:
+            skipped.append(f"{tc} signature path with mbedTLS: {c['skipped']}")
+        if "stack" not in c:
+            continue
+        stack[tc] = {e: {"with_mbedtls": v.get("bytes"),
+                         "without_mbedtls": v.get("bytes_without_mbedtls")}
+                     for e, v in c["stack"].items()}
+        stack[tc]["below_backend"] = {fn: v.get("bytes")
+                                      for fn, v in c.get("stack_below_backend", {}).items()}
+        lk = c["linked"]
+        code[tc] = {"mpota_sig_objects_text": c["sig_objects_text"],
+                    "mpota_sig_linked_text": lk["mpota_sig_text"],
+                    "mpota_other_linked_text": lk["mpota_other_text"],
+                    "mbedtls_linked_text": lk["mbedtls_text"],
+                    "mbedtls_by_object": {k: v["text"] for k, v in lk["mbedtls"].items()}}
+    res["sig_stack_bytes"] = stack or None
+    res["sig_code_bytes"] = code or None
+    res["sig_build"] = {tc: {k: (core or {}).get(tc + "_sig", {}).get(k)
+                             for k in ("compiler", "command", "mbedtls", "mbedtls_config",
+                                       "mbedtls_sources")}
+                        for tc in ("arm", "xtensa") if tc in stack}
+    res["esp32_task_stack_bytes"] = esp32_task_stack(tree)
 
 
 def analysis(res, core, by):
@@ -487,6 +537,139 @@ def analysis(res, core, by):
           f"{res.get('session_total_bytes')} in all. The 0x120-byte pre-flight buffer (288) is "
           f"most of it; it is unioned with the final digest already.")
     return "\n".join(o) + "\n"
+
+
+def signature_markdown(res, core):
+    """Section 7: Secure Boot V2 signature verification (issue 12)."""
+    o = []
+    w = o.append
+    w("## 7. Signature verification (Secure Boot V2)\n")
+    sig = res.get("sig_host_runs")
+    if sig:
+        w(f"**Host time** (`bench/bench_sig`): block 0 of each vector espsecure signed "
+          f"(`tests/vectors/sbv2`, a 6,000-byte app padded to 8,192 + the 4 KiB sector). "
+          f"`mpota_sig_block_verify` = the digest check and the mbedTLS signature check "
+          f"(`mpota_sig_verify_backend`); `mpota_sig_check_area` = the whole check of the "
+          f"image on a RAM flash (`mpota_flash_emu_open_ram`): read the block back, trust "
+          f"(the key is trusted), for P-384 the SHA-384 of the 8 KiB image, verify. Each run "
+          f"repeats the call for ~{sig['budget_s']:g} s; {sig['reps']} runs, interleaved; "
+          f"µs per call, median (best). The system's libmbedcrypto "
+          f"({res['machine'].get('mbedtls') or '?'}), RelWithDebInfo (-O2).\n")
+        w("| scheme | verify µs median | (best) | check_area µs median | (best) | "
+          "heap peak B | allocations |")
+        w("|---|---:|---:|---:|---:|---:|---:|")
+        for k, v in sig["schemes"].items():
+            h = v["heap_verify"]
+            w(f"| {k} | {v['verify']['us_median']:,.1f} | {v['verify']['us_best']:,.1f} | "
+              f"{v['check_area']['us_median']:,.1f} | {v['check_area']['us_best']:,.1f} | "
+              f"{h['peak_bytes']:,} | {h['allocations']:,} |")
+        w("")
+        w("**Heap** is mbedTLS's alone (the core allocates nothing): the peak of live "
+          "requested bytes during one verify. Debian's libmbedcrypto lacks "
+          "`MBEDTLS_PLATFORM_MEMORY` (no `mbedtls_platform_set_calloc_free`), so `bench_sig` "
+          "defines `malloc`/`calloc`/`realloc`/`free` itself; ELF interposition makes the "
+          "shared library call them, they pass the work to glibc's `__libc_*` and count. "
+          "64-bit limbs here; a 32-bit device holds the same bytes of each number in twice "
+          "the limbs (mbedTLS 3.x on the device may differ by a few hundred bytes). `live_after` is 0 "
+          "for every scheme (no leak).\n")
+    st = res.get("sig_stack_bytes") or {}
+    if st:
+        b = res.get("sig_build") or {}
+        any_tc = next(iter(b.values()))
+        w(f"**Stack** of the signature path, with MicroPython's bundled mbedTLS "
+          f"{any_tc.get('mbedtls')} compiled in place (`{', '.join(any_tc.get('mbedtls_sources') or [])}`"
+          f"; configuration: {any_tc.get('mbedtls_config')}), by `bench/core_build.py` "
+          f"(same method as section 4; \"without mbedTLS\" stops at mbedTLS's functions, "
+          f"counting mpota's frames only, the signature backend included):\n")
+        w("| entry | arm with mbedTLS | arm without | xtensa with mbedTLS | xtensa without |")
+        w("|---|---:|---:|---:|---:|")
+        for e in ("mpota_sig_check_area", "mpota_session_end"):
+            a, x = st.get("arm", {}).get(e, {}), st.get("xtensa", {}).get(e, {})
+            w(f"| `{e}` | **{fmt_int(a.get('with_mbedtls'))}** | {fmt_int(a.get('without_mbedtls'))} | "
+              f"**{fmt_int(x.get('with_mbedtls'))}** | {fmt_int(x.get('without_mbedtls'))} |")
+        w("")
+        w("Below the backend, per scheme (mbedTLS included):\n")
+        w("| function | arm | xtensa |\n|---|---:|---:|")
+        for fn, label in (("verify_rsa", "RSA-3072-PSS (`verify_rsa`)"),
+                          ("verify_ecdsa", "ECDSA P-256/P-384 (`verify_ecdsa`)"),
+                          ("mpota_sig_sha384_area", "P-384 image hash (`mpota_sig_sha384_area`)")):
+            w(f"| {label} | {fmt_int(st.get('arm', {}).get('below_backend', {}).get(fn))} | "
+              f"{fmt_int(st.get('xtensa', {}).get('below_backend', {}).get(fn))} |")
+        w("")
+        for tc in ("arm", "xtensa"):
+            c = (core or {}).get(tc + "_sig") or {}
+            ch = (c.get("stack") or {}).get("mpota_session_end", {}).get("chain")
+            if ch:
+                w(f"Deepest chain ({tc}): " + " → ".join(
+                    f"{x['function'].split(':')[-1]} ({x['frame'] if x['frame'] is not None else 'ext'})"
+                    for x in ch) + "\n")
+        w("The deepest chain is RSA: `verify_rsa` holds the 384-byte signature and the RSA "
+          "context, `mbedtls_rsa_rsassa_pss_verify_ext` a 1 KiB buffer "
+          "(`MBEDTLS_MPI_MAX_SIZE`), and MGF1 goes through `mbedtls_md_*`, whose switch over "
+          "every enabled hash makes the static bound take SHA-512's frame (SHA-256's is "
+          "smaller at run time). Calls through pointers (the allocator with "
+          "`MBEDTLS_PLATFORM_MEMORY`, the flash callbacks), libc and compiler helpers count "
+          "0, as does `mbedtls_mpi_shift_l_mod.part.0` in ecp.c, a clone gcc's call graph "
+          "names without a node (a small leaf on the ECDSA path, not on the deepest one).\n")
+    code = res.get("sig_code_bytes") or {}
+    if code:
+        w("**Code size** (text = code + read-only data): mpota's own signature code "
+          "(`sig_block.c`, `sig_trust.c`, `sig_verify_mbedtls.c`, compiled) against what "
+          "the path links from mbedTLS (`ld -r --gc-sections` from `mpota_sig_check_area` "
+          "and `mpota_sig_trust_add_running`, kept sections counted per object from the "
+          "link map). On ESP32, ESP-IDF's mbedTLS already carries RSA and ECDSA for TLS, so "
+          "the module adds only mpota's part; a firmware without TLS would add the mbedTLS "
+          "column too (with MicroPython's configuration: every curve's constants, MD5 and "
+          "SHA-1 behind `mbedtls_md`).\n")
+        w("| | arm | xtensa |\n|---|---:|---:|")
+        rows = (("mpota sig objects (3 files)", "mpota_sig_objects_text"),
+                ("mpota sig, linked from the roots", "mpota_sig_linked_text"),
+                ("other mpota code the path links (crc, area, diag, ...)", "mpota_other_linked_text"),
+                ("**mbedTLS the path links**", "mbedtls_linked_text"))
+        for label, k in rows:
+            w(f"| {label} | {fmt_int(code.get('arm', {}).get(k))} | "
+              f"{fmt_int(code.get('xtensa', {}).get(k))} |")
+        w("")
+        objs = sorted((code.get("xtensa") or code.get("arm"))["mbedtls_by_object"].items(),
+                      key=lambda kv: -kv[1])
+        w("mbedTLS by object (" + ("xtensa" if code.get("xtensa") else "arm") + "): " +
+          ", ".join(f"{k} {v:,}" for k, v in objs) + ".\n")
+    w(device_needs(res))
+    return "\n".join(o) + "\n"
+
+
+def device_needs(res):
+    """What a device needs for a signed update: stack of the calling task, heap."""
+    st = res.get("sig_stack_bytes") or {}
+    heap = res.get("sig_heap_peak_bytes") or {}
+    task = res.get("esp32_task_stack_bytes")
+    worst = max((v.get("mpota_session_end", {}).get("with_mbedtls") or 0) for v in st.values()) \
+        if st else None
+    if not worst:
+        return ""
+    o = [f"**What a device needs.** The call that verifies is `mpota_session_end` "
+         f"(`ota` package: `end()`), in the task that calls it: **{worst:,} bytes** of C stack "
+         f"at the deepest (RSA-3072) by the static bound, mbedTLS included, on top of what "
+         f"the caller already uses. xtensa-lx106 is the call0 ABI; ESP32's LX6/LX7 use the "
+         f"windowed ABI, whose frames are somewhat larger (a register save area per frame, "
+         f"some 16-32 bytes more for each of the dozen frames on this chain), so budget "
+         f"~{(worst + 512 + 511) // 512 * 512:,} bytes. "]
+    if task:
+        o.append(f"MicroPython's ESP32 main task has {task:,} bytes "
+                 f"(`MICROPY_TASK_STACK_SIZE` in ports/esp32/mpconfigport.h), of which the "
+                 f"interpreter keeps a margin for its own stack check and the Python frames "
+                 f"of the caller: the verify fits with ~{task - worst - 1024:,} bytes to spare "
+                 f"after a 1 KiB margin. A `_thread` thread gets 4 KiB plus the check margin by "
+                 f"default on esp32 (`MP_THREAD_DEFAULT_STACK_SIZE`), about what an RSA verify "
+                 f"alone takes: a thread that calls `end()` on a signed update should raise "
+                 f"`_thread.stack_size()` to 8 KiB or more. ")
+    if heap:
+        o.append("Heap: mbedTLS's peak during one verify is " +
+                 ", ".join(f"{k} {v:,} bytes" for k, v in heap.items()) +
+                 " (host, mbedTLS 2.28). On the ESP32 port mbedTLS allocates from ESP-IDF's "
+                 "heap (`CONFIG_MBEDTLS_DEFAULT_MEM_ALLOC=y` in the port's sdkconfig.base), "
+                 "not MicroPython's GC heap: a few KiB of free system heap at `end()`.")
+    return "".join(o) + "\n"
 
 
 def markdown(res, core, runs, by, cg_funcs):
@@ -784,6 +967,8 @@ def markdown(res, core, runs, by, cg_funcs):
         pc = sb["python_vs_c"]
         w(f"- Python engine vs C engine: **{pc:.3f}x** the C engine's time (target <= 1.25x: "
           f"{'met' if pc <= 1.25 else 'missed'}).\n")
+
+    w(signature_markdown(res, core))
 
     w("## Reading the misses: what it would take\n")
     w(analysis(res, core, by))

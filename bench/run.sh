@@ -64,7 +64,7 @@ if command -v ninja >/dev/null 2>&1 && [ ! -f "$build_dir/Makefile" ]; then gen=
 if ! cmake -S "$root" -B "$build_dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DMPOTA_TESTS=OFF -DMPOTA_BENCH=ON >"$raw/configure.log" 2>&1 ||
    ! cmake --build "$build_dir" -j"$(nproc 2>/dev/null || echo 2)" \
-      --target bench_modeled bench_pipeline bench_sizeof >"$raw/build.log" 2>&1; then
+      --target bench_modeled bench_pipeline bench_sizeof bench_sig >"$raw/build.log" 2>&1; then
   cat "$raw/configure.log" "$raw/build.log" 2>/dev/null | tail -30 >&2
   echo "bench: host build failed" >&2
   exit 1
@@ -83,6 +83,11 @@ echo "bench: modeled device time" >&2
 echo "bench: host pipeline throughput ($reps repetitions)" >&2
 "$bin/bench_pipeline" --reps "$reps" --size 1600000 >"$raw/pipeline.json" ||
   failed "bench_pipeline"
+
+# Secure Boot V2 verification per scheme (issue 12): time and mbedTLS heap.
+if [ "$smoke" -eq 1 ]; then sig_args=(--reps 3 --budget 0.02); else sig_args=(--reps 11 --budget 0.2); fi
+echo "bench: signature verification (${sig_args[*]})" >&2
+"$bin/bench_sig" "${sig_args[@]}" >"$raw/sig.json" || failed "bench_sig (a signed vector did not verify)"
 
 if command -v valgrind >/dev/null 2>&1; then
   modes=(sha256 pipeline)
@@ -105,8 +110,11 @@ else
 fi
 
 # --- the core for embedded targets: size, static RAM, stack, struct sizes -----
+# The signature path is built with the MicroPython tree's mbedTLS (skipped
+# without a tree).
 echo "bench: cross-building the core" >&2
 python3 "$root/bench/core_build.py" --src "$root" --out "$build_dir/core" \
+  --micropython "${MICROPY_DIR:-$root/../shared/micropython}" \
   --json "$raw/core.json" || failed "cross build of the core"
 
 # --- stock MicroPython: glenn20's package, our Python engine, our C engine ------
@@ -149,6 +157,7 @@ esac
 # --- report ---------------------------------------------------------------------
 end=$(date +%s.%N)
 python3 "$root/bench/report.py" --raw "$raw" --src "$root" --smoke "$smoke" \
+  --micropython "${MICROPY_DIR:-$root/../shared/micropython}" \
   --wall "$(python3 -c "print(round($end - $start, 1))")" \
   --json "$results" --md "$bench_md" || failed "report"
 
