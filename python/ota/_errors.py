@@ -80,6 +80,9 @@ CODE = {
     'MPOTA_ERR_SIG_SCHEME': -182,
     'MPOTA_ERR_SIG_DIGEST': -183,
     'MPOTA_ERR_SIG_INVALID': -184,
+    'MPOTA_ERR_SECURE_VERSION_LOW': -190,
+    'MPOTA_ERR_SECURE_VERSION_TOO_BIG': -191,
+    'MPOTA_ERR_EFUSE_BURN': -192,
 }
 
 # code: (name, %-format, the letters of its fields)
@@ -153,6 +156,9 @@ _T = {
     -182: ('MPOTA_ERR_SIG_SCHEME', 'signature block at %s uses %s, which this build cannot verify', 'ol'),
     -183: ('MPOTA_ERR_SIG_DIGEST', "signature block at %s signs other bytes: its image digest is not this image's, padding included; the image was changed after signing", 'o'),
     -184: ('MPOTA_ERR_SIG_INVALID', 'signature in the block at %s does not verify with the key it carries; the signature or the image was altered', 'o'),
+    -190: ('MPOTA_ERR_SECURE_VERSION_LOW', "the app's secure_version is %s, below the chip's security version %s (anti-rollback: a counter burnt in eFuse, it never goes down), so the bootloader would never start it; build the firmware with CONFIG_BOOTLOADER_APP_SECURE_VERSION=%s or higher", 'aee'),
+    -191: ('MPOTA_ERR_SECURE_VERSION_TOO_BIG', "the app's secure_version is %s, but the chip's eFuse field counts at most %s (anti-rollback: one bit per version), so confirming it could never raise the counter; build the firmware with CONFIG_BOOTLOADER_APP_SECURE_VERSION at most %s", 'aee'),
+    -192: ('MPOTA_ERR_EFUSE_BURN', "burning the chip's security version up to %s failed (anti-rollback eFuse); the app stays confirmed and the next boot raises it again; if this repeats, the eFuse field cannot be written", 'e'),
 }
 
 _CHIPS = {

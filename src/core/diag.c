@@ -102,6 +102,9 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_SIG_CORRUPT, "signature block at {offh} is damaged: its CRC or version is {acth}, it should be {exph}; the file was cut or altered: download it again"),
     E(MPOTA_ERR_SIG_SCHEME, "signature block at {offh} uses {label}, which this build cannot verify"),
     E(MPOTA_ERR_SIG_DIGEST, "signature block at {offh} signs other bytes: its image digest is not this image's, padding included; the image was changed after signing"),
+    E(MPOTA_ERR_SECURE_VERSION_LOW, "the app's secure_version is {act}, below the chip's security version {exp} (anti-rollback: a counter burnt in eFuse, it never goes down), so the bootloader would never start it; build the firmware with CONFIG_BOOTLOADER_APP_SECURE_VERSION={exp} or higher"),
+    E(MPOTA_ERR_SECURE_VERSION_TOO_BIG, "the app's secure_version is {act}, but the chip's eFuse field counts at most {exp} (anti-rollback: one bit per version), so confirming it could never raise the counter; build the firmware with CONFIG_BOOTLOADER_APP_SECURE_VERSION at most {exp}"),
+    E(MPOTA_ERR_EFUSE_BURN, "burning the chip's security version up to {exp} failed (anti-rollback eFuse); the app stays confirmed and the next boot raises it again; if this repeats, the eFuse field cannot be written"),
     E(MPOTA_ERR_SIG_INVALID, "signature in the block at {offh} does not verify with the key it carries; the signature or the image was altered"),
 
     E(MPOTA_ERR_EXPECT_SHA256, "SHA-256 of the received data does not match the expected one; the download is corrupt or the hash is for another file"),
