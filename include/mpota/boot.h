@@ -100,6 +100,7 @@ struct mpota_boot_write {
 // An app the anti-rollback check kept out of this boot.
 struct mpota_boot_skip {
     int index;                // boot index (0..15, _FACTORY, _TEST)
+    const struct mpota_partition *part;  // its row in ctx->table
     bool has_desc;            // false: no app description, so no secure_version
     uint32_t secure_version;  // the app's, below the counter
 };

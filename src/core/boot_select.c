@@ -107,7 +107,7 @@ static bool passes_anti_rollback(const struct mpota_boot_ctx *ctx, const struct 
                                  int index, struct mpota_boot_report *out)
 {
     const struct mpota_partition *p = index_to_partition(bs, index);
-    struct mpota_boot_skip skip = {.index = index};
+    struct mpota_boot_skip skip = {.index = index, .part = p};
     if (!ctx->anti_rollback || !p ||
         mpota_boot_app_allowed(ctx, p, bs->counter, &skip.secure_version, &skip.has_desc)) {
         return true;
