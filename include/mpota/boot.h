@@ -62,7 +62,7 @@ struct mpota_boot_ctx {
     const struct mpota_partition *running;
 
     // Anti-rollback (CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK, which ESP-IDF allows
-    // only with rollback_enabled; docs/DESIGN.md §4b). Off when zeroed.
+    // only with rollback_enabled; docs/DESIGN.md §4, "Anti-rollback"). Off when zeroed.
     bool anti_rollback;
     // The chip's security version: the number of bits burnt in its eFuse
     // field (esp_efuse_read_secure_version). An app whose secure_version is

@@ -3,7 +3,7 @@
 // the chip's security version, a counter of burnt eFuse bits that can only
 // grow. The core never burns: it asks the port (ctx->raise_security_version)
 // and otherwise reads the counter the port gave it (boot.h,
-// docs/DESIGN.md §4b).
+// docs/DESIGN.md §4, "Anti-rollback").
 #include "mpota/boot.h"
 
 #include "mpota/err.h"
