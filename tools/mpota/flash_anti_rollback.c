@@ -108,6 +108,11 @@ void cli_boot_anti_rollback_text(const struct mpota_device *dev, uint32_t counte
                    s->part->label);
         }
     }
+    if (r->raise_to && r->raise_err) {
+        printf("bootloader: raising the security version to %u failed (%s); the boot goes on "
+               "and the next one tries again\n",
+               r->raise_to, mpota_host_err_name(r->raise_err));
+    }
     cli_print_raise("bootloader: ", counter_before, now);
 }
 
