@@ -43,6 +43,9 @@
 #include "esp_ota_ops.h"        // esp_ota_get_running_partition
 #include "esp_partition.h"      // esp_partition_find/next/get/iterator_release
 #include "sdkconfig.h"          // CONFIG_PARTITION_TABLE_*, CONFIG_IDF_FIRMWARE_CHIP_ID
+#ifdef CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK
+#include "esp_efuse.h"  // esp_efuse_read_secure_version, esp_efuse_update_secure_version
+#endif
 
 // A read-only partition is a protection, anything else a device failure
 // (the core adds the address).
@@ -151,6 +154,19 @@ int mpota_esp32_device_open(struct mpota_esp32_device *dev, struct mpota_diag *d
     return MPOTA_OK;
 }
 
+#ifdef CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK
+// ctx->raise_security_version: burns the eFuse field up to v (thermometer
+// code, only the new bits), then keeps the context's counter current for
+// the next check in this session (arg is the context).
+static int esp32_raise_security_version(void *arg, uint32_t v)
+{
+    struct mpota_boot_ctx *ctx = arg;
+    esp_err_t err = esp_efuse_update_secure_version(v);
+    ctx->security_version = esp_efuse_read_secure_version();
+    return err == ESP_OK ? MPOTA_OK : MPOTA_ERR_EFUSE_BURN;
+}
+#endif
+
 void mpota_esp32_device_ctx(const struct mpota_esp32_device *dev, struct mpota_boot_ctx *ctx)
 {
     ctx->flash = &dev->flash;
@@ -161,5 +177,15 @@ void mpota_esp32_device_ctx(const struct mpota_esp32_device *dev, struct mpota_b
     ctx->rollback_enabled = true;  // MicroPython's sdkconfig.base sets it
 #else
     ctx->rollback_enabled = false;
+#endif
+#ifdef CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK
+    // The counter as the bootloader checked it; the field's width as built.
+    ctx->anti_rollback = true;
+    ctx->security_version = esp_efuse_read_secure_version();
+    ctx->security_version_bits = CONFIG_BOOTLOADER_APP_SEC_VER_SIZE_EFUSE_FIELD;
+    ctx->raise_security_version = esp32_raise_security_version;
+    ctx->raise_arg = ctx;
+#else
+    ctx->anti_rollback = false;  // official MicroPython builds
 #endif
 }

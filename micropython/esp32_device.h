@@ -37,7 +37,10 @@ bool mpota_esp32_flash_encrypted(void);
 int mpota_esp32_device_open(struct mpota_esp32_device *dev, struct mpota_diag *d);
 
 // The boot context for the core calls: dev's flash and table, and this
-// build's image chip id and rollback option (sdkconfig.h).
+// build's image chip id and rollback option (sdkconfig.h). With
+// CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK also the eFuse counter, read now, and
+// the burn mark_valid asks for (esp_efuse_update_secure_version); ctx must
+// then stay where it is (the burn updates its counter).
 void mpota_esp32_device_ctx(const struct mpota_esp32_device *dev, struct mpota_boot_ctx *ctx);
 
 #endif

@@ -28,6 +28,7 @@ CFLAGS_USERMOD += -DMPOTA_MODULE_TWIN_API=1
 # port, the emulated flash and device from src/host.
 SRC_USERMOD_LIB_C += $(sort $(wildcard $(MPOTA_ROOT)/src/core/*.c))
 SRC_USERMOD_LIB_C += $(MPOTA_ROOT)/src/host/flash_emu.c $(MPOTA_ROOT)/src/host/device.c
+SRC_USERMOD_LIB_C += $(MPOTA_ROOT)/src/host/efuse_emu.c $(MPOTA_ROOT)/src/host/host_file.c
 
 CFLAGS_USERMOD += -I$(MPOTA_ROOT)/include
 

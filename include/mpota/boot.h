@@ -60,6 +60,25 @@ struct mpota_boot_ctx {
     // mark_invalid act on its record. NULL = unknown: ESP-IDF's behaviour
     // (the active record), used by the bootloader and the byte-exact traces.
     const struct mpota_partition *running;
+
+    // Anti-rollback (CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK, which ESP-IDF allows
+    // only with rollback_enabled; docs/DESIGN.md §4, "Anti-rollback"). Off when zeroed.
+    bool anti_rollback;
+    // The chip's security version: the number of bits burnt in its eFuse
+    // field (esp_efuse_read_secure_version). An app whose secure_version is
+    // below it is neither selected nor started.
+    uint32_t security_version;
+    // CONFIG_BOOTLOADER_APP_SEC_VER_SIZE_EFUSE_FIELD: the field's width in
+    // bits, which is also the highest version it can count; 0 = the chip's
+    // default (mpota_chip_security_version_bits).
+    uint8_t security_version_bits;
+    // How the port raises the counter (esp_efuse_update_secure_version):
+    // burns bits [security_version, v) and returns 0, or an error with
+    // nothing more burnt than a cut would leave. mark_valid and boot_select
+    // call it with the confirmed app's secure_version when that is higher;
+    // NULL = the port raises it itself (boot_select reports raise_to).
+    int (*raise_security_version)(void *arg, uint32_t v);
+    void *raise_arg;
 };
 
 // What the bootloader wrote to otadata during one mpota_boot_select().
@@ -78,18 +97,37 @@ struct mpota_boot_write {
 
 #define MPOTA_BOOT_MAX_WRITES 3  // two ABORTED + INITIAL, or ABORTED + PENDING
 
+// An app the anti-rollback check kept out of this boot.
+struct mpota_boot_skip {
+    int index;                // boot index (0..15, _FACTORY, _TEST)
+    const struct mpota_partition *part;  // its row in ctx->table
+    bool has_desc;            // false: no app description, so no secure_version
+    uint32_t secure_version;  // the app's, below the counter
+};
+
+#define MPOTA_BOOT_MAX_SKIPS (MPOTA_BOOT_MAX_OTA_SLOTS + 2)
+
 struct mpota_boot_report {
     int selected_index;  // what selection chose: 0..15, _FACTORY, or _NONE on error
     int booted_index;    // the index that loaded: 0..15, _FACTORY, _TEST, or _NONE
     const struct mpota_partition *booted;  // that partition; NULL if none loaded
     unsigned n_writes;
     struct mpota_boot_write writes[MPOTA_BOOT_MAX_WRITES];  // in the order done
+    // Anti-rollback: each app skipped because it is below the counter, once,
+    // in the order met (otadata's check first, then the load attempts).
+    unsigned n_skipped;
+    struct mpota_boot_skip skipped[MPOTA_BOOT_MAX_SKIPS];
+    // The counter raise this boot made (update_anti_rollback), after its
+    // otadata writes: the secure_version asked for, 0 = none; raise_err is
+    // what ctx->raise_security_version returned (the boot goes on anyway).
+    uint32_t raise_to;
+    int raise_err;
 };
 
 /// Bootloader ///
 
-// One reset of an ESP32 (bootloader_utility.c, SPEC §3.7), without the
-// anti-rollback and GPIO options:
+// One reset of an ESP32 (bootloader_utility.c, SPEC §3.7), without the GPIO
+// options:
 // 1. No otadata partition: start at factory.
 // 2. Read both entries; otadata smaller than two sectors -> the bootloader
 //    resets: MPOTA_ERR_OTADATA_SIZE.
@@ -105,6 +143,12 @@ struct mpota_boot_report {
 //    ones, then the test app. An app "loads" when
 //    mpota_image_verify_area(slot, ctx->chip, NULL, NULL) == 0. When an OTA
 //    slot loads and step 4 asked for it, sector 0 = {seq index+1, VALID}.
+// With ctx->anti_rollback (get_active_otadata_with_check_anti_rollback,
+// check_anti_rollback): in step 4 an entry whose slot's app is below the
+// counter (or has no app description) counts as not valid; when the active
+// entry is VALID the counter is raised to its app's secure_version (also
+// after the initial record); in step 5 every candidate below the counter is
+// skipped (out->skipped), the raised counter counting.
 // Fills *out (always) and returns 0 with out->booted set, or
 // MPOTA_ERR_NO_BOOTABLE_APP (the chip would reset for ever), or an error.
 // The table must hold at least the rows the bootloader uses.
@@ -145,6 +189,10 @@ int mpota_boot_select(const struct mpota_boot_ctx *ctx, struct mpota_boot_report
 //   running app's record is active again;
 // * set_boot of the slot whose record is already active and running writes
 //   nothing (ESP-IDF would write a second record with the same seq).
+// With ctx->anti_rollback, an app whose secure_version is below the counter
+// (MPOTA_ERR_SECURE_VERSION_LOW) or above what the field can count
+// (MPOTA_ERR_SECURE_VERSION_TOO_BIG) is refused after the verification,
+// otadata untouched (ESP-IDF erases the partition and fails).
 // Power cut during the write: the active entry is untouched, so the app that
 // boots now still boots (rewriting a pending record in place: while it is
 // erased the running app's record is active, so the running app boots).
@@ -169,6 +217,11 @@ int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_par
 // reboot), the running app's own record is confirmed if it is not already
 // (it normally is: begin refuses while PENDING_VERIFY); the pending record is
 // left alone.
+// With ctx->anti_rollback, after that (also when already VALID: the raise is
+// idempotent) the counter is raised through ctx->raise_security_version to
+// the confirmed app's secure_version, as esp_ota_mark_app_valid_cancel_rollback
+// does; a cut between the two is finished by the next boot (the entry is
+// VALID). Its error is returned.
 int mpota_boot_mark_valid(const struct mpota_boot_ctx *ctx);
 
 // esp_ota_mark_app_invalid_rollback (without the reboot): needs
@@ -186,7 +239,8 @@ int mpota_boot_mark_invalid(const struct mpota_boot_ctx *ctx);
 // esp_ota_check_rollback_is_possible: 1 if the entry that is not active is
 // valid and its slot holds an app that verifies, or (not valid) a factory app
 // that verifies; 0 otherwise, including no otadata / no ota_N / no active
-// entry. Negative only for a flash error.
+// entry. With ctx->anti_rollback the app must also pass the anti-rollback
+// check, and factory is not considered. Negative only for a flash error.
 int mpota_boot_rollback_possible(const struct mpota_boot_ctx *ctx);
 
 // esp_ota_get_last_invalid_partition: among entries with seq not empty, good
@@ -232,5 +286,32 @@ int mpota_boot_get_state(const struct mpota_boot_ctx *ctx, const struct mpota_pa
 // One erase, of a sector nothing relies on: a cut leaves the boot unchanged.
 int mpota_boot_invalidate_inactive(const struct mpota_boot_ctx *ctx,
                                    const struct mpota_partition *running);
+
+/// Anti-rollback (anti_rollback.c) ///
+
+// The eFuse field's width in effect: ctx->security_version_bits, else the
+// chip's default.
+uint32_t mpota_boot_security_version_bits(const struct mpota_boot_ctx *ctx);
+
+// Whether an app with this secure_version may be selected now: 0, or
+// MPOTA_ERR_SECURE_VERSION_LOW (below the counter) or
+// MPOTA_ERR_SECURE_VERSION_TOO_BIG (the field could never count it), with
+// the numbers in d (optional): offset 0x24, expected = the counter or the
+// width, actual = secure_version. Always 0 without ctx->anti_rollback.
+int mpota_boot_check_secure_version(const struct mpota_boot_ctx *ctx, uint32_t secure_version,
+                                    struct mpota_diag *d);
+
+// check_anti_rollback: reads p's app description (nothing else verified);
+// true if anti-rollback is off, or the description is there and its
+// secure_version is >= counter. *sv (optional) gets the secure_version,
+// *has_desc whether there is a description.
+bool mpota_boot_app_allowed(const struct mpota_boot_ctx *ctx, const struct mpota_partition *p,
+                            uint32_t counter, uint32_t *sv, bool *has_desc);
+
+// Raises the counter to v through ctx->raise_security_version, as
+// esp_efuse_update_secure_version: v at or below *counter does nothing; v
+// above the width is MPOTA_ERR_SECURE_VERSION_TOO_BIG, nothing burnt. On
+// success *counter = v. No callback: 0, *counter = v (the port raises it).
+int mpota_boot_raise(const struct mpota_boot_ctx *ctx, uint32_t v, uint32_t *counter);
 
 #endif

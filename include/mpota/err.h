@@ -107,6 +107,11 @@ enum mpota_err {
     MPOTA_ERR_SIG_REVOKED = -186,   // signed by a trusted key whose slot is revoked (label, expected = slot)
     MPOTA_ERR_SIG_TRUST_FULL = -187, // more trusted keys than the list holds (expected = the limit)
 
+    // Anti-rollback (eFuse security version): -190 .. -199
+    MPOTA_ERR_SECURE_VERSION_LOW = -190,     // secure_version below the chip's counter (expected = counter, actual)
+    MPOTA_ERR_SECURE_VERSION_TOO_BIG = -191, // secure_version above what the field counts (expected = width, actual)
+    MPOTA_ERR_EFUSE_BURN = -192,             // the port could not burn the counter up to expected
+
     // -54 .. -66 (CSV, layout) and -160 .. -179 (transport) belong to the host
     // front ends: src/host/host_err.h.
 };

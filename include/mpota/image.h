@@ -92,6 +92,12 @@ uint32_t mpota_chip_bootloader_offset(uint16_t chip_id);
 // esp_app_desc_t (chips with a configurable MMU page size, SPEC §4.9).
 bool mpota_chip_requires_app_desc(uint16_t chip_id);
 
+// Default width in bits of the chip's eFuse SECURE_VERSION field, which is
+// also the highest security version it can count (ESP-IDF's
+// BOOTLOADER_APP_SEC_VER_SIZE_EFUSE_FIELD): ESP32 32, ESP32-C2 4, ESP32-C5 9,
+// the others (and MPOTA_CHIP_ANY) 16.
+uint32_t mpota_chip_security_version_bits(uint16_t chip_id);
+
 /// Decoded structures ///
 
 // esp_image_header_t, decoded (SPEC §4.2).

@@ -83,6 +83,9 @@ CODE = {
     'MPOTA_ERR_SIG_UNTRUSTED': -185,
     'MPOTA_ERR_SIG_REVOKED': -186,
     'MPOTA_ERR_SIG_TRUST_FULL': -187,
+    'MPOTA_ERR_SECURE_VERSION_LOW': -190,
+    'MPOTA_ERR_SECURE_VERSION_TOO_BIG': -191,
+    'MPOTA_ERR_EFUSE_BURN': -192,
 }
 
 # code: (name, %-format, the letters of its fields)
@@ -159,6 +162,9 @@ _T = {
     -185: ('MPOTA_ERR_SIG_UNTRUSTED', 'image is signed, but by no trusted key: the block at %s is by key %s (keys trusted: %s); sign it with a trusted key, or trust that key', 'ole'),
     -186: ('MPOTA_ERR_SIG_REVOKED', 'image is signed only by key %s, whose trusted slot %s is revoked; sign it with a key that is not revoked', 'le'),
     -187: ('MPOTA_ERR_SIG_TRUST_FULL', 'too many trusted keys: at most %s', 'e'),
+    -190: ('MPOTA_ERR_SECURE_VERSION_LOW', "the app's secure_version is %s, below the chip's security version %s (anti-rollback: a counter burnt in eFuse, it never goes down), so the bootloader would never start it; build the firmware with CONFIG_BOOTLOADER_APP_SECURE_VERSION=%s or higher", 'aee'),
+    -191: ('MPOTA_ERR_SECURE_VERSION_TOO_BIG', "the app's secure_version is %s, but the chip's eFuse field counts at most %s (anti-rollback: one bit per version), so confirming it could never raise the counter; build the firmware with CONFIG_BOOTLOADER_APP_SECURE_VERSION at most %s", 'aee'),
+    -192: ('MPOTA_ERR_EFUSE_BURN', "burning the chip's security version up to %s failed (anti-rollback eFuse); the app stays confirmed and the next boot raises it again; if this repeats, the eFuse field cannot be written", 'e'),
 }
 
 _CHIPS = {

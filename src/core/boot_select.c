@@ -1,6 +1,16 @@
 // What the ESP-IDF 2nd-stage bootloader does with otadata at every reset
 // (boot.h, SPEC §3.7), with CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE taken from
-// ctx->rollback_enabled and without anti-rollback or the GPIO options.
+// ctx->rollback_enabled, anti-rollback from ctx->anti_rollback, without the
+// GPIO options.
+//
+// Anti-rollback (get_active_otadata_with_check_anti_rollback and the load
+// loop's check_anti_rollback): an app below the counter is never selected
+// nor started; the counter is raised, after this boot's otadata writes, when
+// the active entry is VALID (and after the initial record). A cut during the
+// raise leaves some of its bits burnt: the counter then lies between the
+// old value and the confirmed app's secure_version, so that app still passes
+// and the next reset finishes the raise (tests/cli/test_anti_rollback.sh
+// cuts at every bit).
 //
 // Power failure. The bootloader writes otadata in three places, each one
 // "erase the entry's sector, program 32 bytes" (mpota_otadata_write); the
@@ -51,6 +61,7 @@ struct bl_state {
     const struct mpota_partition *test;
     const struct mpota_partition *ota[MPOTA_BOOT_MAX_OTA_SLOTS];
     uint32_t app_count;  // every app/ota_N row, contiguous or not (SPEC §3.6)
+    uint32_t counter;    // the security version as this boot sees it (anti-rollback)
 };
 
 static void scan_table(const struct mpota_table *t, struct bl_state *bs)
@@ -90,6 +101,41 @@ static const struct mpota_partition *index_to_partition(const struct bl_state *b
     return NULL;
 }
 
+// check_anti_rollback at this point of the boot; an app it keeps out is
+// recorded once in out->skipped.
+static bool passes_anti_rollback(const struct mpota_boot_ctx *ctx, const struct bl_state *bs,
+                                 int index, struct mpota_boot_report *out)
+{
+    const struct mpota_partition *p = index_to_partition(bs, index);
+    struct mpota_boot_skip skip = {.index = index, .part = p};
+    if (!ctx->anti_rollback || !p ||
+        mpota_boot_app_allowed(ctx, p, bs->counter, &skip.secure_version, &skip.has_desc)) {
+        return true;
+    }
+    for (unsigned i = 0; i < out->n_skipped; i++) {
+        if (out->skipped[i].index == index) {
+            return false;
+        }
+    }
+    if (out->n_skipped < MPOTA_BOOT_MAX_SKIPS) {
+        out->skipped[out->n_skipped++] = skip;
+    }
+    return false;
+}
+
+// update_anti_rollback: raise the counter to the app's secure_version.
+static void raise_counter(const struct mpota_boot_ctx *ctx, struct bl_state *bs,
+                          const struct mpota_partition *p, struct mpota_boot_report *out)
+{
+    uint32_t sv;
+    bool has_desc;
+    (void)mpota_boot_app_allowed(ctx, p, 0, &sv, &has_desc);
+    if (ctx->anti_rollback && has_desc && sv > bs->counter) {
+        out->raise_to = sv;
+        out->raise_err = mpota_boot_raise(ctx, sv, &bs->counter);
+    }
+}
+
 static bool app_loads(const struct mpota_boot_ctx *ctx, const struct mpota_partition *p)
 {
     struct mpota_area slot;
@@ -116,10 +162,27 @@ static void write_entry(const struct mpota_area *otadata, struct mpota_boot_repo
     }
 }
 
+// The active entry: the highest valid seq, where with anti-rollback an entry
+// whose app is below the counter does not count as valid.
+static int active_entry(const struct mpota_boot_ctx *ctx, const struct bl_state *bs,
+                        const struct mpota_otadata_entry two[2], struct mpota_boot_report *out)
+{
+    if (!ctx->anti_rollback) {
+        return mpota_otadata_active(two);
+    }
+    bool valid[2];
+    for (unsigned i = 0; i < 2; i++) {
+        valid[i] = mpota_otadata_is_valid(&two[i]) &&
+                   passes_anti_rollback(
+                       ctx, bs, (int)mpota_otadata_seq_to_slot(two[i].ota_seq, bs->app_count), out);
+    }
+    return mpota_otadata_select(two, valid, true);
+}
+
 // bootloader_utility_get_selected_boot_partition, for a table with otadata.
 // Returns the boot index; a read error (the bootloader resets) comes back
 // through *err with MPOTA_BOOT_INDEX_NONE.
-static int select_index(const struct mpota_boot_ctx *ctx, const struct bl_state *bs,
+static int select_index(const struct mpota_boot_ctx *ctx, struct bl_state *bs,
                         const struct mpota_area *otadata, bool *initial,
                         struct mpota_boot_report *out, int *err)
 {
@@ -152,7 +215,7 @@ static int select_index(const struct mpota_boot_ctx *ctx, const struct bl_state 
         return 0;
     }
 
-    int active = mpota_otadata_active(two);
+    int active = active_entry(ctx, bs, two, out);
     if (active < 0) {
         // Entries neither empty nor valid (bad CRC): factory if there is one,
         // else "try all partitions" starting below ota_0.
@@ -165,17 +228,29 @@ static int select_index(const struct mpota_boot_ctx *ctx, const struct bl_state 
         two[active].ota_state = MPOTA_OTA_STATE_PENDING_VERIFY;
         write_entry(otadata, out, MPOTA_BOOT_WROTE_PENDING, (unsigned)active, &two[active]);
     }
+    if (two[active].ota_state == MPOTA_OTA_STATE_VALID) {
+        raise_counter(ctx, bs, index_to_partition(bs, index), out);
+    }
     return index;
 }
 
+// One load attempt: the anti-rollback check, then the image verification.
+static bool tries(const struct mpota_boot_ctx *ctx, const struct bl_state *bs, int index,
+                  struct mpota_boot_report *out)
+{
+    return passes_anti_rollback(ctx, bs, index, out) && app_loads(ctx, index_to_partition(bs, index));
+}
+
 // The app at `index` loaded: set_actual_ota_seq, then "jump" to it.
-static int booted(const struct bl_state *bs, const struct mpota_area *otadata, bool initial,
-                  int index, struct mpota_boot_report *out)
+static int booted(const struct mpota_boot_ctx *ctx, struct bl_state *bs,
+                  const struct mpota_area *otadata, bool initial, int index,
+                  struct mpota_boot_report *out)
 {
     if (index >= 0 && initial) {
         struct mpota_otadata_entry e;
         mpota_otadata_entry_init(&e, (uint32_t)index + 1u, MPOTA_OTA_STATE_VALID);
         write_entry(otadata, out, MPOTA_BOOT_WROTE_INITIAL, 0, &e);
+        raise_counter(ctx, bs, index_to_partition(bs, index), out);
     }
     out->booted_index = index;
     out->booted = index_to_partition(bs, index);
@@ -193,6 +268,7 @@ int mpota_boot_select(const struct mpota_boot_ctx *ctx, struct mpota_boot_report
 
     struct bl_state bs;
     scan_table(ctx->table, &bs);
+    bs.counter = ctx->security_version;
 
     struct mpota_area otadata = {0};
     bool initial = false;
@@ -211,24 +287,24 @@ int mpota_boot_select(const struct mpota_boot_ctx *ctx, struct mpota_boot_report
     out->selected_index = index;
 
     if (index == MPOTA_BOOT_INDEX_TEST) {
-        return app_loads(ctx, bs.test) ? booted(&bs, &otadata, false, index, out)
-                                       : MPOTA_ERR_NO_BOOTABLE_APP;
+        return tries(ctx, &bs, index, out) ? booted(ctx, &bs, &otadata, false, index, out)
+                                           : MPOTA_ERR_NO_BOOTABLE_APP;
     }
     // The chosen index, then down to factory...
     for (int i = index; i >= MPOTA_BOOT_INDEX_FACTORY; i--) {
-        if (app_loads(ctx, index_to_partition(&bs, i))) {
-            return booted(&bs, &otadata, initial, i, out);
+        if (tries(ctx, &bs, i, out)) {
+            return booted(ctx, &bs, &otadata, initial, i, out);
         }
     }
     // ...then the OTA slots above it...
     for (int i = index + 1; i < (int)bs.app_count; i++) {
-        if (app_loads(ctx, index_to_partition(&bs, i))) {
-            return booted(&bs, &otadata, initial, i, out);
+        if (tries(ctx, &bs, i, out)) {
+            return booted(ctx, &bs, &otadata, initial, i, out);
         }
     }
     // ...then the test app, never with an otadata write.
-    if (app_loads(ctx, bs.test)) {
-        return booted(&bs, &otadata, false, MPOTA_BOOT_INDEX_TEST, out);
+    if (tries(ctx, &bs, MPOTA_BOOT_INDEX_TEST, out)) {
+        return booted(ctx, &bs, &otadata, false, MPOTA_BOOT_INDEX_TEST, out);
     }
     return MPOTA_ERR_NO_BOOTABLE_APP;
 }

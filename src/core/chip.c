@@ -141,3 +141,17 @@ bool mpota_chip_requires_app_desc(uint16_t chip_id)
         return false;
     }
 }
+
+uint32_t mpota_chip_security_version_bits(uint16_t chip_id)
+{
+    switch (chip_id) {
+    case MPOTA_CHIP_ESP32:
+        return 32;  // BLK3, where the 3/4 coding scheme is not in use
+    case MPOTA_CHIP_ESP32C2:
+        return 4;
+    case MPOTA_CHIP_ESP32C5:
+        return 9;
+    default:
+        return 16;
+    }
+}

@@ -105,6 +105,9 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_SIG_UNTRUSTED, "image is signed, but by no trusted key: the block at {offh} is by key {label} (keys trusted: {exp}); sign it with a trusted key, or trust that key"),
     E(MPOTA_ERR_SIG_REVOKED, "image is signed only by key {label}, whose trusted slot {exp} is revoked; sign it with a key that is not revoked"),
     E(MPOTA_ERR_SIG_TRUST_FULL, "too many trusted keys: at most {exp}"),
+    E(MPOTA_ERR_SECURE_VERSION_LOW, "the app's secure_version is {act}, below the chip's security version {exp} (anti-rollback: a counter burnt in eFuse, it never goes down), so the bootloader would never start it; build the firmware with CONFIG_BOOTLOADER_APP_SECURE_VERSION={exp} or higher"),
+    E(MPOTA_ERR_SECURE_VERSION_TOO_BIG, "the app's secure_version is {act}, but the chip's eFuse field counts at most {exp} (anti-rollback: one bit per version), so confirming it could never raise the counter; build the firmware with CONFIG_BOOTLOADER_APP_SECURE_VERSION at most {exp}"),
+    E(MPOTA_ERR_EFUSE_BURN, "burning the chip's security version up to {exp} failed (anti-rollback eFuse); the app stays confirmed and the next boot raises it again; if this repeats, the eFuse field cannot be written"),
     E(MPOTA_ERR_SIG_INVALID, "signature in the block at {offh} does not verify with the key it carries; the signature or the image was altered"),
 
     E(MPOTA_ERR_EXPECT_SHA256, "SHA-256 of the received data does not match the expected one; the download is corrupt or the hash is for another file"),

@@ -202,6 +202,16 @@ int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_par
     if (p->type != MPOTA_PART_TYPE_APP) {
         return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, 0, p->type);
     }
+    if (ctx->anti_rollback) {
+        // ESP-IDF erases such a slot; we refuse and write nothing. Factory
+        // too: the bootloader would skip it and start some other app.
+        uint32_t sv;
+        (void)mpota_boot_app_allowed(ctx, p, 0, &sv, NULL);
+        rc = mpota_boot_check_secure_version(ctx, sv, d);
+        if (rc) {
+            return rc;
+        }
+    }
     if (p->subtype == MPOTA_PART_SUBTYPE_FACTORY) {
         return mpota_diag_set(d, select_factory(ctx), 0, 0, 0);
     }
@@ -313,9 +323,27 @@ static int mark_active(const struct mpota_boot_ctx *ctx, uint32_t state)
     return mpota_otadata_write(&v.area, (unsigned)active, &v.two[active]);
 }
 
+// esp_ota_set_anti_rollback: the counter up to the confirmed app's
+// secure_version -- the running app's, else the active entry's.
+static int raise_for_confirmed(const struct mpota_boot_ctx *ctx)
+{
+    const struct mpota_partition *p = ctx->running;
+    if (!p && mpota_boot_get_boot_partition(ctx, &p) != MPOTA_OK) {
+        return MPOTA_OK;
+    }
+    uint32_t sv, counter = ctx->security_version;
+    bool has_desc;
+    (void)mpota_boot_app_allowed(ctx, p, 0, &sv, &has_desc);
+    return has_desc ? mpota_boot_raise(ctx, sv, &counter) : MPOTA_OK;
+}
+
 int mpota_boot_mark_valid(const struct mpota_boot_ctx *ctx)
 {
-    return mark_active(ctx, MPOTA_OTA_STATE_VALID);
+    int rc = mark_active(ctx, MPOTA_OTA_STATE_VALID);
+    if (rc == MPOTA_OK && ctx->anti_rollback) {
+        rc = raise_for_confirmed(ctx);
+    }
+    return rc;
 }
 
 int mpota_boot_mark_invalid(const struct mpota_boot_ctx *ctx)
@@ -345,6 +373,9 @@ int mpota_boot_rollback_possible(const struct mpota_boot_ctx *ctx)
         return 0;
     }
     unsigned other = (unsigned)active ^ 1u;
+    if (!valid[other] && ctx->anti_rollback) {
+        return 0;  // with anti-rollback ESP-IDF never falls back to factory here
+    }
     if (!valid[other]) {
         const struct mpota_partition *factory =
             mpota_part_find(ctx->table, MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_FACTORY);
@@ -354,7 +385,10 @@ int mpota_boot_rollback_possible(const struct mpota_boot_ctx *ctx)
         return 0;
     }
     const struct mpota_partition *p = entry_slot(ctx->table, &v.two[other], v.count);
-    return p && verify_app(ctx, p, NULL) == MPOTA_OK ? 1 : 0;
+    return p && verify_app(ctx, p, NULL) == MPOTA_OK &&
+                   mpota_boot_app_allowed(ctx, p, ctx->security_version, NULL, NULL)
+               ? 1
+               : 0;
 }
 
 int mpota_boot_last_invalid(const struct mpota_boot_ctx *ctx, const struct mpota_partition **out)

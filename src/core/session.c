@@ -328,6 +328,23 @@ static int check_policies(mpota_session_t *s, const struct mpota_app_desc *new_d
     return MPOTA_OK;
 }
 
+// The chip's eFuse counter (anti-rollback): an app below it would never
+// boot, one above the field's width could never be confirmed. Refused here,
+// before the first erase, so the slot keeps what it held.
+static int check_anti_rollback(mpota_session_t *s, const struct mpota_app_desc *new_desc,
+                               bool present)
+{
+    if (!s->ctx->anti_rollback) {
+        return MPOTA_OK;
+    }
+    if (!present) {
+        return fail_numbers(s, MPOTA_ERR_IMAGE_NO_APP_DESC, MPOTA_APP_DESC_OFFSET,
+                            MPOTA_APP_DESC_MAGIC, 0);
+    }
+    int rc = mpota_boot_check_secure_version(s->ctx, new_desc->secure_version, &s->diag);
+    return rc ? fail_diag(s, rc) : MPOTA_OK;
+}
+
 // How far the image reaches, for the erase plan: the declared size, else the
 // exact length once the last segment header is in. Before that the end is
 // unknown and more data is likely: plan as if the slot will be filled, so
@@ -415,6 +432,9 @@ static int preflight(mpota_session_t *s, struct mpota_image_head *rec)
     rc = check_expected_app(s, &rec->app_desc, rec->app_desc_present);
     if (!rc) {
         rc = check_policies(s, &rec->app_desc, rec->app_desc_present);
+    }
+    if (!rc) {
+        rc = check_anti_rollback(s, &rec->app_desc, rec->app_desc_present);
     }
     if (rc) {
         return rc;

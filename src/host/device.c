@@ -16,16 +16,17 @@
 #define STATE_SUFFIX ".state"
 
 // Records a failed file call (errno as it is now) for the caller's message.
-static int file_error(struct mpota_device *dev, const char *op, bool state)
+static int file_error(struct mpota_device *dev, const char *op, const char *suffix)
 {
     dev->file_op = op;
-    dev->file_is_state = state;
+    dev->file_suffix = suffix;
     dev->file_errno = errno;
     return MPOTA_ERR_FILE;
 }
 
-// Reads the sidecar: line 1 the running label ("" if absent or empty), line
-// 2 "chip <name>" (absent: any chip, as files made before it existed). No
+// Reads the sidecar: line 1 the running label ("" if absent or empty), then
+// "chip <name>" (absent: any chip, as files made before it existed) and
+// "anti_rollback <bits>" (absent: off). No
 // sidecar is a device that has booted nothing; one that cannot be read is an
 // error (the next update would pick its slot from a wrong running app).
 static int read_state(struct mpota_device *dev)
@@ -33,7 +34,7 @@ static int read_state(struct mpota_device *dev)
     dev->running[0] = '\0';
     FILE *f = fopen(dev->state_path, "r");
     if (!f) {
-        return errno == ENOENT ? MPOTA_OK : file_error(dev, "read", true);
+        return errno == ENOENT ? MPOTA_OK : file_error(dev, "read", STATE_SUFFIX);
     }
     char line[64];
     if (fgets(line, sizeof(line), f)) {
@@ -42,11 +43,17 @@ static int read_state(struct mpota_device *dev)
             memcpy(dev->running, line, strlen(line) + 1);
         }
     }
-    if (fgets(line, sizeof(line), f) && strncmp(line, "chip ", 5) == 0) {
+    unsigned bits;
+    while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\r\n")] = '\0';
-        dev->chip = mpota_chip_from_name(line + 5);
+        if (strncmp(line, "chip ", 5) == 0) {
+            dev->chip = mpota_chip_from_name(line + 5);
+        } else if (sscanf(line, "anti_rollback %u", &bits) == 1 && bits <= 32) {
+            dev->anti_rollback = true;
+            dev->security_version_bits = (uint8_t)bits;
+        }
     }
-    int rc = ferror(f) ? file_error(dev, "read", true) : MPOTA_OK;
+    int rc = ferror(f) ? file_error(dev, "read", STATE_SUFFIX) : MPOTA_OK;
     fclose(f);
     return rc;
 }
@@ -60,14 +67,14 @@ static int write_state(struct mpota_device *dev, const char *label)
     char *tmp = malloc(n);
     if (!tmp) {
         errno = ENOMEM;
-        return file_error(dev, "write", true);
+        return file_error(dev, "write", STATE_SUFFIX);
     }
     snprintf(tmp, n, "%s.XXXXXX", dev->state_path);
     int rc = MPOTA_OK;
     int fd = mkstemp(tmp);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
     if (!f) {
-        rc = file_error(dev, "write", true);
+        rc = file_error(dev, "write", STATE_SUFFIX);
         if (fd >= 0) {
             close(fd);
             unlink(tmp);
@@ -78,14 +85,17 @@ static int write_state(struct mpota_device *dev, const char *label)
     const char *chip = mpota_chip_name(dev->chip);
     // mkstemp makes it 0600; the sidecar is as readable as the flash file.
     if (fchmod(fd, 0644) != 0 || fprintf(f, "%s\n", label) < 0 ||
-        (chip && fprintf(f, "chip %s\n", chip) < 0) || fflush(f) != 0) {
-        rc = file_error(dev, "write", true);
+        (chip && fprintf(f, "chip %s\n", chip) < 0) ||
+        (dev->anti_rollback &&
+         fprintf(f, "anti_rollback %u\n", (unsigned)dev->security_version_bits) < 0) ||
+        fflush(f) != 0) {
+        rc = file_error(dev, "write", STATE_SUFFIX);
     }
     if (fclose(f) != 0 && rc == MPOTA_OK) {
-        rc = file_error(dev, "write", true);
+        rc = file_error(dev, "write", STATE_SUFFIX);
     }
     if (rc == MPOTA_OK && rename(tmp, dev->state_path) != 0) {
-        rc = file_error(dev, "write", true);
+        rc = file_error(dev, "write", STATE_SUFFIX);
     }
     if (rc != MPOTA_OK) {
         unlink(tmp);
@@ -106,11 +116,11 @@ static int lock_flash(struct mpota_device *dev, unsigned wait_ms)
             return MPOTA_OK;
         }
         if (errno != EWOULDBLOCK && errno != EINTR) {
-            return file_error(dev, "lock", false);
+            return file_error(dev, "lock", "");
         }
         if (waited >= wait_ms) {
             errno = EWOULDBLOCK;
-            return file_error(dev, "lock", false);
+            return file_error(dev, "lock", "");
         }
         nanosleep(&step, NULL);
     }
@@ -167,6 +177,20 @@ static uint16_t chip_from_flash(struct mpota_device *dev)
     return chip;
 }
 
+static int open_efuse(struct mpota_device *dev, const char *flash_path)
+{
+    dev->efuse = malloc(sizeof(*dev->efuse));
+    if (!dev->efuse) {
+        errno = ENOMEM;
+        return file_error(dev, "read", MPOTA_EFUSE_SUFFIX);
+    }
+    int rc = mpota_efuse_open(dev->efuse, flash_path);
+    if (rc == MPOTA_ERR_FILE) {
+        file_error(dev, "read", MPOTA_EFUSE_SUFFIX);
+    }
+    return rc;
+}
+
 static int device_open(struct mpota_device *dev, const char *flash_path, bool lock,
                        unsigned wait_ms)
 {
@@ -179,7 +203,7 @@ static int device_open(struct mpota_device *dev, const char *flash_path, bool lo
     int rc = mpota_flash_emu_open_file(&dev->emu, flash_path);
     if (rc) {
         if (rc == MPOTA_ERR_FILE) {
-            file_error(dev, "open", false);
+            file_error(dev, "open", "");
         }
         return rc;
     }
@@ -190,11 +214,14 @@ static int device_open(struct mpota_device *dev, const char *flash_path, bool lo
     dev->state_path = rc ? NULL : malloc(n);
     if (!rc && !dev->state_path) {
         errno = ENOMEM;
-        rc = file_error(dev, "read", true);
+        rc = file_error(dev, "read", STATE_SUFFIX);
     }
     if (!rc) {
         snprintf(dev->state_path, n, "%s%s", flash_path, STATE_SUFFIX);
         rc = read_state(dev);
+    }
+    if (!rc) {
+        rc = open_efuse(dev, flash_path);
     }
     if (rc) {
         mpota_device_close(dev);
@@ -253,13 +280,46 @@ int mpota_device_reload_table(struct mpota_device *dev)
     return rc;
 }
 
+int mpota_device_set_anti_rollback(struct mpota_device *dev, uint8_t bits)
+{
+    dev->anti_rollback = true;
+    dev->security_version_bits = bits;
+    return mpota_device_save_state(dev);
+}
+
+static uint32_t field_width(const struct mpota_device *dev)
+{
+    return dev->security_version_bits ? dev->security_version_bits
+                                      : mpota_chip_security_version_bits(dev->chip);
+}
+
+uint32_t mpota_device_security_version(const struct mpota_device *dev)
+{
+    return mpota_efuse_security_version(&dev->efuse->fuses, field_width(dev));
+}
+
+// ctx->raise_security_version: the burn, bit by bit, in the .efuse file.
+static int raise_in_efuse(void *arg, uint32_t v)
+{
+    const struct mpota_device *dev = arg;
+    return mpota_efuse_raise_security_version(dev->efuse, v, field_width(dev));
+}
+
 void mpota_device_ctx(const struct mpota_device *dev, struct mpota_boot_ctx *ctx)
 {
+    memset(ctx, 0, sizeof(*ctx));
     ctx->flash = &dev->emu.flash;
     ctx->table = &dev->table;
     ctx->chip = dev->chip;
     ctx->rollback_enabled = dev->rollback_enabled;
     ctx->running = mpota_device_running_partition(dev);
+    if (dev->anti_rollback) {
+        ctx->anti_rollback = true;
+        ctx->security_version_bits = (uint8_t)field_width(dev);
+        ctx->security_version = mpota_device_security_version(dev);
+        ctx->raise_security_version = raise_in_efuse;
+        ctx->raise_arg = (void *)(uintptr_t)dev;  // only dev->efuse, a heap object, changes
+    }
 }
 
 int mpota_device_boot(struct mpota_device *dev, struct mpota_boot_report *report)
@@ -310,4 +370,9 @@ void mpota_device_close(struct mpota_device *dev)
     mpota_flash_emu_close(&dev->emu);
     free(dev->state_path);
     dev->state_path = NULL;
+    if (dev->efuse) {
+        mpota_efuse_close(dev->efuse);
+        free(dev->efuse);
+        dev->efuse = NULL;
+    }
 }

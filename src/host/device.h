@@ -1,7 +1,10 @@
 // The emulated device: a flash file (flash_emu.h) plus a sidecar file beside
 // it, "<flash>.state": line 1 the label of the app that runs (set by a boot;
-// empty or absent = nothing booted yet, or the last boot found no app), line 2
-// "chip <name>", the chip the device is (absent = any). Boot =
+// empty or absent = nothing booted yet, or the last boot found no app), then
+// "chip <name>", the chip the device is (absent = any), and
+// "anti_rollback <bits>" when its bootloader and app are built with
+// CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK (bits = the eFuse field's width). The
+// chip's eFuses are a third file, "<flash>.efuse" (efuse_emu.h). Boot =
 // mpota_boot_select() on the flash with the table at 0x8000.
 //
 // The chip is what the flash holds: its bootloader's image header, else the
@@ -18,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "efuse_emu.h"
 #include "flash_emu.h"
 #include "host_err.h"
 #include "mpota/boot.h"
@@ -31,13 +35,16 @@ struct mpota_device {
     char running[MPOTA_PART_LABEL_LEN + 1];  // "" = nothing runs
     uint16_t chip;               // image chip check for boot/set_boot; default MPOTA_CHIP_ANY
     bool rollback_enabled;       // default true, as MicroPython builds
+    bool anti_rollback;          // from the sidecar; default off, as MicroPython builds
+    uint8_t security_version_bits;  // the eFuse field's width (sidecar); 0 = the chip's
+    struct mpota_efuse_emu *efuse;  // the chip's eFuses (heap)
     char *state_path;            // "<flash>.state" (heap)
     // After MPOTA_ERR_FILE from a device call (kept by the close that follows
     // a failed open): what was done ("open", "lock", "read", "write"), to
     // which file, and errno. "lock" with EWOULDBLOCK: another process holds
     // the device.
     const char *file_op;
-    bool file_is_state;          // the sidecar; else the flash file
+    const char *file_suffix;     // "" the flash file, ".state" the sidecar, ".efuse"
     int file_errno;
 };
 
@@ -75,7 +82,15 @@ int mpota_device_save_state(struct mpota_device *dev);
 // new table_err.
 int mpota_device_reload_table(struct mpota_device *dev);
 
-// The boot context for the core calls (set_boot, mark_valid, ...).
+// Turns anti-rollback on (bits = the field's width, 0 = the chip's) and
+// stores it in the sidecar. 0 or MPOTA_ERR_FILE.
+int mpota_device_set_anti_rollback(struct mpota_device *dev, uint8_t bits);
+
+// The chip's security version now (anti-rollback counter: burnt bits).
+uint32_t mpota_device_security_version(const struct mpota_device *dev);
+
+// The boot context for the core calls (set_boot, mark_valid, ...). With
+// anti-rollback it carries the counter and raises it in the .efuse file.
 void mpota_device_ctx(const struct mpota_device *dev, struct mpota_boot_ctx *ctx);
 
 // A reset: clears the running label in the sidecar, runs the bootloader's

@@ -129,6 +129,11 @@ done
 # --- backend ----------------------------------------------------------------
 BACKEND=micropython/esp32_device.c
 compile backend "$BACKEND" "${STRICT[@]}" -Iinclude -Imicropython
+# Again as a build with anti-rollback compiles it (official MicroPython builds
+# leave it off, so the sdkconfig here does too); not linked or sized.
+mkdir -p "$OUT/backend_anti_rollback"
+compile backend_anti_rollback "$BACKEND" "${STRICT[@]}" -Iinclude -Imicropython \
+  -DCONFIG_BOOTLOADER_APP_ANTI_ROLLBACK=1 -DCONFIG_BOOTLOADER_APP_SEC_VER_SIZE_EFUSE_FIELD=32
 if grep -nE '#include *["<]py/' "$BACKEND" micropython/esp32_device.h; then
   fail "the backend includes a MicroPython header"
 fi

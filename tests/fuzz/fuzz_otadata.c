@@ -174,7 +174,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    struct mpota_boot_ctx ctx = {&g_emu.flash, &table, MPOTA_CHIP_ESP32, (flags & 1) != 0, NULL};
+    struct mpota_boot_ctx ctx = {.flash = &g_emu.flash, .table = &table, .chip = MPOTA_CHIP_ESP32,
+                                 .rollback_enabled = (flags & 1) != 0};
     // Resets until one writes nothing (from then on nothing changes): within
     // 5 resets with rollback (PENDING/ABORTED/initial writes), 2 without.
     struct mpota_boot_report r;

@@ -260,7 +260,8 @@ struct world {
 
 static struct mpota_boot_ctx ctx_of(struct world *w)
 {
-    return (struct mpota_boot_ctx){&w->emu.flash, &w->table, MPOTA_CHIP_ESP32, true, w->running};
+    return (struct mpota_boot_ctx){.flash = &w->emu.flash, .table = &w->table, .chip = MPOTA_CHIP_ESP32,
+                                    .rollback_enabled = true, .running = w->running};
 }
 
 static int dev_boot(struct world *w)

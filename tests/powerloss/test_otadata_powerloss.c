@@ -158,8 +158,10 @@ static void build(struct world *w, bool factory)
     w->initial = malloc(RIG_FLASH_SIZE);
     assert_non_null(w->initial);
     memcpy(w->initial, w->emu.mem, RIG_FLASH_SIZE);
-    w->ctx = (struct mpota_boot_ctx){&w->emu.flash, &w->table, MPOTA_CHIP_ESP32, true, NULL};
-    w->scratch_ctx = (struct mpota_boot_ctx){&w->scratch.flash, &w->table, MPOTA_CHIP_ESP32, true, NULL};
+    w->ctx = (struct mpota_boot_ctx){.flash = &w->emu.flash, .table = &w->table,
+                                     .chip = MPOTA_CHIP_ESP32, .rollback_enabled = true};
+    w->scratch_ctx = (struct mpota_boot_ctx){.flash = &w->scratch.flash, .table = &w->table,
+                                             .chip = MPOTA_CHIP_ESP32, .rollback_enabled = true};
 }
 
 static void destroy(struct world *w)

@@ -178,6 +178,29 @@ struct mpota_part_csv_opts;
 int cli_load_table(const char *path, const struct mpota_part_csv_opts *opts,
                    struct mpota_table *t, struct cli_table_source *src);
 
+/// Anti-rollback in `mpota flash` (flash_anti_rollback.c) ///
+
+struct mpota_boot_report;
+// flash new --security-version N: N within the chip's eFuse field and the
+// app (if any) not below N. CLI_OK, or CLI_REFUSED after printing why.
+int cli_check_new_anti_rollback(uint16_t chip, uint32_t security_version, bool has_app,
+                                uint32_t app_secure_version);
+// A new device: anti-rollback on in its sidecar, N bits burnt. 0 or
+// MPOTA_ERR_FILE (dev's file_op says which file).
+int cli_burn_new_security_version(struct mpota_device *dev, uint32_t security_version);
+// flash status: anti_rollback, security_version, security_version_bits.
+void cli_status_anti_rollback_json(struct cJSON *root, const struct mpota_device *dev);
+void cli_status_anti_rollback_text(const struct mpota_device *dev);
+// " (below the security version: ...)" for an app the bootloader skips, else "".
+const char *cli_below_counter(const struct mpota_device *dev, uint32_t secure_version);
+// flash boot: the apps skipped and the raise, in JSON or as lines.
+void cli_boot_anti_rollback_json(struct cJSON *root, const struct mpota_device *dev,
+                                 const struct mpota_boot_report *r);
+void cli_boot_anti_rollback_text(const struct mpota_device *dev, uint32_t counter_before,
+                                 const struct mpota_boot_report *r);
+// "<who>security version raised from A to B" when B differs from A.
+void cli_print_raise(const char *who, uint32_t before, uint32_t after);
+
 // Command groups.
 extern const struct cli_group cli_image_group;
 extern const struct cli_group cli_part_group;

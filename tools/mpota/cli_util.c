@@ -143,9 +143,9 @@ const char *cli_device_error(const struct mpota_device *dev, const char *flash_p
         int e = dev->file_errno;
         bool access = e == EROFS || e == EACCES || e == EPERM;
         snprintf(buf, cap, "cannot %s %s%s: %s%s", dev->file_op, flash_path,
-                 dev->file_is_state ? ".state" : "", strerror(e),
-                 access ? " (the emulated device writes its flash file and the .state file "
-                          "beside it)"
+                 dev->file_suffix ? dev->file_suffix : "", strerror(e),
+                 access ? " (the emulated device writes its flash file and the .state and "
+                          ".efuse files beside it)"
                         : "");
     } else if (rc == MPOTA_ERR_INVALID_ARG && getenv(MPOTA_FLASH_FAIL_AFTER_ENV) &&
                *getenv(MPOTA_FLASH_FAIL_AFTER_ENV)) {

@@ -137,7 +137,7 @@ static const struct cli_value emu_flash_size = {
 // given, becomes the app's.
 static int load_new_app(const char *table_path, const char *app_path, const char *slot_label,
                         uint16_t *chip, const struct mpota_partition **slot, uint8_t **app,
-                        size_t *app_len)
+                        size_t *app_len, uint32_t *secure_version)
 {
     *slot = slot_label ? mpota_part_find_label(&dev.table, slot_label)
                        : mpota_part_find(&dev.table, MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_ANY);
@@ -159,6 +159,7 @@ static int load_new_app(const char *table_path, const char *app_path, const char
     if (*chip == MPOTA_CHIP_ANY) {
         *chip = info.header.chip_id;
     }
+    *secure_version = info.app_desc.secure_version;
     return CLI_OK;
 }
 
@@ -190,20 +191,29 @@ static int write_new_flash(const char *path, uint32_t size, const uint8_t *table
     return rc;
 }
 
-// A new device has booted nothing yet: any sidecar of an older file goes,
-// then the chip is recorded.
-static int record_new_device(const char *path, uint16_t chip)
+// A new device has booted nothing yet and is a new chip: the sidecar and
+// eFuses of an older file go, then the chip is recorded and, with
+// anti-rollback, the security version burnt.
+static int record_new_device(const char *path, uint16_t chip, bool anti_rollback,
+                             uint32_t security_version)
 {
-    char state[4096];
-    snprintf(state, sizeof(state), "%s.state", path);
-    unlink(state);
+    char side[4096];
+    snprintf(side, sizeof(side), "%s.state", path);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s%s", path, MPOTA_EFUSE_SUFFIX);
+    unlink(side);
     int rc = mpota_device_open_locked(&dev, path, MPOTA_DEVICE_LOCK_WAIT_MS);
     if (!rc) {
         rc = mpota_device_set_chip(&dev, chip);
+        if (!rc && anti_rollback) {
+            rc = cli_burn_new_security_version(&dev, security_version);
+        }
         mpota_device_close(&dev);
     }
     return rc;
 }
+
+static const struct cli_value security_version_value = {.kind = CLI_NUMBER, .min = 0, .max = 32};
 
 // Replacing a flash another command is using: wait until it is done, and
 // hold it off (*old locked, *have_old) until the new file and its sidecar
@@ -225,7 +235,8 @@ static int lock_old_flash(const char *path, struct mpota_device *old, bool *have
 static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[1] = {0}, *size_arg = NULL, *table_path = NULL, *app_path = NULL,
-               *slot_label = NULL, *chip_name = NULL;
+               *slot_label = NULL, *chip_name = NULL, *secver_arg = NULL;
+    bool anti_rollback = false;
     const struct cli_opt opts[] = {
         {.name = "--size", .value = &size_arg, .arg = "SIZE", .check = &emu_flash_size,
          .required = true, .help = "flash size"},
@@ -237,15 +248,22 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
          .needs = "--app", .help = "app partition for --app instead of the first"},
         {.name = "--chip", .value = &chip_name, .arg = "NAME", .check = &cli_chip_value,
          .help = "the chip the device is (default: the app's chip, else ESP32)"},
+        {.name = "--anti-rollback", .flag = &anti_rollback,
+         .help = "bootloader and app built with CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK"},
+        {.name = "--security-version", .value = &secver_arg, .arg = "N",
+         .check = &security_version_value, .needs = "--anti-rollback",
+         .help = "burnt in the chip's eFuse (default 0); at most the field's width: 32 on "
+                 "ESP32, 4 on ESP32-C2, 9 on ESP32-C5, 16 on the others"},
         {0}};
     int status = cli_parse(cmd, argc, argv, opts, pos);
     if (status != CLI_CONTINUE) {
         return status;
     }
     // cli_parse checked every value: these cannot fail.
-    uint32_t size = 0;
+    uint32_t size = 0, security_version = 0, app_secure_version = 0;
     uint16_t chip = MPOTA_CHIP_ANY;
     cli_parse_size(size_arg, &size);
+    (void)(secver_arg && cli_parse_size(secver_arg, &security_version));
     (void)(chip_name && cli_parse_chip(chip_name, &chip));
     // Check every input before the file is made, so a refusal leaves nothing.
     // The table from a CSV, a binary table, or a firmware.bin / flash file
@@ -260,13 +278,19 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
     uint8_t *app = NULL;
     const struct mpota_partition *slot = NULL;
     if (app_path) {
-        status = load_new_app(table_path, app_path, slot_label, &chip, &slot, &app, &app_len);
+        status = load_new_app(table_path, app_path, slot_label, &chip, &slot, &app, &app_len,
+                              &app_secure_version);
         if (status != CLI_OK) {
             return status;
         }
     }
     if (chip == MPOTA_CHIP_ANY) {
         chip = MPOTA_CHIP_ESP32;
+    }
+    if (anti_rollback && (status = cli_check_new_anti_rollback(chip, security_version, app != NULL,
+                                                               app_secure_version)) != CLI_OK) {
+        free(app);
+        return status;
     }
     uint8_t bin[MPOTA_PART_TABLE_MAX_LEN];
     rc = mpota_part_table_write(&dev.table, true, bin);
@@ -289,7 +313,7 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
         return cli_fail("cannot create %s (%s)", pos[0], mpota_host_err_name(rc));
     }
     uint32_t count = dev.table.count;
-    rc = record_new_device(pos[0], chip);
+    rc = record_new_device(pos[0], chip, anti_rollback, security_version);
     if (have_old) {
         mpota_device_close(&old);
     }
@@ -297,9 +321,13 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
         return cli_fail_device(&dev, pos[0], rc);
     }
     char sz[32];
-    printf("%s: %s %s B flash, table at 0x8000 (%u partitions)%s%s%s%s\n", pos[0],
+    printf("%s: %s %s B flash, table at 0x8000 (%u partitions)%s%s%s%s", pos[0],
            mpota_chip_name(chip), cli_group(size, sz), count, slot ? ", " : "",
            slot ? app_path : "", slot ? " in " : "", slot ? slot->label : "");
+    if (anti_rollback) {
+        printf(", anti-rollback on, security version %u", security_version);
+    }
+    printf("\n");
     return CLI_OK;
 }
 
@@ -399,6 +427,7 @@ static void print_status_json(const struct status_view *v)
     json_str_or_null(root, "running", v->running ? v->running->label : NULL);
     json_str_or_null(root, "boot", v->boot ? v->boot->label : NULL);
     json_str_or_null(root, "next_update", v->next ? v->next->label : NULL);
+    cli_status_anti_rollback_json(root, &dev);
     cJSON *ota = cJSON_AddArrayToObject(root, "otadata");
     for (int i = 0; v->have_otadata && i < 2; i++) {
         const char *state = mpota_otadata_state_name(v->entries[i].ota_state);
@@ -421,6 +450,11 @@ static void print_status_json(const struct status_view *v)
         slot_mpver(s, mpver);
         json_str_or_null(o, "micropython_version", mpver[0] ? mpver : NULL);
         json_str_or_null(o, "state", s->state);
+        if (desc) {
+            cJSON_AddNumberToObject(o, "secure_version", s->info.app_desc.secure_version);
+        } else {
+            cJSON_AddNullToObject(o, "secure_version");
+        }
         cJSON_AddItemToArray(arr, o);
     }
     cli_print_json(root);
@@ -434,6 +468,10 @@ static void print_slot_line(const struct slot_view *s)
     if (s->valid && s->info.app_desc_present) {
         printf("%s %s (IDF %s, %s B)", s->info.app_desc.project_name, s->info.app_desc.version,
                s->info.app_desc.idf_ver, cli_group(s->info.image_len, size));
+        if (dev.anti_rollback) {
+            printf(", secure_version %u%s", s->info.app_desc.secure_version,
+                   cli_below_counter(&dev, s->info.app_desc.secure_version));
+        }
     } else if (s->valid) {
         printf("valid app without description (%s B)", cli_group(s->info.image_len, size));
     } else if (s->diag.err == MPOTA_ERR_IMAGE_MAGIC && s->diag.actual == 0xFF) {
@@ -457,6 +495,7 @@ static void print_status_text(const struct status_view *v)
            cli_group(dev.emu.size, flash_size));
     const struct mpota_partition *factory =
         mpota_part_find(&dev.table, MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_FACTORY);
+    cli_status_anti_rollback_text(&dev);
     printf("Running: %s\n", v->running ? v->running->label : "nothing (not booted yet)");
     if (v->boot) {
         printf("Next boot: %s\n", v->boot->label);
@@ -531,7 +570,8 @@ static int flash_boot(const struct cli_cmd *cmd, int argc, char **argv)
     if (status != CLI_CONTINUE) {
         return status;
     }
-    struct mpota_boot_report r;
+    static struct mpota_boot_report r;
+    uint32_t counter_before = mpota_device_security_version(&dev);
     int rc = mpota_device_boot(&dev, &r);
     if (json) {
         cJSON *root = cJSON_CreateObject();
@@ -548,6 +588,7 @@ static int flash_boot(const struct cli_cmd *cmd, int argc, char **argv)
             cJSON_AddNumberToObject(o, "seq", r.writes[i].entry.ota_seq);
             cJSON_AddItemToArray(writes, o);
         }
+        cli_boot_anti_rollback_json(root, &dev, &r);
         cli_print_json(root);
     } else {
         for (unsigned i = 0; i < r.n_writes; i++) {
@@ -556,6 +597,7 @@ static int flash_boot(const struct cli_cmd *cmd, int argc, char **argv)
                    r.writes[i].entry.ota_seq, state ? state : "?",
                    write_kind_name(r.writes[i].kind, true));
         }
+        cli_boot_anti_rollback_text(&dev, counter_before, &r);
         if (r.booted) {
             printf("booted %s\n", r.booted->label);
         }
@@ -599,6 +641,7 @@ static int flash_mark(const struct cli_cmd *cmd, int argc, char **argv, bool val
     struct mpota_boot_ctx ctx;
     mpota_device_ctx(&dev, &ctx);
     int rc = valid ? mpota_boot_mark_valid(&ctx) : mpota_boot_mark_invalid(&ctx);
+    cli_print_raise("", ctx.security_version, mpota_device_security_version(&dev));
     if (rc == MPOTA_ERR_UPDATE_PENDING) {
         // Name the pending update: what the next reset would start.
         const struct mpota_partition *next = NULL;
