@@ -123,22 +123,25 @@ static const mp_arg_t begin_args[] = {
     {MP_QSTR_one_block, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false}},
 };
 
-// The trust: the running app's own keys when it is signed (ESP-IDF's
-// signed-on-update rule, always), then keys= (Secure Boot V2 key digests,
-// 32 bytes or 64 hex digits each, as espsecure digest_sbv2_public_key).
+// The trust: with secure boot the port's eFuse keys, else the running app's
+// own keys when it is signed (ESP-IDF's signed-on-update rule, always), then
+// keys= (Secure Boot V2 key digests, 32 bytes or 64 hex digits each, as
+// espsecure digest_sbv2_public_key). set_boot still checks secure boot's own.
 static void parse_trust(session_obj_t *self, struct mpota_port *port, const mp_arg_val_t *a)
 {
     struct mpota_sig_trust *t = &self->trust;
     memset(t, 0, sizeof(*t));
-    t->required = a[ARG_require_signature].u_bool;
-    t->first_block_only = a[ARG_one_block].u_bool;
     struct mpota_diag d = {0};
     struct mpota_area ra;
     int rc = 0;
-    if (port->running && mpota_area_init(&ra, port->ctx.flash, port->running->offset,
-                                         port->running->size, true) == 0) {
+    if (port->ctx.secure_boot) {
+        *t = *port->ctx.secure_boot;  // secure boot: the eFuse keys, as the bootloader
+    } else if (port->running && mpota_area_init(&ra, port->ctx.flash, port->running->offset,
+                                                port->running->size, true) == 0) {
         rc = mpota_sig_trust_add_running(t, &ra, &d);
     }
+    t->required = t->required || a[ARG_require_signature].u_bool;
+    t->first_block_only = t->first_block_only || a[ARG_one_block].u_bool;
     mp_obj_t keys = a[ARG_keys].u_obj;
     if (rc >= 0 && keys != mp_const_none) {
         mp_obj_t it = mp_getiter(keys, NULL), k;

@@ -35,6 +35,7 @@ struct mpota_flash;
 struct mpota_table;
 struct mpota_partition;
 struct mpota_diag;
+struct mpota_sig_trust;
 
 // Boot indices as the bootloader numbers them (bootloader_config.h):
 // 0..15 = ota_N, and these.
@@ -79,6 +80,11 @@ struct mpota_boot_ctx {
     // NULL = the port raises it itself (boot_select reports raise_to).
     int (*raise_security_version)(void *arg, uint32_t v);
     void *raise_arg;
+    // Secure Boot V2 (CONFIG_SECURE_BOOT_V2_ENABLED): the key digests burnt in
+    // eFuse, their revoke bits, and the one-block rule (sig.h). Every app
+    // verification (the bootloader's, set_boot's) then also needs a block by
+    // one of them that verifies (mpota_sig_check_slot). NULL = off.
+    const struct mpota_sig_trust *secure_boot;
 };
 
 // What the bootloader wrote to otadata during one mpota_boot_select().

@@ -126,6 +126,13 @@ int mpota_sig_check_area(const struct mpota_area *slot, uint32_t image_len, uint
                          const uint8_t *padded_sha256, const struct mpota_sig_trust *t,
                          struct mpota_diag *d);
 
+// Secure boot's check of the app in `slot` (the bootloader's, and set_boot's
+// on its behalf): the image length from its headers, the SHA-256 of the image
+// padded to 4 KiB read from the slot, then mpota_sig_check_area over the
+// whole slot. 0, MPOTA_ERR_SIG_MISSING for no image, or a refusal.
+int mpota_sig_check_slot(const struct mpota_area *slot, const struct mpota_sig_trust *t,
+                         struct mpota_diag *d);
+
 // SHA-384 of the first len bytes of a (the P-384 image digest), by the
 // crypto backend. 0 or a flash error.
 int mpota_sig_sha384_area(const struct mpota_area *a, uint32_t len, uint8_t out[48]);

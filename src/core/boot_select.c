@@ -52,6 +52,7 @@
 #include "mpota/flash.h"
 #include "mpota/image.h"
 #include "mpota/part.h"
+#include "mpota/sig.h"
 
 // bootloader_state_t: what the bootloader keeps of the table. Later rows
 // overwrite earlier ones of the same kind, as in the bootloader's table scan.
@@ -143,7 +144,8 @@ static bool app_loads(const struct mpota_boot_ctx *ctx, const struct mpota_parti
     if (!p || p->size == 0 || mpota_area_init(&slot, ctx->flash, p->offset, p->size, true) != MPOTA_OK) {
         return false;
     }
-    return mpota_image_verify_area(&slot, ctx->chip, NULL, NULL) == MPOTA_OK;
+    return mpota_image_verify_area(&slot, ctx->chip, NULL, NULL) == MPOTA_OK &&
+           (!ctx->secure_boot || mpota_sig_check_slot(&slot, ctx->secure_boot, NULL) == MPOTA_OK);
 }
 
 static void write_entry(const struct mpota_area *otadata, struct mpota_boot_report *out,

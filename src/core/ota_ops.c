@@ -35,6 +35,7 @@
 #include "mpota/flash.h"
 #include "mpota/image.h"
 #include "mpota/part.h"
+#include "mpota/sig.h"
 
 #define SUBTYPE_SLOT(subtype) ((uint32_t)(subtype) & 0x0Fu)
 
@@ -65,7 +66,11 @@ static int verify_app(const struct mpota_boot_ctx *ctx, const struct mpota_parti
     if (rc) {
         return rc;
     }
-    return mpota_image_verify_area(&slot, ctx->chip, NULL, d);
+    rc = mpota_image_verify_area(&slot, ctx->chip, NULL, d);
+    if (!rc && ctx->secure_boot) {
+        rc = mpota_sig_check_slot(&slot, ctx->secure_boot, d);  // what the bootloader will check
+    }
+    return rc;
 }
 
 // read_otadata: finds the otadata partition and reads both entries.

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mpota/bytes.h"
+#include "mpota/hash.h"
 #include "mpota/image.h"
 #include "mpota/sig.h"
 
@@ -223,4 +224,29 @@ int mpota_sig_check_area(const struct mpota_area *slot, uint32_t image_len, uint
         *d = best;
     }
     return best.err;
+}
+
+int mpota_sig_check_slot(const struct mpota_area *slot, const struct mpota_sig_trust *t,
+                         struct mpota_diag *d)
+{
+    uint32_t len = image_len_on_flash(slot);
+    uint32_t sector = mpota_sig_sector_offset(len);
+    if (!len || sector > slot->size) {
+        return mpota_diag_set(d, MPOTA_ERR_SIG_MISSING, sector, 0, 0);
+    }
+    uint8_t buf[256], padded[MPOTA_SHA256_LEN];
+    mpota_sha256_t h = {0};
+    mpota_sha256_start(&h);
+    for (uint32_t at = 0; at < sector;) {
+        uint32_t n = sector - at < sizeof(buf) ? sector - at : (uint32_t)sizeof(buf);
+        int rc = mpota_area_read(slot, at, buf, n);
+        if (rc) {
+            mpota_sha256_free(&h);
+            return mpota_diag_set(d, rc, slot->off + at, slot->flash->size, 0);
+        }
+        mpota_sha256_update(&h, buf, n);
+        at += n;
+    }
+    mpota_sha256_finish(&h, padded);
+    return mpota_sig_check_area(slot, len, slot->size, padded, t, d);
 }

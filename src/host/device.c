@@ -191,6 +191,44 @@ static int open_efuse(struct mpota_device *dev, const char *flash_path)
     return rc;
 }
 
+// What secure boot trusts, from the eFuses: the burnt key digests in slot
+// order with their revoke bits; ESP32 (rev 3) and C2 read block 0 only.
+static void load_secure_boot(struct mpota_device *dev)
+{
+    struct mpota_sig_trust *t = &dev->secure_boot;
+    memset(t, 0, sizeof(*t));
+    const struct mpota_efuse *f = &dev->efuse->fuses;
+    for (unsigned i = 0; i < MPOTA_EFUSE_KEY_SLOTS; i++) {
+        if (mpota_efuse_key_present(f, i)) {
+            t->revoked |= (uint8_t)(mpota_efuse_key_revoked(f, i) << t->count);
+            memcpy(t->keys[t->count++], f->key_digest[i], MPOTA_SIG_KEY_DIGEST_LEN);
+        }
+    }
+    t->required = true;
+    t->first_block_only = dev->chip == MPOTA_CHIP_ESP32 || dev->chip == MPOTA_CHIP_ESP32C2;
+}
+
+int mpota_device_burn_secure_boot(struct mpota_device *dev,
+                                  const uint8_t (*digests)[MPOTA_SIG_KEY_DIGEST_LEN], unsigned n,
+                                  uint8_t revoke)
+{
+    struct mpota_efuse bits = {.secure_boot_en = true};
+    for (unsigned i = 0; i < n && i < MPOTA_EFUSE_KEY_SLOTS; i++) {
+        mpota_efuse_set_key_digest(&bits, i, digests[i]);
+    }
+    for (unsigned i = 0; i < MPOTA_EFUSE_KEY_SLOTS; i++) {
+        if (revoke & (1u << i)) {
+            mpota_efuse_revoke_key(&bits, i);
+        }
+    }
+    int rc = mpota_efuse_burn(dev->efuse, &bits);
+    if (rc) {
+        return file_error(dev, "write", MPOTA_EFUSE_SUFFIX);
+    }
+    load_secure_boot(dev);
+    return MPOTA_OK;
+}
+
 static int device_open(struct mpota_device *dev, const char *flash_path, bool lock,
                        unsigned wait_ms)
 {
@@ -232,6 +270,7 @@ static int device_open(struct mpota_device *dev, const char *flash_path, bool lo
     if (chip != MPOTA_CHIP_ANY) {
         dev->chip = chip;  // the sidecar's line, if it differs, is stale
     }
+    load_secure_boot(dev);
     return MPOTA_OK;
 }
 
@@ -319,6 +358,9 @@ void mpota_device_ctx(const struct mpota_device *dev, struct mpota_boot_ctx *ctx
         ctx->security_version = mpota_device_security_version(dev);
         ctx->raise_security_version = raise_in_efuse;
         ctx->raise_arg = (void *)(uintptr_t)dev;  // only dev->efuse, a heap object, changes
+    }
+    if (dev->efuse && dev->efuse->fuses.secure_boot_en) {
+        ctx->secure_boot = &dev->secure_boot;
     }
 }
 

@@ -26,6 +26,7 @@
 #include "host_err.h"
 #include "mpota/boot.h"
 #include "mpota/part.h"
+#include "mpota/sig.h"
 
 struct mpota_device {
     struct mpota_flash_emu emu;  // the flash; emu.flash is what the core gets
@@ -38,6 +39,9 @@ struct mpota_device {
     bool anti_rollback;          // from the sidecar; default off, as MicroPython builds
     uint8_t security_version_bits;  // the eFuse field's width (sidecar); 0 = the chip's
     struct mpota_efuse_emu *efuse;  // the chip's eFuses (heap)
+    // Secure Boot V2 from the eFuses (key digests, revoke bits; the one-block
+    // rule on ESP32 and C2): ctx.secure_boot when they enable it.
+    struct mpota_sig_trust secure_boot;
     char *state_path;            // "<flash>.state" (heap)
     // After MPOTA_ERR_FILE from a device call (kept by the close that follows
     // a failed open): what was done ("open", "lock", "read", "write"), to
@@ -88,6 +92,13 @@ int mpota_device_set_anti_rollback(struct mpota_device *dev, uint8_t bits);
 
 // The chip's security version now (anti-rollback counter: burnt bits).
 uint32_t mpota_device_security_version(const struct mpota_device *dev);
+
+// Burns Secure Boot V2 into the device's eFuses: the n key digests into
+// slots 0.., the revoke bits of `revoke` (bit i: slot i), and the enable
+// bit. 0 or MPOTA_ERR_FILE (file_op says which file).
+int mpota_device_burn_secure_boot(struct mpota_device *dev,
+                                  const uint8_t (*digests)[MPOTA_SIG_KEY_DIGEST_LEN], unsigned n,
+                                  uint8_t revoke);
 
 // The boot context for the core calls (set_boot, mark_valid, ...). With
 // anti-rollback it carries the counter and raises it in the .efuse file.

@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "efuse_emu.h"
 #include "mpota/err.h"
+#include "mpota/sig.h"
 
 // Exit statuses: a contract (README).
 #define CLI_OK 0
@@ -177,6 +179,23 @@ struct mpota_part_csv_opts;
 // printing why.
 int cli_load_table(const char *path, const struct mpota_part_csv_opts *opts,
                    struct mpota_table *t, struct cli_table_source *src);
+
+/// Secure Boot V2 in `mpota flash` (flash_secure_boot.c) ///
+
+// What flash new --trust / --revoke burn.
+struct cli_secure_boot {
+    unsigned n;                                            // key digests, slots 0..n-1
+    uint8_t digest[MPOTA_EFUSE_KEY_SLOTS][MPOTA_SIG_KEY_DIGEST_LEN];
+    uint8_t revoke;                                        // bit i: slot i revoked
+};
+// flash new --trust PEM... --revoke N...: the keys read (as many as the
+// chip has slots), the revoked slots hold keys and one stays, and the app
+// (if any) boots under them. CLI_OK, or CLI_REFUSED after printing why.
+int cli_check_new_secure_boot(uint16_t chip, const char *const *trust, const char *const *revoke,
+                              const uint8_t *app, size_t app_len, struct cli_secure_boot *sb);
+// flash status: "secure_boot": {"enabled", "keys": [{"slot", "key_digest", "revoked"}]}.
+void cli_status_secure_boot_json(struct cJSON *root, const struct mpota_device *dev);
+void cli_status_secure_boot_text(const struct mpota_device *dev);
 
 /// Anti-rollback in `mpota flash` (flash_anti_rollback.c) ///
 

@@ -191,11 +191,19 @@ static int write_new_flash(const char *path, uint32_t size, const uint8_t *table
     return rc;
 }
 
+// `flash new`'s command line.
+struct new_args {
+    const char *size, *table, *app, *slot, *chip, *secver;
+    const char *trust[MPOTA_EFUSE_KEY_SLOTS + 1], *revoke[MPOTA_EFUSE_KEY_SLOTS + 1];
+    bool anti_rollback;
+};
+
 // A new device has booted nothing yet and is a new chip: the sidecar and
-// eFuses of an older file go, then the chip is recorded and, with
-// anti-rollback, the security version burnt.
-static int record_new_device(const char *path, uint16_t chip, bool anti_rollback,
-                             uint32_t security_version)
+// eFuses of an older file go, then the chip is recorded and what its eFuses
+// hold burnt: with anti-rollback the security version, with --trust the
+// Secure Boot V2 keys.
+static int record_new_device(const char *path, uint16_t chip, const struct new_args *a,
+                             uint32_t security_version, const struct cli_secure_boot *sb)
 {
     char side[4096];
     snprintf(side, sizeof(side), "%s.state", path);
@@ -205,8 +213,11 @@ static int record_new_device(const char *path, uint16_t chip, bool anti_rollback
     int rc = mpota_device_open_locked(&dev, path, MPOTA_DEVICE_LOCK_WAIT_MS);
     if (!rc) {
         rc = mpota_device_set_chip(&dev, chip);
-        if (!rc && anti_rollback) {
+        if (!rc && a->anti_rollback) {
             rc = cli_burn_new_security_version(&dev, security_version);
+        }
+        if (!rc && sb->n) {
+            rc = mpota_device_burn_secure_boot(&dev, sb->digest, sb->n, sb->revoke);
         }
         mpota_device_close(&dev);
     }
@@ -214,6 +225,8 @@ static int record_new_device(const char *path, uint16_t chip, bool anti_rollback
 }
 
 static const struct cli_value security_version_value = {.kind = CLI_NUMBER, .min = 0, .max = 32};
+static const struct cli_value key_slot_value = {.kind = CLI_NUMBER, .min = 0,
+                                                .max = MPOTA_EFUSE_KEY_SLOTS - 1};
 
 // Replacing a flash another command is using: wait until it is done, and
 // hold it off (*old locked, *have_old) until the new file and its sidecar
@@ -232,68 +245,95 @@ static int lock_old_flash(const char *path, struct mpota_device *old, bool *have
     return CLI_OK;
 }
 
-static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
+static int parse_new_args(const struct cli_cmd *cmd, int argc, char **argv, struct new_args *a,
+                          const char **pos)
 {
-    const char *pos[1] = {0}, *size_arg = NULL, *table_path = NULL, *app_path = NULL,
-               *slot_label = NULL, *chip_name = NULL, *secver_arg = NULL;
-    bool anti_rollback = false;
     const struct cli_opt opts[] = {
-        {.name = "--size", .value = &size_arg, .arg = "SIZE", .check = &emu_flash_size,
+        {.name = "--size", .value = &a->size, .arg = "SIZE", .check = &emu_flash_size,
          .required = true, .help = "flash size"},
-        {.name = "--table", .value = &table_path, .arg = "TABLE", .required = true,
+        {.name = "--table", .value = &a->table, .arg = "TABLE", .required = true,
          .help = "partition table to write at 0x8000: .csv or binary"},
-        {.name = "--app", .value = &app_path, .arg = "IMAGE",
+        {.name = "--app", .value = &a->app, .arg = "IMAGE",
          .help = "app image to write into the first app partition"},
-        {.name = "--slot", .value = &slot_label, .arg = "LABEL", .check = &cli_label_value,
+        {.name = "--slot", .value = &a->slot, .arg = "LABEL", .check = &cli_label_value,
          .needs = "--app", .help = "app partition for --app instead of the first"},
-        {.name = "--chip", .value = &chip_name, .arg = "NAME", .check = &cli_chip_value,
+        {.name = "--chip", .value = &a->chip, .arg = "NAME", .check = &cli_chip_value,
          .help = "the chip the device is (default: the app's chip, else ESP32)"},
-        {.name = "--anti-rollback", .flag = &anti_rollback,
+        {.name = "--anti-rollback", .flag = &a->anti_rollback,
          .help = "bootloader and app built with CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK"},
-        {.name = "--security-version", .value = &secver_arg, .arg = "N",
+        {.name = "--security-version", .value = &a->secver, .arg = "N",
          .check = &security_version_value, .needs = "--anti-rollback",
          .help = "burnt in the chip's eFuse (default 0); at most the field's width: 32 on "
                  "ESP32, 4 on ESP32-C2, 9 on ESP32-C5, 16 on the others"},
+        {.name = "--trust", .values = a->trust, .repeat = MPOTA_EFUSE_KEY_SLOTS, .arg = "PEM",
+         .help = "Secure Boot V2 on: burn this key's digest into the next eFuse key slot (one "
+                 "slot on ESP32 and ESP32-C2); the bootloader then starts, and updates must "
+                 "carry, only images signed by a trusted key"},
+        {.name = "--revoke", .values = a->revoke, .repeat = MPOTA_EFUSE_KEY_SLOTS, .arg = "N",
+         .check = &key_slot_value, .needs = "--trust",
+         .help = "revoke the key in eFuse slot N (0..2), as esp_ota_revoke_secure_boot_public_key"},
         {0}};
-    int status = cli_parse(cmd, argc, argv, opts, pos);
+    return cli_parse(cmd, argc, argv, opts, pos);
+}
+
+// Every input of `flash new` checked before the file is made, so a refusal
+// leaves nothing: the table, the app, the chip, anti-rollback, secure boot.
+static int check_new_inputs(const struct new_args *a, uint16_t *chip, uint8_t **app,
+                            size_t *app_len, const struct mpota_partition **slot,
+                            struct cli_secure_boot *sb)
+{
+    uint32_t size = 0, security_version = 0, app_secure_version = 0;
+    cli_parse_size(a->size, &size);  // cli_parse checked every value: these cannot fail
+    (void)(a->secver && cli_parse_size(a->secver, &security_version));
+    (void)(a->chip && cli_parse_chip(a->chip, chip));
+    // The table from a CSV, a binary table, or a firmware.bin / flash file
+    // that holds one (as `part show` reads it).
+    struct mpota_part_csv_opts copts = {.flash_size = size};
+    struct cli_table_source src;
+    if (cli_load_table(a->table, &copts, &dev.table, &src) != CLI_OK) {
+        return CLI_REFUSED;
+    }
+    int status = CLI_OK;
+    if (a->app) {
+        status = load_new_app(a->table, a->app, a->slot, chip, slot, app, app_len,
+                              &app_secure_version);
+    }
+    if (*chip == MPOTA_CHIP_ANY) {
+        *chip = MPOTA_CHIP_ESP32;
+    }
+    if (!status && a->anti_rollback) {
+        status = cli_check_new_anti_rollback(*chip, security_version, *app != NULL,
+                                             app_secure_version);
+    }
+    if (!status && a->trust[0]) {
+        status = cli_check_new_secure_boot(*chip, a->trust, a->revoke, *app, *app_len, sb);
+    }
+    return status;
+}
+
+static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    const char *pos[1] = {0};
+    struct new_args a = {0};
+    int status = parse_new_args(cmd, argc, argv, &a, pos);
     if (status != CLI_CONTINUE) {
         return status;
     }
-    // cli_parse checked every value: these cannot fail.
-    uint32_t size = 0, security_version = 0, app_secure_version = 0;
     uint16_t chip = MPOTA_CHIP_ANY;
-    cli_parse_size(size_arg, &size);
-    (void)(secver_arg && cli_parse_size(secver_arg, &security_version));
-    (void)(chip_name && cli_parse_chip(chip_name, &chip));
-    // Check every input before the file is made, so a refusal leaves nothing.
-    // The table from a CSV, a binary table, or a firmware.bin / flash file
-    // that holds one (as `part show` reads it).
-    size_t app_len = 0;
-    struct mpota_part_csv_opts copts = {.flash_size = size};
-    struct cli_table_source src;
-    if (cli_load_table(table_path, &copts, &dev.table, &src) != CLI_OK) {
-        return CLI_REFUSED;
-    }
-    int rc;
     uint8_t *app = NULL;
+    size_t app_len = 0;
     const struct mpota_partition *slot = NULL;
-    if (app_path) {
-        status = load_new_app(table_path, app_path, slot_label, &chip, &slot, &app, &app_len,
-                              &app_secure_version);
-        if (status != CLI_OK) {
-            return status;
-        }
-    }
-    if (chip == MPOTA_CHIP_ANY) {
-        chip = MPOTA_CHIP_ESP32;
-    }
-    if (anti_rollback && (status = cli_check_new_anti_rollback(chip, security_version, app != NULL,
-                                                               app_secure_version)) != CLI_OK) {
+    static struct cli_secure_boot sb;
+    memset(&sb, 0, sizeof(sb));
+    if ((status = check_new_inputs(&a, &chip, &app, &app_len, &slot, &sb)) != CLI_OK) {
         free(app);
         return status;
     }
+    uint32_t size = 0, security_version = 0;
+    cli_parse_size(a.size, &size);
+    (void)(a.secver && cli_parse_size(a.secver, &security_version));
     uint8_t bin[MPOTA_PART_TABLE_MAX_LEN];
-    rc = mpota_part_table_write(&dev.table, true, bin);
+    int rc = mpota_part_table_write(&dev.table, true, bin);
     static struct mpota_device old;
     bool have_old = false;
     if (!rc && (status = lock_old_flash(pos[0], &old, &have_old)) != CLI_OK) {
@@ -313,7 +353,7 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
         return cli_fail("cannot create %s (%s)", pos[0], mpota_host_err_name(rc));
     }
     uint32_t count = dev.table.count;
-    rc = record_new_device(pos[0], chip, anti_rollback, security_version);
+    rc = record_new_device(pos[0], chip, &a, security_version, &sb);
     if (have_old) {
         mpota_device_close(&old);
     }
@@ -323,9 +363,12 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
     char sz[32];
     printf("%s: %s %s B flash, table at 0x8000 (%u partitions)%s%s%s%s", pos[0],
            mpota_chip_name(chip), cli_group(size, sz), count, slot ? ", " : "",
-           slot ? app_path : "", slot ? " in " : "", slot ? slot->label : "");
-    if (anti_rollback) {
+           slot ? a.app : "", slot ? " in " : "", slot ? slot->label : "");
+    if (a.anti_rollback) {
         printf(", anti-rollback on, security version %u", security_version);
+    }
+    if (sb.n) {
+        printf(", secure boot on (%u key%s)", sb.n, sb.n == 1 ? "" : "s");
     }
     printf("\n");
     return CLI_OK;
@@ -428,6 +471,7 @@ static void print_status_json(const struct status_view *v)
     json_str_or_null(root, "boot", v->boot ? v->boot->label : NULL);
     json_str_or_null(root, "next_update", v->next ? v->next->label : NULL);
     cli_status_anti_rollback_json(root, &dev);
+    cli_status_secure_boot_json(root, &dev);
     cJSON *ota = cJSON_AddArrayToObject(root, "otadata");
     for (int i = 0; v->have_otadata && i < 2; i++) {
         const char *state = mpota_otadata_state_name(v->entries[i].ota_state);
@@ -496,6 +540,7 @@ static void print_status_text(const struct status_view *v)
     const struct mpota_partition *factory =
         mpota_part_find(&dev.table, MPOTA_PART_TYPE_APP, MPOTA_PART_SUBTYPE_FACTORY);
     cli_status_anti_rollback_text(&dev);
+    cli_status_secure_boot_text(&dev);
     printf("Running: %s\n", v->running ? v->running->label : "nothing (not booted yet)");
     if (v->boot) {
         printf("Next boot: %s\n", v->boot->label);

@@ -568,23 +568,35 @@ static void print_report(const struct run *r, const struct plan *p, int rc,
     cli_print_json(root);
 }
 
-// The keys the image must be signed by (docs/DESIGN.md §8): a signed running
-// app's own, always (ESP-IDF's signed-on-update rule), then --key and
-// --key-digest; p->trusted lists them with where each came from.
+// The keys the image must be signed by (docs/DESIGN.md §8): with secure boot
+// the eFuse keys (revoked ones stay listed and refuse), else a signed
+// running app's own, always (ESP-IDF's signed-on-update rule); then --key
+// and --key-digest. p->trusted lists them with where each came from.
 static int plan_trust(const struct run *r, struct plan *p, const struct update_args *a,
                       struct mpota_diag *d)
 {
     struct mpota_sig_trust *t = &p->trust;
-    t->required = a->require_signature;
-    t->first_block_only = a->one_block;
+    const char *own = "the running app";
     struct mpota_area ra;
-    if (r->running && mpota_area_init(&ra, &r->dev->emu.flash, r->running->offset,
-                                      r->running->size, true) == 0) {
+    if (r->ctx.secure_boot && p->keys.n) {
+        snprintf(p->why, sizeof(p->why),
+                 "this device has secure boot: its bootloader starts only images signed by the "
+                 "keys in its eFuses, so --key and --key-digest cannot add one; leave them out");
+        return MPOTA_ERR_INVALID_ARG;
+    }
+    if (r->ctx.secure_boot) {
+        // Secure boot: the eFuse keys decide, as the bootloader will.
+        *t = *r->ctx.secure_boot;
+        own = "eFuse";
+    } else if (r->running && mpota_area_init(&ra, &r->dev->emu.flash, r->running->offset,
+                                             r->running->size, true) == 0) {
         int n = mpota_sig_trust_add_running(t, &ra, d);
         if (n < 0) {
             return n;
         }
     }
+    t->required = t->required || a->require_signature;
+    t->first_block_only = t->first_block_only || a->one_block;
     for (unsigned i = 0; i < p->keys.n; i++) {
         int rc = mpota_sig_trust_add(t, p->keys.digest[i], d);
         if (rc) {
@@ -598,7 +610,9 @@ static int plan_trust(const struct run *r, struct plan *p, const struct update_a
         while (k < p->keys.n && memcmp(p->keys.digest[k], t->keys[i], MPOTA_SIG_KEY_DIGEST_LEN)) {
             k++;
         }
-        p->trusted.from[i] = k < p->keys.n ? p->keys.from[k] : "the running app";
+        p->trusted.from[i] = k < p->keys.n              ? p->keys.from[k]
+                             : (t->revoked >> i) & 1u ? "eFuse, revoked"
+                                                      : own;
     }
     p->opts.trust = t;
     return MPOTA_OK;
