@@ -46,6 +46,10 @@ expect_status 2 "$M" flash new x.flash --size 4M --table table.csv --revoke 0
 expect_status 0 "$M" flash new dev.flash --size 4M --table table.csv --app "$V/rsa.bin" \
   --trust "$V/rsa3072.pub.pem" --trust "$V/rsa3072_b.pem" --revoke 1
 expect_out "secure boot on \(2 keys\)"
+expect_status 0 "$M" flash new j.flash --size 4M --table table.csv --app "$V/rsa.bin" \
+  --trust "$V/rsa3072.pub.pem" --json
+expect_json '(j["chip"], j["app_slot"], j["secure_boot"]["enabled"], [k["key_digest"] for k in j["secure_boot"]["keys"]])' \
+  "('ESP32-S3', 'ota_0', True, ['$RSA'])"
 expect_status 0 "$M" flash boot dev.flash
 expect_status 0 "$M" flash status dev.flash --json
 expect_json '(j["secure_boot"]["enabled"], [(k["slot"], k["key_digest"], k["revoked"]) for k in j["secure_boot"]["keys"]])' \

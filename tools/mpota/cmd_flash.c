@@ -195,8 +195,45 @@ static int write_new_flash(const char *path, uint32_t size, const uint8_t *table
 struct new_args {
     const char *size, *table, *app, *slot, *chip, *secver;
     const char *trust[MPOTA_EFUSE_KEY_SLOTS + 1], *revoke[MPOTA_EFUSE_KEY_SLOTS + 1];
-    bool anti_rollback;
+    bool anti_rollback, json;
 };
+
+// What `flash new` made, as a line or JSON (the eFuses as `flash status` has them).
+static void print_new(const char *path, const struct new_args *a, uint16_t chip, uint32_t size,
+                      uint32_t count, const struct mpota_partition *slot, uint32_t secver,
+                      const struct cli_secure_boot *sb)
+{
+    if (a->json) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "flash", path);
+        cJSON_AddStringToObject(root, "chip", mpota_chip_name(chip));
+        cJSON_AddNumberToObject(root, "size", size);
+        cJSON_AddNumberToObject(root, "partitions", count);
+        if (slot) {
+            cJSON_AddStringToObject(root, "app_slot", slot->label);
+        } else {
+            cJSON_AddNullToObject(root, "app_slot");
+        }
+        if (mpota_device_open(&dev, path) == 0) {
+            cli_status_anti_rollback_json(root, &dev);
+            cli_status_secure_boot_json(root, &dev);
+            mpota_device_close(&dev);
+        }
+        cli_print_json(root);
+        return;
+    }
+    char sz[32];
+    printf("%s: %s %s B flash, table at 0x8000 (%u partitions)%s%s%s%s", path,
+           mpota_chip_name(chip), cli_group(size, sz), count, slot ? ", " : "",
+           slot ? a->app : "", slot ? " in " : "", slot ? slot->label : "");
+    if (a->anti_rollback) {
+        printf(", anti-rollback on, security version %u", secver);
+    }
+    if (sb->n) {
+        printf(", secure boot on (%u key%s)", sb->n, sb->n == 1 ? "" : "s");
+    }
+    printf("\n");
+}
 
 // A new device has booted nothing yet and is a new chip: the sidecar and
 // eFuses of an older file go, then the chip is recorded and what its eFuses
@@ -272,6 +309,7 @@ static int parse_new_args(const struct cli_cmd *cmd, int argc, char **argv, stru
         {.name = "--revoke", .values = a->revoke, .repeat = MPOTA_EFUSE_KEY_SLOTS, .arg = "N",
          .check = &key_slot_value, .needs = "--trust",
          .help = "revoke the key in eFuse slot N (0..2), as esp_ota_revoke_secure_boot_public_key"},
+        {.name = "--json", .flag = &a->json, .help = "print what was made as JSON"},
         {0}};
     return cli_parse(cmd, argc, argv, opts, pos);
 }
@@ -360,17 +398,7 @@ static int flash_new(const struct cli_cmd *cmd, int argc, char **argv)
     if (rc) {
         return cli_fail_device(&dev, pos[0], rc);
     }
-    char sz[32];
-    printf("%s: %s %s B flash, table at 0x8000 (%u partitions)%s%s%s%s", pos[0],
-           mpota_chip_name(chip), cli_group(size, sz), count, slot ? ", " : "",
-           slot ? a.app : "", slot ? " in " : "", slot ? slot->label : "");
-    if (a.anti_rollback) {
-        printf(", anti-rollback on, security version %u", security_version);
-    }
-    if (sb.n) {
-        printf(", secure boot on (%u key%s)", sb.n, sb.n == 1 ? "" : "s");
-    }
-    printf("\n");
+    print_new(pos[0], &a, chip, size, count, slot, security_version, &sb);
     return CLI_OK;
 }
 
