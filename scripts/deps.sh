@@ -9,7 +9,9 @@ packages=(
   libcmocka-dev                              # unit tests
   libcjson-dev                               # CLI JSON output, manifests
   libcurl4-openssl-dev                       # HTTP(S) downloads in the CLI
-  zlib1g-dev
+  zlib1g-dev                                 # gzip/zlib images in the CLI (inflate)
+  libdivsufsort-dev                          # suffix arrays for mpota delta make
+  liblzma-dev                                # lzma-compressed detools patches (host only)
   clang libclang-rt-14-dev                   # libFuzzer targets
   nginx-light                                # real HTTP server for integration tests (127.0.0.1 only)
   openssl                                    # test certificates and htpasswd for the nginx rig

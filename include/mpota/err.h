@@ -112,6 +112,26 @@ enum mpota_err {
     MPOTA_ERR_SECURE_VERSION_TOO_BIG = -191, // secure_version above what the field counts (expected = width, actual)
     MPOTA_ERR_EFUSE_BURN = -192,             // the port could not burn the counter up to expected
 
+    // Compressed images (gzip, zlib): -220 .. -229. offset counts compressed bytes.
+    MPOTA_ERR_INFLATE_HEADER = -220,   // not a gzip/zlib header this build reads (label = what)
+    MPOTA_ERR_INFLATE_CORRUPT = -221,  // the compressed data is invalid (offset)
+    MPOTA_ERR_INFLATE_TRUNCATED = -222, // the stream ends before its end marker (offset = bytes read)
+    MPOTA_ERR_INFLATE_CHECKSUM = -223, // CRC-32 / Adler-32 / length trailer differs (expected, actual)
+    MPOTA_ERR_INFLATE_TRAILING = -224, // bytes after the end of the compressed stream (offset)
+    MPOTA_ERR_INFLATE_WINDOW = -225,   // the stream's window is larger than this build holds (expected, actual)
+
+    // Delta patches (detools sequential): -230 .. -249. offset counts patch bytes.
+    MPOTA_ERR_DELTA_HEADER = -230,      // not a detools sequential patch (actual = first byte)
+    MPOTA_ERR_DELTA_COMPRESSION = -231, // a compression this build cannot apply (label = its name)
+    MPOTA_ERR_DELTA_WINDOW = -232,      // heatshrink window larger than this build holds (expected, actual)
+    MPOTA_ERR_DELTA_CORRUPT = -233,     // malformed patch data (offset)
+    MPOTA_ERR_DELTA_FROM_RANGE = -234,  // reads the base beyond the running image (expected = its length, actual = the end)
+    MPOTA_ERR_DELTA_TO_RANGE = -235,    // writes beyond the new image's size or the slot (expected, actual)
+    MPOTA_ERR_DELTA_TRUNCATED = -236,   // the patch ends before the image is complete (expected = image size, actual = made)
+    MPOTA_ERR_DELTA_TRAILING = -237,    // patch data left after the image is complete (offset)
+    MPOTA_ERR_DELTA_DATA_FORMAT = -238, // a detools data-format patch (label = format), not supported
+    MPOTA_ERR_DELTA_BASE = -239,        // the patch is for another base image (label = its SHA-256, short)
+
     // -54 .. -66 (CSV, layout) and -160 .. -179 (transport) belong to the host
     // front ends: src/host/host_err.h.
 };

@@ -66,7 +66,7 @@ static void test_truncation_like_snprintf(void **state)
 static void test_every_code_has_name_and_text(void **state)
 {
     (void)state;
-    for (int err = 0; err >= -200; err--) {
+    for (int err = 0; err >= -255; err--) {
         const char *name = mpota_err_name(err);
         if (strcmp(name, "MPOTA_ERR_UNKNOWN") == 0) {
             continue;
@@ -91,7 +91,7 @@ static void test_core_words_and_host_words(void **state)
 {
     (void)state;
     char text[512];
-    for (int err = 0; err >= -200; err--) {
+    for (int err = 0; err >= -255; err--) {
         struct mpota_diag d = {0};
         mpota_diag_set(&d, err, 0, 0, 0);
         mpota_diag_format(&d, text, sizeof(text));
