@@ -333,6 +333,17 @@ int mpota_image_check_app(const struct mpota_image_info *info, struct mpota_diag
 int mpota_image_verify_area(const struct mpota_area *slot, uint16_t expected_chip,
                             struct mpota_image_info *info, struct mpota_diag *d);
 
+// The image at the start of `slot` as it was flashed, for a delta patch's
+// base (issue 13): verifies it as mpota_image_verify_area() does, then
+// gives its length and the SHA-256 of those bytes -- header through the
+// appended hash, and for a signed image (a Secure Boot V2 block where its
+// signature sector starts) through the end of that sector, as espsecure
+// writes the file. So the digest equals sha256sum of the .bin that was
+// flashed. One read pass.
+int mpota_image_digest_area(const struct mpota_area *slot, uint16_t expected_chip,
+                            uint8_t sha256[MPOTA_IMAGE_HASH_LEN], uint32_t *len,
+                            struct mpota_diag *d);
+
 /// What is this file? ///
 
 enum mpota_image_kind {

@@ -20,6 +20,7 @@
 
 #define MPOTA_SIG_SECTOR_SIZE 4096u
 #define MPOTA_SIG_BLOCK_SIZE 1216u
+#define MPOTA_SIG_BLOCK_MAGIC 0xE7u  // byte 0 of every block
 #define MPOTA_SIG_BLOCKS_MAX 3u
 #define MPOTA_SIG_KEY_DIGEST_LEN 32u  // SHA-256 of the key fields, as in eFuse
 #define MPOTA_SIG_DIGEST_MAX 48u      // SHA-384

@@ -8,7 +8,7 @@
 #include "mpota/hash.h"
 #include "mpota/sig.h"
 
-#define MAGIC 0xE7u
+#define MAGIC MPOTA_SIG_BLOCK_MAGIC
 #define VERSION_RSA 2u
 #define VERSION_ECDSA 3u
 #define CRC_LEN 1196u       // the CRC covers the bytes before it
