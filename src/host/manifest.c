@@ -187,6 +187,93 @@ static int check_chip(struct mpota_manifest *m, struct mpota_diag *d, const cJSO
     return refuse(m, d, "chip", "the manifest's \"chip\" must be one of %s; got %s", names, what);
 }
 
+// One entry of "patches" (index i, for the messages) into *p, or skipped
+// (*use false) when its "format" is not detools.
+static int parse_patch(struct mpota_manifest *m, struct mpota_diag *d, const cJSON *e, int i,
+                       struct mpota_manifest_patch *p, bool *use)
+{
+    static const char *const compressions[] = {"none", "lzma", "crle", "bz2", "heatshrink",
+                                               "zstd", "lz4"};
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(e, "url");
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(e, "from");
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(e, "format");
+    const cJSON *comp = cJSON_GetObjectItemCaseSensitive(e, "compression");
+    const cJSON *length = cJSON_GetObjectItemCaseSensitive(e, "length");
+    char buf[64];
+    *use = false;
+    if (!cJSON_IsObject(e)) {
+        return refuse(m, d, "patches", "the manifest's \"patches\" entry %d must be an object; "
+                      "got %s", i, got(e, buf));
+    }
+    if (format && !cJSON_IsString(format)) {
+        return refuse(m, d, "patches", "patch %d: \"format\" must be a string such as "
+                      "\"detools\"; got %s", i, got(format, buf));
+    }
+    if (format && strcmp(format->valuestring, "detools") != 0) {
+        return MPOTA_OK;  // a format for other devices: they take the full image
+    }
+    if (!cJSON_IsString(url) || !url->valuestring[0]) {
+        return refuse(m, d, "patches", "patch %d: \"url\" must be the patch's path or URL, a "
+                      "non-empty string; got %s", i, url ? got(url, buf) : "nothing");
+    }
+    if (!cJSON_IsString(from) || strlen(from->valuestring) != 64 ||
+        !parse_hex(from->valuestring, p->from, 32)) {
+        return refuse(m, d, "patches", "patch %d: \"from\" must be the base image's SHA-256 as "
+                      "64 hex digits (sha256sum of the .bin it was made from)", i);
+    }
+    if (!whole_number(length, 1, UINT32_MAX, &p->length)) {
+        return refuse(m, d, "patches", "patch %d: \"length\" must be the patch's size in bytes, "
+                      "a whole number from 1 to 4,294,967,295; got %s", i,
+                      length ? got(length, buf) : "nothing");
+    }
+    bool known = false;
+    for (size_t k = 0; comp && cJSON_IsString(comp) && k < 7; k++) {
+        known = known || strcmp(comp->valuestring, compressions[k]) == 0;
+    }
+    if (comp && !known) {
+        return refuse(m, d, "patches", "patch %d: \"compression\" must be one of none, crle, "
+                      "heatshrink, lzma, bz2, zstd or lz4 (detools' names); got %s", i,
+                      cJSON_IsString(comp) ? comp->valuestring : got(comp, buf));
+    }
+    snprintf(p->compression, sizeof(p->compression), "%s", comp ? comp->valuestring : "");
+    p->url = strdup(url->valuestring);
+    *use = p->url != NULL;
+    return p->url ? MPOTA_OK : refuse(m, d, "patches", "out of memory reading the manifest");
+}
+
+// "patches": an array of at most MPOTA_MANIFEST_PATCHES_MAX detools entries.
+static int parse_patches(struct mpota_manifest *m, struct mpota_diag *d, const cJSON *patches)
+{
+    char buf[64];
+    if (!patches || cJSON_IsNull(patches)) {
+        return MPOTA_OK;
+    }
+    if (!cJSON_IsArray(patches)) {
+        return refuse(m, d, "patches", "the manifest's \"patches\" must be an array of "
+                      "{\"from\", \"url\", \"length\"} objects; got %s", got(patches, buf));
+    }
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, patches)
+    {
+        bool use;
+        struct mpota_manifest_patch p = {0};
+        int rc = parse_patch(m, d, e, i++, &p, &use);
+        if (rc) {
+            return rc;
+        }
+        if (use && m->patch_count == MPOTA_MANIFEST_PATCHES_MAX) {
+            free(p.url);
+            return refuse(m, d, "patches", "the manifest offers more than %u detools patches",
+                          MPOTA_MANIFEST_PATCHES_MAX);
+        }
+        if (use) {
+            m->patches[m->patch_count++] = p;
+        }
+    }
+    return MPOTA_OK;
+}
+
 static int parse_object(const cJSON *root, struct mpota_manifest *m, struct mpota_diag *d)
 {
     const cJSON *fw = cJSON_GetObjectItemCaseSensitive(root, "firmware");
@@ -233,6 +320,9 @@ static int parse_object(const cJSON *root, struct mpota_manifest *m, struct mpot
                       "4,294,967,295 (esp_app_desc_t.secure_version is 32 bits); got %s",
                       got(secure, buf));
     }
+    if ((rc = parse_patches(m, d, cJSON_GetObjectItemCaseSensitive(root, "patches")))) {
+        return rc;
+    }
     m->firmware = strdup(fw->valuestring);
     if (!m->firmware) {
         return refuse(m, d, "firmware", "out of memory reading the manifest");
@@ -276,8 +366,7 @@ int mpota_manifest_parse(const char *json, size_t len, struct mpota_manifest *m,
     }
     cJSON_Delete(root);
     if (rc) {
-        free(m->firmware);
-        m->firmware = NULL;
+        mpota_manifest_free(m);
     }
     return rc;
 }
@@ -286,6 +375,11 @@ void mpota_manifest_free(struct mpota_manifest *m)
 {
     free(m->firmware);
     m->firmware = NULL;
+    for (unsigned i = 0; i < m->patch_count; i++) {
+        free(m->patches[i].url);
+        m->patches[i].url = NULL;
+    }
+    m->patch_count = 0;
 }
 
 char *mpota_manifest_make(const char *firmware, const uint8_t *img, size_t len,

@@ -3,7 +3,8 @@
 // Manifest: glenn20's format, a JSON object {"firmware": URL-or-path,
 // "sha": hex SHA-256, "length": bytes}, with the optional keys "version",
 // "project", "chip", "secure_version" that `mpota manifest make` adds and an
-// update checks when present. "firmware" is relative to the manifest's own
+// update checks when present, and "patches" (delta patches from named base
+// images: struct mpota_manifest_patch). "firmware" is relative to the manifest's own
 // location unless it is an absolute URL or path.
 //
 // Side files: a sha256sum-format ".sha" file ("<64 hex>  <name>", as iot49's
@@ -19,6 +20,17 @@
 #include "host_err.h"
 #include "mpota/image.h"
 
+// A delta patch a manifest offers (issue 13): a detools sequential patch
+// that turns the image whose SHA-256 (as flashed) is `from` into this
+// manifest's image. "sha" and "length" stay the new image's.
+#define MPOTA_MANIFEST_PATCHES_MAX 8u
+struct mpota_manifest_patch {
+    char *url;              // malloc'd; relative to the manifest, as "firmware" is
+    uint8_t from[32];       // the base image's SHA-256
+    char compression[16];   // as the manifest says ("" = not given); the patch's header decides
+    uint32_t length;        // the patch's size in bytes
+};
+
 struct mpota_manifest {
     char *firmware;              // malloc'd; as written in the manifest
     bool has_sha256;
@@ -29,6 +41,10 @@ struct mpota_manifest {
     uint16_t chip;               // MPOTA_CHIP_ANY = not given
     bool has_secure_version;
     uint32_t secure_version;
+    // "patches": the detools ones, in the manifest's order (entries of
+    // another "format" are skipped: a device takes the full image instead).
+    unsigned patch_count;
+    struct mpota_manifest_patch patches[MPOTA_MANIFEST_PATCHES_MAX];
     // Why it was refused: one sentence naming the key and what it must be
     // ("" when it parsed). Tools print it with the manifest's path.
     char error[256];

@@ -116,12 +116,61 @@ static void test_each_key_is_named(void **state)
     mpota_manifest_free(&m);
 }
 
+#define FROM "aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899"
+
+// "patches": detools entries are kept in order with their base and length;
+// another format is skipped; each malformed field is named.
+static void test_patches(void **state)
+{
+    (void)state;
+    struct mpota_manifest m;
+    assert_int_equal(parse("{\"firmware\": \"a.bin\", " SHA ", \"length\": 1000, \"patches\": ["
+                           "{\"from\": \"" FROM "\", \"url\": \"p1.patch\", \"format\": \"detools\","
+                           " \"compression\": \"heatshrink\", \"length\": 77},"
+                           "{\"from\": \"" FROM "\", \"url\": \"x.bsdiff\", \"format\": \"bsdiff\"},"
+                           "{\"from\": \"" FROM "\", \"url\": \"p2.patch\", \"length\": 5}]}", &m), 0);
+    assert_int_equal(m.patch_count, 2);
+    assert_string_equal(m.patches[0].url, "p1.patch");
+    assert_string_equal(m.patches[0].compression, "heatshrink");
+    assert_int_equal(m.patches[0].length, 77);
+    assert_int_equal(m.patches[0].from[0], 0xAA);
+    assert_int_equal(m.patches[0].from[31], 0x99);
+    assert_string_equal(m.patches[1].url, "p2.patch");
+    assert_string_equal(m.patches[1].compression, "");
+    mpota_manifest_free(&m);
+    assert_int_equal(m.patch_count, 0);
+
+    refused("{\"firmware\": \"a.bin\", \"patches\": {}}", "\"patches\" must be an array", NULL);
+    refused("{\"firmware\": \"a.bin\", \"patches\": [3]}", "entry 0 must be an object", "number 3");
+    refused("{\"firmware\": \"a.bin\", \"patches\": [{\"from\": \"" FROM "\", \"length\": 5}]}",
+            "patch 0: \"url\"", "got nothing");
+    refused("{\"firmware\": \"a.bin\", \"patches\": [{\"from\": \"abc\", \"url\": \"p\", "
+            "\"length\": 5}]}", "patch 0: \"from\"", "64 hex digits");
+    refused("{\"firmware\": \"a.bin\", \"patches\": [{\"from\": \"" FROM "\", \"url\": \"p\"}]}",
+            "patch 0: \"length\"", "got nothing");
+    refused("{\"firmware\": \"a.bin\", \"patches\": [{\"from\": \"" FROM "\", \"url\": \"p\", "
+            "\"length\": 0}]}", "\"length\"", "the number 0");
+    refused("{\"firmware\": \"a.bin\", \"patches\": [{\"from\": \"" FROM "\", \"url\": \"p\", "
+            "\"length\": 5, \"compression\": \"gzip\"}]}", "\"compression\" must be one of", "got gzip");
+    refused("{\"firmware\": \"a.bin\", \"patches\": [{\"format\": 1}]}", "\"format\" must be a string",
+            NULL);
+    // Nine detools patches: one more than a manifest may offer.
+    char json[4096] = "{\"firmware\": \"a.bin\", \"patches\": [";
+    for (int i = 0; i < 9; i++) {
+        strcat(json, i ? ",{\"from\": \"" FROM "\", \"url\": \"p\", \"length\": 5}"
+                       : "{\"from\": \"" FROM "\", \"url\": \"p\", \"length\": 5}");
+    }
+    strcat(json, "]}");
+    refused(json, "more than 8 detools patches", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_secure_version_range),
         cmocka_unit_test(test_length_range),
         cmocka_unit_test(test_each_key_is_named),
+        cmocka_unit_test(test_patches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
