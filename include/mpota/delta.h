@@ -70,22 +70,40 @@ struct mpota_delta_cfg {
 #define MPOTA_DELTA_CHUNK 256u
 #endif
 
-// Caller-owned state; its fields are private (the layout is in delta.c's
-// terms, exposed only so it can live on the stack or in a static).
+// Caller-owned state; its fields are private (exposed only so that it can
+// live on the stack or in a static): 592 bytes on a 32-bit target with the
+// default MPOTA_DELTA_CHUNK.
 typedef struct mpota_delta {
     struct mpota_delta_cfg cfg;
     struct mpota_diag diag;
+    int64_t from_pos;       // next from-data byte a diff adds to (an adjustment may
+                            // take it below 0; only a read there is an error)
+    uint64_t size_val;      // the detools size being read
     uint32_t patch_pos;     // patch bytes consumed
     uint32_t to_size;       // from the header; 0 until it is read
-    uint32_t to_pos;        // new-image bytes handed to the sink
-    uint32_t from_pos;      // next from-data byte a diff adds to
-    uint8_t state;          // private
+    uint32_t to_pos;        // new-image bytes made (handed to the sink or in out[])
+    uint32_t left;          // bytes left in the current diff or extra
+    uint32_t from_at, from_len;  // from_buf[from_at..from_len) is the next from-data
+    union {                 // the payload decoder
+        struct {
+            uint32_t value;  // a size being read, then bytes left
+            uint8_t shift, sub, kind, byte;
+        } crle;
+        struct {
+            uint64_t bits;   // bit buffer, most significant first
+            uint32_t head;   // window position of the next byte
+            uint8_t nbits, window_bits, lookahead_bits;
+            bool started;    // the window/lookahead byte was read
+        } hs;
+    } dec;
+    uint16_t out_len;       // bytes waiting in out[]
+    uint8_t size_shift;     // bits of size_val read; 0 = none yet
+    bool size_neg;
+    uint8_t state;
     uint8_t compression;    // enum mpota_delta_compression
     bool failed;
-    // Private decoder state (size reader, crle, heatshrink bit reader).
-    uint32_t u[8];
-    uint8_t out[MPOTA_DELTA_CHUNK];   // new-image bytes waiting for the sink
-    uint8_t from_buf[MPOTA_DELTA_CHUNK];
+    uint8_t out[MPOTA_DELTA_CHUNK];       // new-image bytes for the sink
+    uint8_t from_buf[MPOTA_DELTA_CHUNK];  // from-data under the current diff
 } mpota_delta_t;
 
 // Starts applying a patch. Nothing is read or written yet.
