@@ -160,7 +160,7 @@ static int from_byte(mpota_delta_t *d, uint8_t *out)
 static int data_byte(mpota_delta_t *d, uint8_t c)
 {
     if (d->state == ST_DIFF) {
-        uint8_t f;
+        uint8_t f = 0;
         int rc = from_byte(d, &f);
         if (rc) {
             return rc;

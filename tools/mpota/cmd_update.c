@@ -22,6 +22,7 @@
 #include "mpota/hash.h"
 #include "mpota/mpver.h"
 #include "mpota/session.h"
+#include "update_delta.h"
 
 // Bytes per read of a file source; 0 would read nothing.
 static const struct cli_value chunk_size = {.kind = CLI_SIZE, .min = 1, .max = 16u << 20};
@@ -37,7 +38,7 @@ struct update_args {
     const char *sha, *md5, *length, *chunk, *cacert, *user, *retries, *min_speed, *stall_window,
         *deadline;
     bool sidecar, no_verify, reboot, confirm, json, same_project, no_downgrade, secure_version,
-        insecure, require_signature, one_block;
+        insecure, require_signature, one_block, full;
     const char *keys[SIG_TRUST_MAX + 1], *key_digests[SIG_TRUST_MAX + 1];  // --key, --key-digest
 };
 
@@ -81,6 +82,7 @@ struct plan {
     struct mpota_sig_trust trust;   // opts.trust
     unsigned deadline_s;  // --deadline, or the default
     double deadline_at;   // now_s() by when every download must be done
+    char *image;          // the manifest's full image, when a patch is taken instead
 };
 
 // Progress on a terminal: bytes, rate, ETA. Quiet otherwise.
@@ -146,17 +148,34 @@ struct run {
     struct progress progress;
     uint64_t bytes;
     struct plan *plan;  // its why takes the sink's own refusals
+    struct update_delta delta;  // when the source is a patch
 };
 
-// The session owns the position: in order or not, it places the bytes at off.
+// The session owns the position: in order or not, it places the bytes at
+// off. A patch is applied in order (a resumed download asks for the bytes
+// from the patch's own offset).
 static int feed(struct run *r, uint64_t off, const uint8_t *data, size_t len)
 {
-    int rc = mpota_session_write_at(&r->session, (uint32_t)off, data, (uint32_t)len);
+    int rc;
+    if (r->delta.on) {
+        rc = off == r->delta.taken ? update_delta_push(&r->delta, data, (uint32_t)len)
+                                   : mpota_diag_set(&r->delta.d.diag, MPOTA_ERR_BAD_STATE,
+                                                    (uint32_t)off, r->delta.taken, 0);
+    } else {
+        rc = mpota_session_write_at(&r->session, (uint32_t)off, data, (uint32_t)len);
+    }
     if (!rc) {
         r->bytes += len;
-        progress_show(&r->progress, mpota_session_offset(&r->session), false);
+        progress_show(&r->progress, r->delta.on ? r->delta.taken : mpota_session_offset(&r->session),
+                      false);
     }
     return rc;
+}
+
+// Why the sink refused rc: the session's record, or the patch applier's.
+static const struct mpota_diag *sink_diag(const struct run *r, int rc)
+{
+    return r->delta.on ? update_delta_diag(&r->delta, rc) : mpota_session_diag(&r->session);
 }
 
 // A file error also goes to why (the whole path and the OS reason: the
@@ -174,7 +193,7 @@ static int update_from_file(struct run *r, const char *path, uint32_t chunk,
     // A file's size is known before its first byte: the session checks it
     // against the slot at pre-flight, before anything is erased.
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && !r->delta.on) {
         int rc = mpota_session_declare_size(&r->session, (uint64_t)st.st_size);
         if (rc) {
             fclose(f);
@@ -192,7 +211,7 @@ static int update_from_file(struct run *r, const char *path, uint32_t chunk,
         off += n;
     }
     if (rc) {
-        *d = *mpota_session_diag(&r->session);  // the session refused
+        *d = *sink_diag(r, rc);  // the session or the patch refused
     } else if (!buf || ferror(f)) {
         snprintf(why, why_size, "cannot read %s: %s", path, strerror(buf ? errno : ENOMEM));
         rc = mpota_diag_set(d, MPOTA_ERR_FILE, 0, 0, 0);
@@ -240,6 +259,14 @@ static int on_length(void *ctx, uint64_t total)
         return MPOTA_ERR_SLOT_TOO_SMALL;
     }
     r->progress.total = total;
+    if (r->delta.on) {
+        // The patch's length, which the applier was given: a server that
+        // says otherwise serves another file.
+        return total == r->delta.patch_len
+                   ? MPOTA_OK
+                   : mpota_diag_set(&r->delta.d.diag, MPOTA_ERR_EXPECT_LENGTH, 0,
+                                    r->delta.patch_len, (uint32_t)total);
+    }
     // The session checks it against the slot once the first bytes have said
     // what the file is (a full firmware.bin gets "extract the app"), before
     // anything is erased.
@@ -254,13 +281,18 @@ static int on_data(void *ctx, uint64_t off, const uint8_t *data, size_t len)
 static int on_restart(void *ctx)
 {
     struct run *r = ctx;
-    return mpota_session_restart(&r->session);
+    int rc = mpota_session_restart(&r->session);
+    if (!rc && r->delta.on) {
+        rc = update_delta_begin(&r->delta, &r->session, &r->ctx, r->running,
+                                r->delta.patch_len);
+    }
+    return rc;
 }
 
 static uint64_t resume_offset(void *ctx)
 {
     struct run *r = ctx;
-    return mpota_session_offset(&r->session);
+    return r->delta.on ? r->delta.taken : mpota_session_offset(&r->session);
 }
 
 // Reads a small text file from a path or URL (manifest, side file).
@@ -518,6 +550,12 @@ static void print_report(const struct run *r, const struct plan *p, int rc,
                "modeled device time %.2f s; wall %.2f s\n",
                (unsigned long long)c->block_erases, (unsigned long long)c->sector_erases,
                (unsigned long long)c->progs, (unsigned long long)c->reads, modeled, wall_s);
+        if (r->delta.on) {
+            char b1[32], b2[32], h[65];
+            cli_hex(r->delta.base_sha, 32, h);
+            printf("delta: a %s B patch onto the running image (%s B, SHA-256 %.16s...)\n",
+                   cli_group(r->delta.patch_len, b1), cli_group(r->delta.base_len, b2), h);
+        }
         if (boot && boot->booted) {
             printf("rebooted into %s\n", boot->booted->label);
         }
@@ -559,6 +597,15 @@ static void print_report(const struct run *r, const struct plan *p, int rc,
     cJSON_AddNumberToObject(ops, "read_bytes", (double)c->read_bytes);
     if (p->opts.trust && (p->trust.count || p->trust.required)) {
         cJSON_AddItemToObject(root, "trusted", sig_trust_json(&p->trusted));
+    }
+    if (r->delta.on) {
+        char h[65];
+        cJSON *delta = cJSON_AddObjectToObject(root, "delta");
+        cli_hex(r->delta.base_sha, 32, h);
+        cJSON_AddStringToObject(delta, "base_sha256", h);
+        cJSON_AddNumberToObject(delta, "base_len", r->delta.base_len);
+        cJSON_AddNumberToObject(delta, "patch_bytes", r->delta.patch_len);
+        cJSON_AddNumberToObject(delta, "image_bytes", mpota_delta_to_size(&r->delta.d));
     }
     cJSON_AddNumberToObject(root, "modeled_device_s", modeled);
     cJSON_AddNumberToObject(root, "wall_s", wall_s);
@@ -618,6 +665,40 @@ static int plan_trust(const struct run *r, struct plan *p, const struct update_a
     return MPOTA_OK;
 }
 
+// A patch instead of the image: the manifest's patch made from the running
+// image (unless --full), or a local SOURCE that is a patch itself. The
+// session's expectations (sha, length) stay the new image's.
+static int plan_delta(struct run *r, struct plan *p, const struct update_args *a,
+                      struct mpota_diag *d)
+{
+    struct update_delta *u = &r->delta;
+    if (!a->full && update_delta_pick(u, r->dev, r->running, &p->manifest)) {
+        char *url;
+        if (is_url(a->source)) {
+            char buf[MPOTA_HTTP_URL_SIZE];
+            int rc = mpota_http_resolve(a->source, u->chosen->url, buf, sizeof(buf), d);
+            if (rc) {
+                return rc;
+            }
+            url = strdup(buf);
+        } else {
+            url = mpota_manifest_resolve_path(a->source, u->chosen->url);
+        }
+        p->image = p->firmware;
+        p->firmware = url;
+        u->on = true;
+        u->patch_len = u->chosen->length;
+    } else if (!is_url(p->firmware) && update_delta_looks_like_patch(p->firmware)) {
+        struct stat st;
+        if (stat(p->firmware, &st) != 0 || st.st_size <= 0 || st.st_size > UINT32_MAX) {
+            return MPOTA_OK;  // the file's own error comes when it is read
+        }
+        u->on = true;
+        u->patch_len = (uint32_t)st.st_size;
+    }
+    return MPOTA_OK;
+}
+
 // The plan (manifest, side files, expectations), the chip a manifest names,
 // the facts the policies compare with, then the session's begin().
 static int begin_update(struct run *r, struct plan *p, const struct update_args *a,
@@ -647,7 +728,16 @@ static int begin_update(struct run *r, struct plan *p, const struct update_args 
         rc = plan_trust(r, p, a, d);
     }
     if (!rc) {
+        rc = plan_delta(r, p, a, d);
+    }
+    if (!rc) {
         rc = mpota_session_begin(&r->session, &r->ctx, r->running, NULL, &p->opts, d);
+    }
+    if (!rc && r->delta.on) {
+        rc = update_delta_begin(&r->delta, &r->session, &r->ctx, r->running, r->delta.patch_len);
+        if (rc) {
+            *d = *update_delta_diag(&r->delta, rc);
+        }
     }
     return rc;
 }
@@ -664,7 +754,7 @@ static int transfer(struct run *r, struct plan *p, uint32_t chunk, struct mpota_
         p->http.url = p->firmware;
         rc = mpota_http_fetch(http_with_time_left(p), &sink, hres, d);
         if (hres->sink_refused) {
-            *d = *mpota_session_diag(&r->session);  // else d is the fetch's own
+            *d = *sink_diag(r, rc);  // else d is the fetch's own
         }
         if (hres->deadline_passed) {
             // The diag would blame the retries; the clock ran out.
@@ -675,6 +765,9 @@ static int transfer(struct run *r, struct plan *p, uint32_t chunk, struct mpota_
         }
     } else {
         rc = update_from_file(r, p->firmware, chunk, d, p->why, sizeof(p->why));
+    }
+    if (!rc && r->delta.on && (rc = update_delta_finish(&r->delta)) != 0) {
+        *d = *sink_diag(r, rc);
     }
     return rc;
 }
@@ -809,6 +902,9 @@ static int parse_update_args(const struct cli_cmd *cmd, int argc, char **argv,
                  "trusted"},
         {.name = "--one-block", .flag = &a->one_block,
          .help = "read only the first signature block, as ESP32 (rev 3) and ESP32-C2 do"},
+        {.name = "--full", .flag = &a->full,
+         .help = "take the manifest's full image even when it offers a patch made from the "
+                 "running image"},
         {0}};
     return cli_parse(cmd, argc, argv, opts, pos);
 }
@@ -891,6 +987,7 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
         }
     }
     free(p.firmware);
+    free(p.image);
     mpota_manifest_free(&p.manifest);
     mpota_device_close(&dev);
     return st;
