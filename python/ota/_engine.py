@@ -283,6 +283,7 @@ class Updater:
                 if self._inflating and at:
                     # A compressed download cannot go on mid-stream: again from 0.
                     self._restart()
+                    self._inflating = False
                     at = 0
                 r = None
                 try:

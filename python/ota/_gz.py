@@ -42,9 +42,14 @@ class _Source(io.IOBase):
         self.view = memoryview(head)  # then a view of buf
         self.at, self.end = 0, len(head)
         self.count = 0  # compressed bytes handed out
+        self.failed = None
 
     def _fill(self):
-        n = self.src.readinto(self.buf) or 0
+        try:
+            n = self.src.readinto(self.buf) or 0
+        except BaseException as e:
+            self.failed = e  # the source's own error (a dropped connection), not the data's
+            raise
         self.view = memoryview(self.buf)
         self.at, self.end = 0, n
         return n
@@ -78,7 +83,7 @@ class Inflated:
         except EOFError:
             _fail("MPOTA_ERR_INFLATE_TRUNCATED", self.src.count)
         except OSError as e:
-            if isinstance(e, mpota.Error):
+            if isinstance(e, mpota.Error) or self.src.failed:
                 raise
             if not self.out and not self.src.count > 18:
                 _fail("MPOTA_ERR_INFLATE_HEADER", 0, label=self.kind or "not gzip or zlib")

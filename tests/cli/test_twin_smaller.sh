@@ -48,6 +48,30 @@ manifest("lying.json", "to.crle.patch", image_sha=sha(other))
 manifest("lzma.json", "lzma.patch")
 manifest("gz.json", None, firmware="to.bin.gz")
 PY
+# Over HTTP too: nginx serving fs/, and cutting proxies that drop the
+# patch's and the gzip's connection once (the patch resumes at its own
+# offset; the gzip starts again from 0).
+RIG=$SRC/tests/integration
+if ! ports=$(bash "$RIG/nginx_rig.sh" start "$WORK/run" "$WORK/fs" $$ 600 2>"$WORK/rig.err"); then
+  [ $? -eq 77 ] && { echo "SKIPPED: nginx not installed"; exit 77; }
+  cat "$WORK/rig.err"; echo "FAIL: nginx rig did not start"; exit 1
+fi
+PROXIES=()
+trap 'bash "$RIG/nginx_rig.sh" stop "$WORK/run" >/dev/null 2>&1; for p in "${PROXIES[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
+read -r PORT _ <<<"$ports"
+proxy() {  # proxy NAME ARGS...: a cut_proxy.py in front of nginx; its port in $NAME
+  local name=$1; shift
+  python3 "$RIG/cut_proxy.py" --target-port "$PORT" --port-file "$name.port" --log "$name.log" \
+    --timeout 600 "$@" &
+  PROXIES+=($!)
+  for _ in $(seq 50); do [ -s "$name.port" ] && break; sleep 0.1; done
+  [ -s "$name.port" ] || { echo "FAIL: cut_proxy $name did not start"; exit 1; }
+  printf -v "$name" '%s' "$(cat "$name.port")"
+}
+proxy CUTP --cut-after 3000 --cut-conns 2
+proxy CUTG --cut-after 20000 --cut-conns 2
+printf 'BASE = "http://127.0.0.1:%s/files/"\nCUTP = "http://127.0.0.1:%s/files/"\nCUTG = "http://127.0.0.1:%s/files/"\n' \
+  "$PORT" "$CUTP" "$CUTG" >fs/urls.py
 "$M" part make --layout ota --flash-size 4M -o table.csv >/dev/null || fail "part make"
 "$M" flash new dev.flash --size 4M --table table.csv --app "$V/from.bin" >/dev/null || fail "flash new"
 "$M" flash boot dev.flash >/dev/null || fail "flash boot"
@@ -74,6 +98,13 @@ verdict "lzma refused: MPOTA_ERR_DELTA_COMPRESSION"
 verdict "gzip-cut refused: MPOTA_ERR_INFLATE_TRUNCATED"
 verdict "gzip-corrupt refused: MPOTA_ERR_INFLATE_CORRUPT"
 verdict "gzip-trailing refused: MPOTA_ERR_INFLATE_TRAILING"
+for c in http-heatshrink http-heatshrink-cut http-gzip http-gzip-cut; do
+  verdict "$c ok ota_1"
+done
+grep -q "^http-dead refused\|^http-dead OSError" "$WORK/out" && ok || fail "a dead server was not refused"
+grep -q 'cut after' CUTP.log && grep -q '/files/to.heatshrink.patch range=bytes=[1-9][0-9]*- .*status=206' \
+  run/access.log && ok || fail "the cut patch download did not resume at the patch's offset"
+grep -q 'cut after' CUTG.log && ok || fail "the gzip download was not cut"
 grep -qF "the patch is compressed with lzma, which this build cannot apply" "$WORK/out" && ok ||
   fail "lzma: no sentence"
 want=$(sha256sum "$V/to.bin" | cut -c1-16)

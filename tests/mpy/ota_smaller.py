@@ -51,6 +51,21 @@ attempt("gzip-corrupt", None, "bad.bin.gz")
 attempt("gzip-trailing", None, "tail.bin.gz")
 
 
+# Over HTTP (nginx, and proxies that cut the patch's and the gzip's
+# connection once), and a server that is not there.
+import urls
+
+attempt("http-heatshrink", urls.BASE + "hs.json")
+attempt("http-heatshrink-cut", urls.CUTP + "hs.json")
+attempt("http-gzip", urls.BASE + "gz.json")
+attempt("http-gzip-cut", urls.CUTG + "gz.json")
+try:
+    ota.update.from_json("http://127.0.0.1:9/hs.json", reboot=False, verbose=False, retries=1)
+    print("http-dead ok")
+except OSError as e:
+    print("http-dead OSError", e.args[0])
+
+
 # mpota.Patch by hand: the stream API under from_patch.
 def by_hand(patch, size):
     d = mpota.Device()
