@@ -59,15 +59,6 @@ fi
 PROXIES=()
 trap 'bash "$RIG/nginx_rig.sh" stop "$WORK/run" >/dev/null 2>&1; for p in "${PROXIES[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 read -r PORT _ <<<"$ports"
-proxy() {  # proxy NAME ARGS...: a cut_proxy.py in front of nginx; its port in $NAME
-  local name=$1; shift
-  python3 "$RIG/cut_proxy.py" --target-port "$PORT" --port-file "$name.port" --log "$name.log" \
-    --timeout 600 "$@" &
-  PROXIES+=($!)
-  for _ in $(seq 50); do [ -s "$name.port" ] && break; sleep 0.1; done
-  [ -s "$name.port" ] || { echo "FAIL: cut_proxy $name did not start"; exit 1; }
-  printf -v "$name" '%s' "$(cat "$name.port")"
-}
 proxy CUTP --cut-after 3000 --cut-conns 2
 proxy CUTG --cut-after 20000 --cut-conns 2
 printf 'BASE = "http://127.0.0.1:%s/files/"\nCUTP = "http://127.0.0.1:%s/files/"\nCUTG = "http://127.0.0.1:%s/files/"\n' \
