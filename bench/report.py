@@ -906,7 +906,8 @@ def markdown(res, core, runs, by, cg_funcs):
         w("| subset | text | code | rodata | data+bss |\n|---|---:|---:|---:|---:|")
         desc = {"session_only": "session begin/write/end/set_boot/abort",
                 "update_api": "session + app-side boot API + table parse (a MicroPython module)",
-                "update_api_with_messages": "... + `mpota_diag_format` (the message catalogue)"}
+                "update_api_with_messages": "... + `mpota_diag_format` (the message catalogue)",
+                "delta": "delta patches: the applier + the running image's digest (issue 13)"}
         for k, v in c["subsets"].items():
             if "error" in v:
                 w(f"| {desc[k]} | error | | | |")
