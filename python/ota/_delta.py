@@ -194,8 +194,10 @@ class Patch:
 
     def write(self, data):
         n = len(data)
-        if self._pos + n > self._size:
-            _stock._raise("MPOTA_ERR_DELTA_TRAILING", self._size)
+        if self._pos + n > self._size:  # more than the patch's length said
+            if self._st == _DONE:
+                _stock._raise("MPOTA_ERR_DELTA_TRAILING", self._size)
+            _stock._raise("MPOTA_ERR_EXPECT_LENGTH", self._size, self._size, self._pos + n)
         self._pos += n
         if self._dec is None:
             data = self._header(bytes(data))

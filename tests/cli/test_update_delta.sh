@@ -80,7 +80,8 @@ refuse cut.patch MPOTA_ERR_DELTA_TRUNCATED "the patch ends after [0-9,]+ B of th
 refuse flipped.patch 'MPOTA_ERR_(DELTA_[A-Z_]+|IMAGE_[A-Z_]+|EXPECT_SHA256)' "."
 refuse lzma.patch MPOTA_ERR_DELTA_COMPRESSION "the patch is compressed with lzma, which this build cannot apply"
 refuse lying-long.json MPOTA_ERR_EXPECT_LENGTH "the download is $(size to.heatshrink.patch | sed 's/\(.\)\(...\)$/\1,\2/') B"
-refuse lying-short.json MPOTA_ERR_DELTA_TRAILING "the patch has data left at patch byte"
+refuse lying-short.json MPOTA_ERR_EXPECT_LENGTH \
+  "the download is $(size to.heatshrink.patch | sed 's/\(.\)\(...\)$/\1,\2/') B \\(received or declared\\) but $(echo $(($(size to.heatshrink.patch) - 10)) | sed 's/\(.\)\(...\)$/\1,\2/') B were expected"
 # A patch for another base: applied onto other.bin it reads past the image
 # or makes an image whose hash is not the manifest's -- never selected.
 refuse lying-base.json 'MPOTA_ERR_(DELTA_FROM_RANGE|IMAGE_[A-Z_]+|EXPECT_SHA256)' "." other.bin
