@@ -3,6 +3,7 @@
 // the core's applier, the device's code, onto OLD in an emulated flash
 // (src/host/delta_apply.c).
 #define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,8 @@
 #include "delta_apply.h"
 #include "delta_make.h"
 #include "heatshrink_enc.h"
+#include "host_err.h"
+#include "mpota/hash.h"
 
 // What `make --compression` offers: those the device applies, then lzma.
 static const char *compression_choice(unsigned i)
@@ -186,42 +189,72 @@ static int delta_make(const struct cli_cmd *cmd, int argc, char **argv)
     return make_opts(comp, window, lookahead, &o) ? make_patch(pos, out, &o, json) : CLI_REFUSED;
 }
 
-static void print_applied(const char *const pos[2], const char *out, size_t old_len,
-                          size_t patch_len, size_t new_len, const struct mpota_delta_applied *a,
-                          bool json)
-{
-    const char *name = mpota_delta_compression_name(a->compression);
-    if (json) {
-        cJSON *root = cJSON_CreateObject();
-        cJSON_AddStringToObject(root, "output", out);
-        cJSON_AddStringToObject(root, "old", pos[0]);
-        cJSON_AddStringToObject(root, "patch", pos[1]);
-        cJSON_AddNumberToObject(root, "old_size", (double)old_len);
-        cJSON_AddNumberToObject(root, "patch_size", (double)patch_len);
-        cJSON_AddNumberToObject(root, "new_size", (double)new_len);
-        cJSON_AddStringToObject(root, "compression", name);
-        cli_print_json(root);
-        return;
-    }
-    char o[32], p[32], n[32];
-    printf("%s: %s B, made from %s (%s B) by %s (%s B, %s)\n", out, cli_group(new_len, n),
-           pos[0], cli_group(old_len, o), pos[1], cli_group(patch_len, p), name);
-}
+struct applied_report {
+    const char *old, *patch, *out;
+    size_t old_len, patch_len;
+    const struct mpota_buf *new_;
+    const struct mpota_delta_applied *a;
+};
 
-// Why the patch was refused: the core's sentence (for lzma, its offsets are
-// in the patch as decompressed).
-static int apply_failed(const char *patch_path, int rc, const struct mpota_delta_applied *a,
-                        const struct mpota_diag *d)
+// Why the patch was refused: the core's sentence (for lzma, its offsets
+// count in the payload as decompressed), into text.
+static void refusal_text(const struct applied_report *r, int rc, const struct mpota_diag *d,
+                         char *text, size_t cap)
 {
     if (rc == MPOTA_ERR_NO_SPACE) {
-        return cli_fail("out of memory applying %s", patch_path);
+        snprintf(text, cap, "out of memory applying %s", r->patch);
+        return;
     }
-    char text[512];
-    cli_diag_text(d, text, sizeof(text));
-    return cli_fail("%s: %s%s", patch_path, text,
-                    a->core_offsets_decompressed && d->offset
-                        ? " (patch bytes counted in the lzma payload as decompressed)"
-                        : "");
+    size_t n = cli_diag_text(d, text, cap);
+    if (r->a->core_offsets_decompressed && d->offset && n < cap) {
+        snprintf(text + n, cap - n, " (patch bytes counted in the lzma payload as decompressed)");
+    }
+}
+
+static void print_applied(const struct applied_report *r, int rc, const struct mpota_diag *d,
+                          bool json)
+{
+    const char *name = mpota_delta_compression_name(r->a->compression);
+    char text[640];
+    if (rc) {
+        refusal_text(r, rc, d, text, sizeof(text));
+    }
+    if (!json) {
+        char o[32], p[32], n[32];
+        if (rc) {
+            cli_fail("%s: %s", r->patch, text);
+            return;
+        }
+        printf("%s: %s B, made from %s (%s B) by %s (%s B, %s)\n", r->out,
+               cli_group(r->new_->len, n), r->old, cli_group(r->old_len, o), r->patch,
+               cli_group(r->patch_len, p), name);
+        return;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddBoolToObject(root, "ok", rc == 0);
+    if (rc) {
+        cJSON_AddStringToObject(root, "error", text);
+        cJSON_AddStringToObject(root, "code", mpota_host_err_name(rc));
+    }
+    cJSON_AddItemToObject(root, "output", rc ? cJSON_CreateNull() : cJSON_CreateString(r->out));
+    cJSON_AddStringToObject(root, "old", r->old);
+    cJSON_AddStringToObject(root, "patch", r->patch);
+    cJSON_AddNumberToObject(root, "old_size", (double)r->old_len);
+    cJSON_AddNumberToObject(root, "patch_size", (double)r->patch_len);
+    cJSON_AddItemToObject(root, "compression",
+                          name ? cJSON_CreateString(name) : cJSON_CreateNull());
+    if (!rc) {
+        uint8_t sha[MPOTA_SHA256_LEN];
+        char hex[2 * MPOTA_SHA256_LEN + 1];
+        mpota_sha256_t h;
+        mpota_sha256_start(&h);
+        mpota_sha256_update(&h, r->new_->p, r->new_->len);
+        mpota_sha256_finish(&h, sha);
+        cli_hex(sha, sizeof(sha), hex);
+        cJSON_AddNumberToObject(root, "new_size", (double)r->new_->len);
+        cJSON_AddStringToObject(root, "sha256", hex);
+    }
+    cli_print_json(root);
 }
 
 static int delta_apply(const struct cli_cmd *cmd, int argc, char **argv)
@@ -245,12 +278,11 @@ static int delta_apply(const struct cli_cmd *cmd, int argc, char **argv)
     struct mpota_diag d = {0};
     status = CLI_REFUSED;
     if (patch) {
+        const struct applied_report r = {pos[0], pos[1], out, old_len, patch_len, &new_, &a};
         int rc = mpota_delta_apply(old, old_len, patch, patch_len, &new_, &a, &d);
-        if (rc) {
-            apply_failed(pos[1], rc, &a, &d);
-        } else if (cli_write_file(out, new_.p, new_.len)) {
-            print_applied(pos, out, old_len, patch_len, new_.len, &a, json);
-            status = CLI_OK;
+        if (rc || cli_write_file(out, new_.p, new_.len)) {
+            print_applied(&r, rc, &d, json);
+            status = rc ? CLI_REFUSED : CLI_OK;
         }
     }
     mpota_buf_free(&new_);
