@@ -2,9 +2,10 @@
 //
 // Why only the longest match matters: let cost[i] be the fewest bits for
 // in[i..len) after in[0..i). cost never grows with i (drop the first
-// literal, or shorten the first copy by one byte, a literal when one byte is
-// left), so of all copies at i the longest leaves the cheapest rest, and
-// each position only chooses between a literal and its longest copy.
+// literal, or shorten the first copy by one byte: a copy of one byte where
+// that beats a literal, else a literal, no dearer than the copy was), so of
+// all copies at i the longest leaves the cheapest rest, and each position
+// only chooses between a literal and its longest copy.
 #include "heatshrink_enc.h"
 
 #include <stdbool.h>
@@ -134,6 +135,19 @@ static void measure_runs(struct parse *p)
     }
 }
 
+// A copy of one byte, for the one pair of parameters (window 2^4,
+// lookahead 2^3) where its 8 bits beat a literal's 9.
+static unsigned copy_one(const struct parse *p, size_t at, unsigned *dist)
+{
+    for (size_t d = 1; d <= p->zeros; d++) {
+        if (p->v[at - d] == p->v[at]) {
+            *dist = (unsigned)d;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 // match_len/match_dist for every input byte. Positions before a search are
 // in the chains; the window's zeros count as earlier positions.
 static void find_matches(struct parse *p)
@@ -143,6 +157,9 @@ static void find_matches(struct parse *p)
             unsigned dist = 0;
             unsigned n = p->v[at - 1] == p->v[at] ? copy_in_run(p, at, &dist)
                                                   : copy_by_pairs(p, at, &dist);
+            if (n < 2 && 1u + p->w + p->l < 9u) {
+                n = copy_one(p, at, &dist);
+            }
             p->match_len[at - p->zeros] = (uint16_t)n;
             p->match_dist[at - p->zeros] = (uint16_t)dist;
         }
@@ -159,7 +176,7 @@ static void choose(struct parse *p, size_t len)
     for (size_t i = len; i-- > 0;) {
         uint64_t literal = 9u + p->cost[i + 1];
         unsigned n = p->match_len[i];
-        if (n >= 2 && copy_bits + p->cost[i + n] < literal) {
+        if (n && copy_bits + p->cost[i + n] < literal) {
             p->cost[i] = copy_bits + p->cost[i + n];
         } else {
             p->cost[i] = literal;
