@@ -225,6 +225,7 @@ extern const struct cli_group cli_image_group;
 extern const struct cli_group cli_part_group;
 extern const struct cli_group cli_flash_group;
 extern const struct cli_group cli_manifest_group;
+extern const struct cli_group cli_delta_group;
 int cmd_update(const struct cli_cmd *cmd, int argc, char **argv);  // mpota flash update
 
 #endif

@@ -8,8 +8,9 @@
 #error "MPOTA_VERSION comes from project(VERSION) in CMakeLists.txt"
 #endif
 
-static const struct cli_group *const groups[] = {&cli_image_group, &cli_part_group,
-                                                 &cli_flash_group, &cli_manifest_group, NULL};
+static const struct cli_group *const groups[] = {&cli_image_group,    &cli_part_group,
+                                                 &cli_flash_group,    &cli_manifest_group,
+                                                 &cli_delta_group,    NULL};
 
 static void print_usage(FILE *f)
 {
