@@ -56,6 +56,20 @@ new_device from.bin
 expect_status 0 "$M" flash update dev.flash delta.json
 expect_out "delta: a $(size to.heatshrink.patch | sed 's/\(.\)\(...\)$/\1,\2/') B patch onto the running image \\(40,000 B"
 
+# manifest make --delta-from: the patch beside the manifest, then taken by
+# the update; a patch no smaller than the image is not offered.
+mkdir -p mk && cp from.bin to.bin other.bin mk/
+(cd mk && "$M" manifest make to.bin -o to.json --delta-from from.bin --delta-from other.bin \
+  >/dev/null 2>../mk.err) || fail "manifest make --delta-from"
+expect_status 0 json_get mk/to.json '[(p["from"], p["url"], p["length"]) for p in j["patches"]]'
+patch_name="to.bin.from-$(sha from.bin | cut -c1-8).patch"
+expect_out "\[\('$(sha from.bin)', '$patch_name', $(size "mk/$patch_name")\)\]"
+grep -q "the patch from other.bin is [0-9,]* B, no smaller than the 44,000 B image: not offered" mk.err &&
+  ok || fail "other.bin's patch: $(cat mk.err)"
+new_device from.bin
+expect_status 0 "$M" flash update dev.flash mk/to.json --json
+expect_json 'j["ok"], j["sha256"], j["delta"]["patch_bytes"]' "(True, '$(sha to.bin)', $(size "mk/$patch_name"))"
+
 # Refusals: nothing selected, the running slot and otadata unchanged.
 head -c $(($(size to.heatshrink.patch) - 100)) to.heatshrink.patch >cut.patch
 cp to.heatshrink.patch flipped.patch
