@@ -332,6 +332,8 @@ int mpota_flash_emu_load(struct mpota_flash_emu *emu, uint32_t addr, const void 
     if (!in_bounds(emu, addr, len)) {
         return MPOTA_ERR_FLASH_BOUNDS;
     }
-    memcpy(emu->mem + addr, data, len);
+    if (len) {  // an empty OLD may come as NULL
+        memcpy(emu->mem + addr, data, len);
+    }
     return MPOTA_OK;
 }
