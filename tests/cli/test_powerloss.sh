@@ -115,8 +115,10 @@ fresh
 MPOTA_FLASH_FAIL_AFTER=$((ops + 1)) expect_status 0 "$M" flash update dev.flash "$SOURCE" --json
 expect_json 'j["ok"], j["flash_ops"]["erase"] + j["flash_ops"]["program"]' "(True, $ops)"
 
+# POWERLOSS_STRIDE=K cuts every K-th operation only (the sanitizer build of
+# the delta variant: the plain build cuts every one).
 update_cuts=0
-for ((n = 1; n <= ops; n++)); do
+for ((n = 1; n <= ops; n += ${POWERLOSS_STRIDE:-1})); do
   fresh
   MPOTA_FLASH_FAIL_AFTER=$n expect_status 75 "$M" flash update dev.flash "$SOURCE"
   expect_v1_after_cut "update-cut-$n"
