@@ -73,9 +73,15 @@ SUBSETS = {
     "update_api": UPDATE_API,
     # ... and with the diagnostics catalogue (mpota_diag_format's sentences)
     "update_api_with_messages": UPDATE_API + ["mpota_diag_format", "mpota_err_name"],
+    # delta patches (issue 13): the applier and the running image's digest
+    "delta": ["mpota_delta_begin", "mpota_delta_push", "mpota_delta_finish",
+              "mpota_image_digest_area"],
 }
 STACK_ENTRIES = ["mpota_session_write", "mpota_session_begin", "mpota_session_end",
-                 "mpota_session_set_boot", "mpota_session_resume", "mpota_session_abort"]
+                 "mpota_session_set_boot", "mpota_session_resume", "mpota_session_abort",
+                 # delta (issue 13): the applier calls its sink (mpota_session_write)
+                 # through a pointer, so a patched update's deepest stack is the two added
+                 "mpota_delta_push", "mpota_image_digest_area"]
 
 
 def run(cmd, **kw):

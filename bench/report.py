@@ -345,6 +345,7 @@ def main():
         if res.get(key) is None and not (part and "skipped" in ((core or {}).get(part) or {})):
             failures.append(f"required result {key} missing")
     signature_results(res, load(os.path.join(raw, "sig.json")), core, skipped, a.micropython)
+    res["transfer"] = load(os.path.join(raw, "transfer.json"))
     res["stock_bench"] = load(os.path.join(raw, "stock_bench.json"))
     res["skipped"] = skipped
     res["failures"] = failures
@@ -404,6 +405,41 @@ def signature_results(res, sig, core, skipped, tree):
                                        "mbedtls_sources")}
                         for tc in ("arm", "xtensa") if tc in stack}
     res["esp32_task_stack_bytes"] = esp32_task_stack(tree)
+
+
+def transfer_markdown(res):
+    """Section 8: smaller transfers, gzip and delta (issue 13)."""
+    t = res.get("transfer")
+    o = []
+    w = o.append
+    w("## 8. Smaller transfers: gzip and delta updates\n")
+    if not t or not t.get("pairs"):
+        w("Not run (bench/transfer.py).\n")
+        return "\n".join(o) + "\n"
+    w(f"`bench/transfer.py` with `bench/bench_transfer`: each update runs for real on the "
+      f"bench rig (the old build running in ota_0): the image, its `gzip -9` (inflated by "
+      f"zlib, as the CLI does), or a heatshrink patch ({t['patch_maker']}) applied by the "
+      f"core's applier from the running slot; all three through the session. The flash "
+      f"operations each 1 KiB of download causes are timed with the flash model (section 1) "
+      f"and start once that KiB has arrived and the flash is free, so the download overlaps "
+      f"erase and program; then end() and set_boot. CPU time to inflate or patch is not "
+      f"modeled. Real pairs: consecutive builds that three public projects committed "
+      f"(loboris' MicroPython_ESP32_psRAM_LoBo esp32_ota, shariltumin/esp32-micropython, "
+      f"teuler/robotling), kept outside the repository; detools 0.53 and Debian's bsdiff "
+      f"sizes were made by hand with those tools.\n")
+    w("| pair | image B | gzip -9 B | patch B | detools heatshrink B | detools lzma B | "
+      "bsdiff B | raw / gzip / delta at 20 Mbit/s (s) | 1 Mbit/s | 100 kbit/s |")
+    w("|---|---:|---:|---:|---:|---:|---:|---|---|---|")
+    for p in t["pairs"]:
+        m = p["modeled"]["updates"]
+        ref = p.get("reference") or {}
+        cell = lambda i: " / ".join(f"{m[k]['total_s'][i]:.1f}" for k in ("raw", "gzip", "delta"))
+        w(f"| {p['pair']} | {fmt_int(p['new_bytes'])} | {fmt_int(p['gzip9_bytes'])} | "
+          f"{fmt_int(m['delta']['transferred'])} | {fmt_int(ref.get('detools_heatshrink'))} | "
+          f"{fmt_int(ref.get('detools_lzma'))} | {fmt_int(ref.get('bsdiff'))} | {cell(0)} | "
+          f"{cell(1)} | {cell(2)} |")
+    w("")
+    return "\n".join(o) + "\n"
 
 
 def analysis(res, core, by):
@@ -870,7 +906,8 @@ def markdown(res, core, runs, by, cg_funcs):
         w("| subset | text | code | rodata | data+bss |\n|---|---:|---:|---:|---:|")
         desc = {"session_only": "session begin/write/end/set_boot/abort",
                 "update_api": "session + app-side boot API + table parse (a MicroPython module)",
-                "update_api_with_messages": "... + `mpota_diag_format` (the message catalogue)"}
+                "update_api_with_messages": "... + `mpota_diag_format` (the message catalogue)",
+                "delta": "delta patches: the applier + the running image's digest (issue 13)"}
         for k, v in c["subsets"].items():
             if "error" in v:
                 w(f"| {desc[k]} | error | | | |")
@@ -969,6 +1006,7 @@ def markdown(res, core, runs, by, cg_funcs):
           f"{'met' if pc <= 1.25 else 'missed'}).\n")
 
     w(signature_markdown(res, core))
+    w(transfer_markdown(res))
 
     w("## Reading the misses: what it would take\n")
     w(analysis(res, core, by))

@@ -64,7 +64,8 @@ if command -v ninja >/dev/null 2>&1 && [ ! -f "$build_dir/Makefile" ]; then gen=
 if ! cmake -S "$root" -B "$build_dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DMPOTA_TESTS=OFF -DMPOTA_BENCH=ON >"$raw/configure.log" 2>&1 ||
    ! cmake --build "$build_dir" -j"$(nproc 2>/dev/null || echo 2)" \
-      --target bench_modeled bench_pipeline bench_sizeof bench_sig >"$raw/build.log" 2>&1; then
+      --target bench_modeled bench_pipeline bench_sizeof bench_sig bench_transfer mpota \
+      >"$raw/build.log" 2>&1; then
   cat "$raw/configure.log" "$raw/build.log" 2>/dev/null | tail -30 >&2
   echo "bench: host build failed" >&2
   exit 1
@@ -88,6 +89,12 @@ echo "bench: host pipeline throughput ($reps repetitions)" >&2
 if [ "$smoke" -eq 1 ]; then sig_args=(--reps 3 --budget 0.02); else sig_args=(--reps 11 --budget 0.2); fi
 echo "bench: signature verification (${sig_args[*]})" >&2
 "$bin/bench_sig" "${sig_args[@]}" >"$raw/sig.json" || failed "bench_sig (a signed vector did not verify)"
+
+# Smaller transfers (issue 13): full, gzip and delta updates of release pairs
+# over three links. Real pairs from MPOTA_RELEASES (kept outside the repository).
+echo "bench: smaller transfers${MPOTA_RELEASES:+ ($MPOTA_RELEASES)}" >&2
+python3 "$root/bench/transfer.py" --bench "$bin/bench_transfer" --mpota "$build_dir/mpota" \
+  --out "$raw/transfer.json" || failed "bench_transfer"
 
 if command -v valgrind >/dev/null 2>&1; then
   modes=(sha256 pipeline)

@@ -5,6 +5,8 @@
 //   d = mpota.Device()
 //   d.partitions()            [(type, subtype, offset, size, label, flags), ...]
 //   d.running()               label of the running app, or None
+//   d.running_digest()        (SHA-256, length) of the running image as flashed:
+//                             what a delta patch's "from" names
 //   d.boot_partition()        label the bootloader would choose now
 //   d.next_update([label])    next OTA slot after label (default: running)
 //   d.read(label, off, buf)   read len(buf) bytes at off in the partition
@@ -354,6 +356,28 @@ static mp_obj_t device_verify(mp_obj_t self_in, mp_obj_t label)
 static MP_DEFINE_CONST_FUN_OBJ_2(device_verify_obj, device_verify);
 #endif
 
+// The base a delta patch must be made from: the running image's SHA-256 and
+// length as flashed. Verifies the image on the way (one read pass).
+static mp_obj_t device_running_digest(mp_obj_t self_in)
+{
+    struct mpota_port *port = mpota_device_port(self_in);
+    if (!port->running) {
+        mpota_raise(MPOTA_ERR_NOT_FOUND);
+    }
+    struct mpota_area a = area_of(port, port->running);
+    uint8_t sha[MPOTA_IMAGE_HASH_LEN];
+    uint32_t len = 0;
+    struct mpota_diag d = {0};
+    int rc = mpota_image_digest_area(&a, port->ctx.chip, sha, &len, &d);
+    if (rc) {
+        mpota_diag_label(&d, port->running->label, MPOTA_PART_LABEL_LEN);
+        mpota_check(rc, &d);
+    }
+    mp_obj_t t[2] = {mp_obj_new_bytes(sha, sizeof(sha)), mp_obj_new_int_from_uint(len)};
+    return mp_obj_new_tuple(2, t);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(device_running_digest_obj, device_running_digest);
+
 static mp_obj_t device_otadata(mp_obj_t self_in)
 {
     struct mpota_port *port = mpota_device_port(self_in);
@@ -392,6 +416,7 @@ static const mp_rom_map_elem_t device_locals_table[] = {
     {MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&device_close_obj)},
     {MP_ROM_QSTR(MP_QSTR_partitions), MP_ROM_PTR(&device_partitions_obj)},
     {MP_ROM_QSTR(MP_QSTR_running), MP_ROM_PTR(&device_running_obj)},
+    {MP_ROM_QSTR(MP_QSTR_running_digest), MP_ROM_PTR(&device_running_digest_obj)},
     {MP_ROM_QSTR(MP_QSTR_boot_partition), MP_ROM_PTR(&device_boot_partition_obj)},
 #if MPOTA_MODULE_TWIN_API
     {MP_ROM_QSTR(MP_QSTR_next_update), MP_ROM_PTR(&device_next_update_obj)},

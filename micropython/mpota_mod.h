@@ -7,6 +7,7 @@
 
 #include "mpota/err.h"
 #include "mpota/part.h"
+#include "mpota/session.h"
 #include "port.h"
 
 /// mpota.Error (mpota_error_obj.c) ///
@@ -53,5 +54,13 @@ MP_DECLARE_CONST_FUN_OBJ_0(mpota_restart_obj);
 /// mpota.Session (mpota_session_obj.c) ///
 
 extern const mp_obj_type_t mpota_session_type;
+
+// The core session of a Session object o, and its Device in *device; raises
+// if o is not a Session or its device is closed.
+mpota_session_t *mpota_session_core(mp_obj_t o, mp_obj_t *device);
+
+/// mpota.Patch (mpota_patch_obj.c) ///
+
+extern const mp_obj_type_t mpota_patch_type;
 
 #endif

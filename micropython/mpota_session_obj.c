@@ -44,6 +44,17 @@ static session_obj_t *get(mp_obj_t o)
     return MP_OBJ_TO_PTR(o);
 }
 
+mpota_session_t *mpota_session_core(mp_obj_t o, mp_obj_t *device)
+{
+    if (!mp_obj_is_type(o, &mpota_session_type)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("expected an mpota.Session"));
+    }
+    session_obj_t *self = get(o);
+    mpota_device_port(self->device);
+    *device = self->device;
+    return &self->s;
+}
+
 // Raises the session's sticky error if rc is not 0.
 static void check(session_obj_t *self, int rc)
 {

@@ -23,7 +23,7 @@ for t in "${targets[@]}"; do
     # for the block reader.
     *sig_trust*) cp tests/vectors/sbv2/*.bin "$corpus/" ;;
     *sig*) for f in tests/vectors/sbv2/*.bin; do tail -c 4096 "$f" >"$corpus/$(basename "$f")"; done ;;
-    # detools' own patches, after the byte that picks the piece size.
+    # detools' own patches, after a control byte (piece size 8, 32 KiB window).
     *delta*) for f in tests/vectors/detools/*.patch; do
                { printf '\007'; cat "$f"; } >"$corpus/$(basename "$f")"; done ;;
     *mpver*) printf '3.4.0; MicroPython v1.23.0 on 2024-06-02\0' >"$corpus/banner"

@@ -29,6 +29,10 @@
 // Every instruction is bounds-checked before it acts: from data beyond
 // from_len, output beyond the declared size or to_max, and sizes that run
 // past the patch are refused with the offset of the patch byte at fault.
+// An adjustment may move the from position outside [0, from_len) (detools
+// seeks there; only a diff that reads there is refused), but not 4 GiB away.
+// Sizes that do not fit 32 bits are refused, as are bytes after the image is
+// complete (heatshrink's last byte may end in padding bits).
 // Nothing allocates; the heatshrink window is the caller's buffer.
 #ifndef MPOTA_DELTA_H
 #define MPOTA_DELTA_H
@@ -70,50 +74,66 @@ struct mpota_delta_cfg {
 #define MPOTA_DELTA_CHUNK 256u
 #endif
 
+// Private: the payload decoders' states (src/core/crle_dec.c,
+// heatshrink_dec.c), here only so that mpota_delta_t has a size.
+struct mpota_crle_dec {
+    uint32_t value;  // a segment's size being read, then its literal bytes left
+    uint8_t phase;
+    uint8_t shift;   // bits of value read
+    uint8_t repeated;
+};
+
+struct mpota_heatshrink_dec {
+    uint16_t head;   // window position of the next output byte
+    uint16_t field;  // the bits of the field being read
+    uint16_t back;   // a back-reference's distance
+    uint8_t phase;
+    uint8_t need;    // bits of the field still to come
+    uint8_t window_bits, lookahead_bits;
+};
+
 // Caller-owned state; its fields are private (exposed only so that it can
-// live on the stack or in a static): 592 bytes on a 32-bit target with the
-// default MPOTA_DELTA_CHUNK.
+// live on the stack or in a static): 392 bytes on a 32-bit target with the
+// default MPOTA_DELTA_CHUNK (test_delta.c prints it).
 typedef struct mpota_delta {
+    int64_t from_pos;       // the next from-data byte a diff reads; an adjustment may
+                            // take it out of range, only a read there is an error
     struct mpota_delta_cfg cfg;
     struct mpota_diag diag;
-    int64_t from_pos;       // next from-data byte a diff adds to (an adjustment may
-                            // take it below 0; only a read there is an error)
-    uint64_t size_val;      // the detools size being read
     uint32_t patch_pos;     // patch bytes consumed
     uint32_t to_size;       // from the header; 0 until it is read
     uint32_t to_pos;        // new-image bytes made (handed to the sink or in out[])
     uint32_t left;          // bytes left in the current diff or extra
-    uint32_t from_at, from_len;  // from_buf[from_at..from_len) is the next from-data
-    union {                 // the payload decoder
-        struct {
-            uint32_t value;  // a size being read, then bytes left
-            uint8_t shift, sub, kind, byte;
-        } crle;
-        struct {
-            uint64_t bits;   // bit buffer, most significant first
-            uint32_t head;   // window position of the next byte
-            uint8_t nbits, window_bits, lookahead_bits;
-            bool started;    // the window/lookahead byte was read
-        } hs;
+    uint32_t size_val;      // the detools size being read
+    union {
+        struct mpota_crle_dec crle;
+        struct mpota_heatshrink_dec hs;
     } dec;
-    uint16_t out_len;       // bytes waiting in out[]
+    uint16_t out_len;       // new-image bytes in out[]
+    uint16_t from_ready;    // out[out_len..] already holds this many from-data bytes
     uint8_t size_shift;     // bits of size_val read; 0 = none yet
     bool size_neg;
     uint8_t state;
     uint8_t compression;    // enum mpota_delta_compression
     bool failed;
-    uint8_t out[MPOTA_DELTA_CHUNK];       // new-image bytes for the sink
-    uint8_t from_buf[MPOTA_DELTA_CHUNK];  // from-data under the current diff
+    // A diff's from-data is read here first, then each diff byte is added in place.
+    uint8_t out[MPOTA_DELTA_CHUNK];
 } mpota_delta_t;
 
 // Starts applying a patch. Nothing is read or written yet.
 int mpota_delta_begin(mpota_delta_t *d, const struct mpota_delta_cfg *cfg);
 
 // Consumes len patch bytes (all of them, or fails: the failure is sticky).
+// A refusal is an MPOTA_ERR_DELTA_* code whose diag offset is the patch byte
+// at fault, or MPOTA_ERR_EXPECT_LENGTH for bytes beyond patch_len; a sink's
+// code comes back unchanged (its details are the sink's), and a flash code
+// from reading the base has the flash address as its offset.
 int mpota_delta_push(mpota_delta_t *d, const void *data, uint32_t len);
 
 // After the last patch byte: 0 when the whole new image went to the sink and
-// the patch held nothing more; MPOTA_ERR_DELTA_TRUNCATED otherwise.
+// the patch held nothing more. MPOTA_ERR_DELTA_TRUNCATED when the image is not
+// complete; MPOTA_ERR_EXPECT_LENGTH when it is, but fewer than patch_len bytes
+// came; MPOTA_ERR_DELTA_CORRUPT when a crle segment was cut short.
 int mpota_delta_finish(mpota_delta_t *d);
 
 // The new image's size from the header (0 before it is read).

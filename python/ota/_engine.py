@@ -8,6 +8,7 @@
 #               progress=None, policy=0, key=None, require_signature=False)
 #   u.write(buf) / u.copy(stream)
 #   u.fetch(url, retries=5, auth=None, headers=None, timeout=20, cadata=None)
+#   u.patch(size)  what follows is a detools patch onto the running image
 #   u.finish()     -> bytes written (verifies: mpota.Error / ValueError)
 #   u.set_boot()   the new app boots next (state NEW)
 #   u.abort()      the slot is left reading as empty
@@ -137,6 +138,10 @@ class Updater:
         self.total = 0
         self._late = None  # expectations given after the data started
         self._buf = None
+        self._patch = None  # (size) while the data is a delta patch
+        self._p = None  # its mpota.Patch, in front of the session
+        self._taken = 0  # bytes the patch took (where a resumed download goes on)
+        self._inflating = False  # the download is a gzip/zlib stream (_gz.py)
         self._begin(size, sha256, md5)
 
     def _begin(self, size, sha256, md5):
@@ -159,7 +164,28 @@ class Updater:
         return 0
 
     def offset(self):
-        return self._s.offset()
+        # Where the data goes on: the session's offset, or the patch's.
+        return self._taken if self._patch else self._s.offset()
+
+    def patch(self, size):
+        # The data that follows is a detools patch of `size` bytes onto the
+        # running image (mpota.Patch); the session gets the new image.
+        self._patch = size
+        self._p = mpota.Patch(self._s, size)
+        self._taken = 0
+
+    def _write(self, data):
+        if self._p:
+            self._p.write(data)
+            self._taken += len(data)
+        else:
+            self._s.write(data)
+
+    def _restart(self):
+        # The data starts again from byte 0 (a server that ignored a Range).
+        self._s.restart()
+        if self._patch:
+            self.patch(self._patch)
 
     def expect(self, size=0, sha256=None, md5=None):
         # Adds what the caller knows (length, hashes). Before the first byte
@@ -188,24 +214,42 @@ class Updater:
 
     def write(self, data):
         try:
-            self._s.write(data)
+            self._write(data)
             self._tick()
         except BaseException:
             self.abort()
             raise
         return len(data)
 
+    def _inflate_if_compressed(self, src, n):
+        # The first n bytes in the buffer came from src: if they start a
+        # gzip or zlib stream, the image is what src inflates to (_gz.py).
+        from . import _gz
+
+        head = bytes(memoryview(self._buf)[:n])
+        if self._patch or not _gz.kind(head):
+            return None
+        return _gz.Inflated(src, head)
+
     def copy(self, stream):
         # Writes what stream.readinto() yields until it ends; returns the
-        # count. A stream without readinto() is read() in 4 KiB pieces.
+        # count. A stream without readinto() is read() in 4 KiB pieces. A
+        # gzip or zlib stream is inflated first (by its magic).
         buf = self._buffer()
-        w = self._s.write
+        w = self._write
         done = 0
         try:
             into = getattr(stream, "readinto", None)
+            first = True
             while True:
                 if into:
                     n = into(buf)
+                    if first and n:
+                        first = False
+                        gz = self._inflate_if_compressed(stream, n)
+                        if gz:
+                            into = gz.readinto
+                            continue
                     if not n:
                         break
                     w(buf if n == CHUNK else memoryview(buf)[:n])
@@ -235,7 +279,12 @@ class Updater:
         failures = 0
         try:
             while True:
-                at = self._s.offset()
+                at = self.offset()
+                if self._inflating and at:
+                    # A compressed download cannot go on mid-stream: again from 0.
+                    self._restart()
+                    self._inflating = False
+                    at = 0
                 r = None
                 try:
                     r = _http.get(url, start=at, auth=auth, headers=headers, timeout=timeout,
@@ -246,20 +295,20 @@ class Updater:
                         if r.start != 0:
                             raise ValueError("asked for bytes from %d, the server sent them from %d"
                                              % (at, r.start))
-                        self._s.restart()  # the server ignored the range
+                        self._restart()  # the server ignored the range
                         at = 0
-                    if at == 0 and r.length > 0 and not self._exp[0]:
-                        # The declared length, checked against the slot
-                        # before anything is erased (and at the end).
-                        self.expect(size=r.length)
+                    # The declared length, checked against the slot before
+                    # anything is erased (and at the end), once the first
+                    # bytes show it is the image's (not a gzip's).
+                    declare = r.length if at == 0 and not self._exp[0] and not self._patch else 0
                     if not self.total and r.total > 0:
                         self.total = r.total
-                    self._drain(r)
-                    return self._s.offset()
+                    self._drain(r, declare)
+                    return self._end_patch()
                 except (ValueError, mpota.Error):
                     raise
                 except OSError:
-                    failures = 1 if self._s.offset() > at else failures + 1
+                    failures = 1 if self.offset() > at else failures + 1
                     if failures > retries:
                         raise
                 finally:
@@ -269,21 +318,39 @@ class Updater:
             self.abort()
             raise
 
-    def _drain(self, r):
+    def _drain(self, r, declare=0):
         # copy() without the abort: fetch() decides whether to retry.
         buf = self._buffer()
-        w = self._s.write
+        w = self._write
+        src = r
         while True:
-            n = r.readinto(buf)
+            n = src.readinto(buf)
+            if src is r and n and self.offset() == 0 and not self._inflating:
+                gz = self._inflate_if_compressed(r, n)
+                if gz:
+                    self._inflating = True
+                    src = gz
+                    continue
+                if declare > 0:
+                    self.expect(size=declare)
+                    w = self._write
             if not n:
                 return
             w(buf if n == CHUNK else memoryview(buf)[:n])
             self._tick()
 
+    def _end_patch(self):
+        # After the patch's last byte: the new image must be complete.
+        if self._p:
+            self._p.finish()
+            self._p = None
+        return self._s.offset()
+
     def finish(self):
         # Verifies the image (mpota.Error, ValueError for a wrong length or
         # hash) and returns its byte count. The session is aborted on failure.
         try:
+            self._end_patch()
             n = self._s.end()
             if self._late:
                 size, sha256, md5 = self._late

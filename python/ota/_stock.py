@@ -4,11 +4,12 @@
 # what the core does (src/core/session.c, ota_ops.c), in the same order, with
 # the same error codes and sentences (_errors.py):
 #
-#   Device()   partitions, running, boot_partition, next_update, state,
+#   Device()   partitions, running, running_digest, boot_partition, next_update, state,
 #              otadata, read, app_desc, micropython_version, verify,
 #              set_boot, mark_valid, close
 #   Session(d) begin, write, offset, restart, end, set_boot, abort, state,
 #              target, sha256
+#   Patch(s, n) a detools patch onto the running image (_delta.py)
 #
 # Otadata is written here, not with Partition.set_boot() and
 # mark_app_valid_cancel_rollback(): ESP-IDF's versions overwrite the running
@@ -48,6 +49,13 @@ def _raise(name, off=0, exp=0, act=0, label=""):
 
     code = _errors.CODE[name]
     raise Error(code, _errors.text(code, off, exp, act, label), off, exp, act, label)
+
+
+def Patch(session, size):
+    # mpota.Patch: a delta patch onto the running image (_delta.py)
+    from ._delta import Patch
+
+    return Patch(session, size)
 
 
 def _img():
@@ -372,6 +380,30 @@ class Device:
     # --- images ----------------------------------------------------------------
     def _verify(self, r):
         # mpota_image_verify_area + check_app: the image length, or raises.
+        return self._walk(r).min_len()
+
+    def running_digest(self):
+        # mpota_image_digest_area: (SHA-256, length) of the running image as
+        # flashed, a signed one through its signature sector.
+        r = self.row(self._running)
+        ps = self._walk(r)
+        n = ps.min_len()
+        end = (n + _SECTOR - 1) & ~(_SECTOR - 1)
+        magic = bytearray(1)
+        if end + _SECTOR <= r[3]:
+            self._parts[r[4]].readblocks(0, magic, end)
+        if magic[0] == 0xE7:
+            p, buf, at = self._parts[r[4]], bytearray(_SECTOR), n
+            while at < end + _SECTOR:  # the padding, then the sector
+                mv = memoryview(buf)[:min(_SECTOR, end + _SECTOR - at)]
+                p.readblocks(0, mv, at)
+                ps.push(mv)
+                at += len(mv)
+            n = at
+        return ps.digest(), n
+
+    def _walk(self, r):
+        # The image in slot r through the parser, as the bootloader checks it.
         p = self._parts[r[4]]
         im = _img()
         ps = im.Parser(self._chip, r[2])
@@ -391,7 +423,7 @@ class Device:
         p.readblocks(0, head, _DESC_OFF)
         if ps.img_chip in im.NEEDS_DESC and le32(head, 0) != im.DESC_MAGIC:
             _raise("MPOTA_ERR_IMAGE_NO_APP_DESC", _DESC_OFF, im.DESC_MAGIC, 0, r[4])
-        return ps.min_len()
+        return ps
 
     def verify(self, label):
         return self._verify(self.row(label))

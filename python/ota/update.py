@@ -10,6 +10,7 @@
 #     .from_firmware_file(url, sha="", length=0, **request_args) -> bytes written
 #     .from_json(url, **request_args)                              -> bytes written
 #     .from_stream(f, sha="", length=0)                            -> bytes written
+#     .from_patch(url, patch_length, sha="", length=0, **request_args) -> bytes written
 #     .write(data) -> len(data)      .close()      .abort()      with OTA() as o: ...
 #
 # Same signatures and behaviour; the differences:
@@ -33,6 +34,10 @@
 #   checked before the new app is selected. A device whose running app is
 #   signed accepts only its keys (and key=) without being asked, as ESP-IDF's
 #   signed-on-update mode does; require_signature=True refuses unsigned images.
+# * a manifest may offer detools patches ("patches": [{"from": <SHA-256 of
+#   the base image as flashed>, "url", "format": "detools", "compression",
+#   "length": patch bytes}]); from_json takes the one made from the running
+#   image, else the full image. "sha" and "length" stay the new image's.
 # Errors: a wrong length or SHA-256 raises ValueError (as glenn20's does),
 # with the core's sentence; everything the session refuses raises mpota.Error.
 # REBOOT_DELAY: seconds of the countdown before reboot=True resets (10).
@@ -161,6 +166,11 @@ class OTA:
             # erased, and the total that progress reports.
             size = os.stat(url)[6]
             with open(url, "rb") as f:
+                from . import _gz
+
+                if _gz.kind(f.read(2)):
+                    size = 0  # a gzip's size is not the image's
+                f.seek(0)
                 return self.from_stream(f, sha, length or size, progress)
         u = self._progress(progress)
         self._run(u.expect, length, sha)
@@ -177,7 +187,25 @@ class OTA:
         except KeyError:
             print('The manifest needs the keys "firmware", "sha" and "length".')
             raise
+        p = _matching_patch(m, self._live().dev)
+        if p:
+            return self.from_patch(_beside(url, p["url"]), p["length"], sha, length,
+                                   **request_args)
         return self.from_firmware_file(_beside(url, firmware), sha, length, **request_args)
+
+    def from_patch(self, url, patch_length, sha="", length=0, **request_args):
+        # A detools patch (url: file or http(s)) onto the running image; sha
+        # and length are the new image's, checked as for a whole download.
+        if self.verbose:
+            print("Reading a %d-byte patch from %s" % (patch_length, url))
+        u = self._progress(request_args.pop("progress", None))
+        self._run(u.expect, length, sha)
+        self._run(u.patch, patch_length)
+        if _is_url(url):
+            return self._run(u.fetch, url, *_fetch_args(request_args))
+        _request_args(request_args)
+        with open(url, "rb") as f:
+            return self._run(u.copy, f)
 
 
 class _Printer:
@@ -230,6 +258,22 @@ def _beside(url, name):
         return name
     i = url.rfind("/")
     return name if i < 0 else url[: i + 1] + name
+
+
+def _matching_patch(m, dev):
+    # The manifest's patch made from the running image (its SHA-256 as
+    # flashed), or None: then the full image is the way.
+    patches = m.get("patches") or ()
+    if not patches:
+        return None
+    try:
+        sha = _engine._hex(dev.running_digest()[0])
+    except Exception:
+        return None  # a running image that does not verify takes the full image
+    for p in patches:
+        if str(p.get("from", "")).lower() == sha and p.get("format", "detools") == "detools":
+            return p
+    return None
 
 
 def _load_json(url, request_args):

@@ -1,29 +1,38 @@
-// Streaming detools sequential-patch applier (delta.h).
-//
-// Two push state machines, byte by byte so that patch bytes may arrive in
-// pieces of any size: a decoder turns patch bytes into payload bytes (none,
-// crle or heatshrink), and the bsdiff layer turns payload bytes into
-// new-image bytes. Every size is checked against what it may reach before
-// anything acts on it; the first failure is sticky.
+// The streaming detools sequential-patch applier (delta.h). A patch byte goes
+// through the header reader, or through the payload decoder (none, or crle and
+// heatshrink of delta_dec.h), whose output drives the bsdiff layer: detools
+// sizes, diff bytes added to the base, extra bytes copied. The new image
+// gathers in out[] and goes to the sink a chunk at a time. Every size is
+// checked against what it may reach before anything acts on it, and the first
+// failure is sticky. The format is described in delta.h.
 #include <string.h>
 
+#include "delta_dec.h"
 #include "mpota/delta.h"
 
+_Static_assert(MPOTA_DELTA_CHUNK >= 1u && MPOTA_DELTA_CHUNK <= UINT16_MAX,
+               "out_len and from_ready count out[] in 16 bits");
+
 enum {
-    ST_HEADER,      // header byte
-    ST_TO_SIZE,     // the new image's size (raw patch bytes)
-    ST_DF_SIZE,     // payload from here: the data-format patch's size (0)
+    ST_HEADER,      // the header byte
+    ST_TO_SIZE,     // the new image's size, still plain patch bytes
+    ST_DF_SIZE,     // the payload from here on: the data-format patch's size
     ST_DF_FORMAT,   // a data format's number, read only to name it
-    ST_DIFF_SIZE,
+    ST_DIFF_SIZE,   // a triple: diff size, diff bytes,
     ST_DIFF,
-    ST_EXTRA_SIZE,
+    ST_EXTRA_SIZE,  // extra size, extra bytes,
     ST_EXTRA,
-    ST_ADJUST,
+    ST_ADJUST,      // the adjustment of the from position
     ST_DONE,
 };
 
-static const char *const compression_names[] = {"none", "lzma", "crle", "bz2", "heatshrink",
-                                                "zstd", "lz4"};
+// A detools size starts with 6 value bits; 4 more bytes reach bit 34, so
+// bits shifted beyond this are past 32 bits, or written longer than needed.
+#define SIZE_LAST_SHIFT 27u
+
+static const char *const compression_names[] = {"none", "lzma", "crle", "bz2",
+                                                "heatshrink", "zstd", "lz4"};
+static const char *const data_format_names[] = {"arm-cortex-m4", "aarch64", "xtensa-lx106"};
 
 static int fail(mpota_delta_t *d, int err, uint32_t expected, uint32_t actual)
 {
@@ -31,334 +40,319 @@ static int fail(mpota_delta_t *d, int err, uint32_t expected, uint32_t actual)
     return mpota_diag_set(&d->diag, err, d->patch_pos, expected, actual);
 }
 
-// Hands out[] to the sink.
+static int fail_named(mpota_delta_t *d, int err, uint32_t actual, const char *name)
+{
+    fail(d, err, 0, actual);
+    mpota_diag_label(&d->diag, name, strlen(name));
+    return err;
+}
+
+// For a diag's actual: an end past 32 bits reads as UINT32_MAX.
+static uint32_t clamp32(uint64_t v)
+{
+    return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/// The new image ///
+
+// Hands out[] to the sink. Its failure is the sink's to explain: only the
+// code is kept here.
 static int flush(mpota_delta_t *d)
 {
-    if (!d->out_len) {
+    if (d->out_len == 0) {
         return MPOTA_OK;
     }
     int rc = d->cfg.sink(d->cfg.sink_ctx, d->out, d->out_len);
     d->out_len = 0;
     if (rc) {
         d->failed = true;
-        d->diag.err = rc;  // the sink's details are the sink's
+        mpota_diag_set(&d->diag, rc, d->patch_pos, 0, 0);
     }
     return rc;
 }
 
-static int emit(mpota_delta_t *d, uint8_t c)
+// Reads the from-data under the next diff bytes into out[], where each diff
+// byte is then added to it: no second buffer. The diff's whole range was
+// checked when its size was read.
+static int fetch_from(mpota_delta_t *d)
 {
-    d->out[d->out_len++] = c;
-    d->to_pos++;
-    return d->out_len == sizeof(d->out) ? flush(d) : MPOTA_OK;
-}
-
-/// detools sizes ///
-
-// Takes one byte of a detools size. Returns 1 when the size is complete (in
-// d->size_val, sign in d->size_neg), 0 when more bytes are needed, or an error.
-static int size_byte(mpota_delta_t *d, uint8_t c)
-{
-    if (d->size_shift == 0) {
-        d->size_val = c & 0x3Fu;
-        d->size_neg = (c & 0x40u) != 0;
-        d->size_shift = 6;
-    } else {
-        if (d->size_shift > 32) {
-            return fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, 0);  // no size here needs 33 bits
-        }
-        d->size_val |= (uint64_t)(c & 0x7Fu) << d->size_shift;
-        d->size_shift += 7;
+    uint32_t room = MPOTA_DELTA_CHUNK - d->out_len;
+    uint32_t n = d->left < room ? d->left : room;
+    uint32_t at = (uint32_t)d->from_pos;
+    int rc = mpota_area_read(d->cfg.from, at, d->out + d->out_len, n);
+    if (rc) {
+        d->failed = true;
+        return mpota_diag_set(&d->diag, rc, d->cfg.from->off + at, d->cfg.from->flash->size, 0);
     }
-    if (c & 0x80u) {
-        return 0;
-    }
-    d->size_shift = 0;
-    return d->size_val > UINT32_MAX ? fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, 0) : 1;
-}
-
-/// the bsdiff layer ///
-
-static int start_data(mpota_delta_t *d, uint8_t next_state)
-{
-    if (d->size_neg && d->size_val) {
-        return fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, 0);
-    }
-    uint32_t n = (uint32_t)d->size_val;
-    if (n > d->to_size - d->to_pos) {
-        uint64_t end = (uint64_t)d->to_pos + n;
-        return fail(d, MPOTA_ERR_DELTA_TO_RANGE, d->to_size,
-                    end > UINT32_MAX ? UINT32_MAX : (uint32_t)end);
-    }
-    if (next_state == ST_DIFF && n &&
-        (d->from_pos < 0 || (uint64_t)d->from_pos + n > d->cfg.from_len)) {
-        int64_t end = d->from_pos + (int64_t)n;
-        return fail(d, MPOTA_ERR_DELTA_FROM_RANGE, d->cfg.from_len,
-                    end < 0 ? 0 : end > UINT32_MAX ? UINT32_MAX : (uint32_t)end);
-    }
-    d->left = n;
-    d->from_at = d->from_len = 0;
-    d->state = n ? next_state : (uint8_t)(next_state + 1);  // the data, or the next size
+    d->from_pos += n;
+    d->from_ready = (uint16_t)n;
     return MPOTA_OK;
 }
 
-// The end of a triple: the adjustment moves the from position.
-static int adjust(mpota_delta_t *d)
+// Takes as many of *count copies of byte as the current diff or extra and
+// out[] have room for.
+static int data_run(mpota_delta_t *d, uint8_t byte, uint32_t *count)
 {
-    int64_t adj = (int64_t)d->size_val;
-    d->from_pos += d->size_neg ? -adj : adj;
-    if (d->to_pos < d->to_size) {
-        d->state = ST_DIFF_SIZE;
-        return MPOTA_OK;
-    }
-    d->state = ST_DONE;
-    return flush(d);
-}
-
-static int sized(mpota_delta_t *d)
-{
-    switch (d->state) {
-    case ST_DF_SIZE:
-        if (d->size_val) {
-            d->state = ST_DF_FORMAT;
-            return MPOTA_OK;
-        }
-        d->state = ST_DIFF_SIZE;
-        return MPOTA_OK;
-    case ST_DF_FORMAT: {
-        static const char *const formats[] = {"arm-cortex-m4", "aarch64", "xtensa-lx106"};
-        const char *name = d->size_val < 3 && !d->size_neg ? formats[d->size_val] : "unknown";
-        fail(d, MPOTA_ERR_DELTA_DATA_FORMAT, 0, 0);
-        mpota_diag_label(&d->diag, name, strlen(name));
-        return MPOTA_ERR_DELTA_DATA_FORMAT;
-    }
-    case ST_DIFF_SIZE:
-        return start_data(d, ST_DIFF);
-    case ST_EXTRA_SIZE:
-        return start_data(d, ST_EXTRA);
-    default:  // ST_ADJUST
-        return adjust(d);
-    }
-}
-
-// The next from-data byte under the diff (read a chunk at a time).
-static int from_byte(mpota_delta_t *d, uint8_t *out)
-{
-    if (d->from_at == d->from_len) {
-        uint32_t n = d->left < sizeof(d->from_buf) ? d->left : (uint32_t)sizeof(d->from_buf);
-        int rc = mpota_area_read(d->cfg.from, (uint32_t)d->from_pos, d->from_buf, n);
-        if (rc) {
-            return fail(d, rc, d->cfg.from_len, (uint32_t)d->from_pos);
-        }
-        d->from_at = 0;
-        d->from_len = n;
-    }
-    *out = d->from_buf[d->from_at++];
-    return MPOTA_OK;
-}
-
-static int data_byte(mpota_delta_t *d, uint8_t c)
-{
-    if (d->state == ST_DIFF) {
-        uint8_t f = 0;
-        int rc = from_byte(d, &f);
+    bool diff = d->state == ST_DIFF;
+    if (diff && d->from_ready == 0) {
+        int rc = fetch_from(d);
         if (rc) {
             return rc;
         }
-        c = (uint8_t)(c + f);
-        d->from_pos++;
     }
-    int rc = emit(d, c);
-    if (!rc && --d->left == 0) {
-        d->state = d->state == ST_DIFF ? ST_EXTRA_SIZE : ST_ADJUST;
+    uint32_t room = diff ? d->from_ready : MPOTA_DELTA_CHUNK - d->out_len;
+    uint32_t n = *count < d->left ? *count : d->left;
+    n = n < room ? n : room;
+    uint8_t *to = d->out + d->out_len;
+    if (diff) {
+        for (uint32_t i = 0; i < n; i++) {
+            to[i] = (uint8_t)(to[i] + byte);  // bsdiff: new = from + diff, mod 256
+        }
+        d->from_ready = (uint16_t)(d->from_ready - n);
+    } else {
+        memset(to, byte, n);
     }
-    return rc;
+    d->out_len = (uint16_t)(d->out_len + n);
+    d->to_pos += n;
+    d->left -= n;
+    *count -= n;
+    if (d->left == 0) {
+        d->state = diff ? ST_EXTRA_SIZE : ST_ADJUST;
+    }
+    bool full = d->out_len == MPOTA_DELTA_CHUNK, complete = d->to_pos == d->to_size;
+    return full || complete ? flush(d) : MPOTA_OK;
 }
 
-// One payload byte into the bsdiff layer.
-static int payload_byte(mpota_delta_t *d, uint8_t c)
+/// Sizes, one handler per state that reads one ///
+
+// A size past 32 bits: the code its place calls for.
+static int too_big(mpota_delta_t *d)
 {
-    if (d->state == ST_DIFF || d->state == ST_EXTRA) {
-        return data_byte(d, c);
-    }
-    if (d->state == ST_DONE) {
-        return fail(d, MPOTA_ERR_DELTA_TRAILING, 0, 0);
-    }
-    int rc = size_byte(d, c);
-    return rc == 1 ? sized(d) : rc;
-}
-
-/// decoders ///
-
-// crle: segments of kind 0 (scattered: size, then the bytes) and kind 1
-// (repeated: count, then the byte); sizes are 7 bits a byte, low first.
-enum { CRLE_KIND, CRLE_SIZE, CRLE_SCATTERED, CRLE_REPEATED };
-
-static int crle_byte(mpota_delta_t *d, uint8_t c)
-{
-    switch (d->dec.crle.sub) {
-    case CRLE_KIND:
-        if (c > 1) {
-            return fail(d, MPOTA_ERR_DELTA_CORRUPT, 1, c);
+    switch (d->state) {
+    case ST_TO_SIZE:
+        return fail(d, MPOTA_ERR_DELTA_TO_RANGE, d->cfg.to_max, UINT32_MAX);
+    case ST_DIFF_SIZE:
+    case ST_EXTRA_SIZE:
+        if (!d->size_neg) {
+            return fail(d, MPOTA_ERR_DELTA_TO_RANGE, d->to_size, UINT32_MAX);
         }
-        d->dec.crle.kind = c;
-        d->dec.crle.value = 0;
-        d->dec.crle.shift = 0;
-        d->dec.crle.sub = CRLE_SIZE;
-        return MPOTA_OK;
-    case CRLE_SIZE:
-        if (d->dec.crle.shift > 28 || (d->dec.crle.shift == 28 && (c & 0x7Fu) > 0x0Fu)) {
-            return fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, 0);  // more than 32 bits
-        }
-        d->dec.crle.value |= (uint32_t)(c & 0x7Fu) << d->dec.crle.shift;
-        d->dec.crle.shift += 7;
-        if (!(c & 0x80u)) {
-            d->dec.crle.sub = d->dec.crle.kind ? CRLE_REPEATED
-                              : d->dec.crle.value ? CRLE_SCATTERED : CRLE_KIND;
-        }
-        return MPOTA_OK;
-    case CRLE_SCATTERED:
-        if (--d->dec.crle.value == 0) {
-            d->dec.crle.sub = CRLE_KIND;
-        }
-        return payload_byte(d, c);
-    default: {  // CRLE_REPEATED
-        d->dec.crle.sub = CRLE_KIND;
-        int rc = MPOTA_OK;
-        for (uint32_t n = d->dec.crle.value; n && !rc; n--) {
-            rc = payload_byte(d, c);
-        }
-        return rc;
-    }
+        return fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, 0);
+    default:  // no real adjustment moves 4 GiB, no data-format patch is that big
+        return fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, 0);
     }
 }
 
-// heatshrink: one byte of window and lookahead bits, then items, most
-// significant bit first: 1 + an 8-bit literal, or 0 + index (window bits)
-// + count (lookahead bits), a copy of count+1 bytes from index+1 back. The
-// window starts as zeros, as heatshrink's decoder's does.
-static int hs_start(mpota_delta_t *d, uint8_t c)
+// Takes one byte of a detools size: 1 when it is complete (size_val and
+// size_neg), 0 when more bytes follow, or an error.
+static int size_byte(mpota_delta_t *d, uint8_t byte)
 {
-    uint8_t w = (uint8_t)((c >> 4) + 4), l = (uint8_t)((c & 0x0Fu) + 3);
-    if (w > 15 || l >= w) {
-        return fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, c);  // not heatshrink's parameters
+    if (d->size_shift == 0) {
+        d->size_val = byte & 0x3Fu;
+        d->size_neg = (byte & 0x40u) != 0;
+        d->size_shift = 6;
+    } else {
+        uint64_t bits = d->size_shift <= SIZE_LAST_SHIFT ? (uint64_t)(byte & 0x7Fu) << d->size_shift
+                                                         : UINT64_MAX;
+        if (bits > UINT32_MAX - d->size_val) {
+            return too_big(d);
+        }
+        d->size_val += (uint32_t)bits;
+        d->size_shift = (uint8_t)(d->size_shift + 7);
     }
-    if ((1u << w) > d->cfg.window_size) {
-        return fail(d, MPOTA_ERR_DELTA_WINDOW, d->cfg.window_size, 1u << w);
+    if (byte & 0x80u) {
+        return 0;
     }
-    memset(d->cfg.window, 0, 1u << w);
-    d->dec.hs.window_bits = w;
-    d->dec.hs.lookahead_bits = l;
-    d->dec.hs.started = true;
+    d->size_shift = 0;
+    return 1;
+}
+
+// "-0" is 0; any other negative size is malformed where a size must not be.
+static bool negative(const mpota_delta_t *d)
+{
+    return d->size_neg && d->size_val != 0;
+}
+
+static int to_size_read(mpota_delta_t *d)
+{
+    if (negative(d)) {
+        return fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, 0);
+    }
+    if (d->size_val > d->cfg.to_max) {
+        return fail(d, MPOTA_ERR_DELTA_TO_RANGE, d->cfg.to_max, d->size_val);
+    }
+    d->to_size = d->size_val;
+    // An empty image is the whole patch: detools writes no payload for it.
+    d->state = d->to_size ? ST_DF_SIZE : ST_DONE;
     return MPOTA_OK;
 }
 
-static uint32_t hs_take(mpota_delta_t *d, uint8_t n)
+static int df_size_read(mpota_delta_t *d)
 {
-    d->dec.hs.nbits = (uint8_t)(d->dec.hs.nbits - n);
-    return (uint32_t)(d->dec.hs.bits >> d->dec.hs.nbits) & ((1u << n) - 1u);
+    if (negative(d)) {
+        return fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, 0);
+    }
+    d->state = d->size_val ? ST_DF_FORMAT : ST_DIFF_SIZE;
+    return MPOTA_OK;
 }
 
-static int hs_out(mpota_delta_t *d, uint8_t c)
+static int df_format_read(mpota_delta_t *d)
 {
-    uint32_t mask = (1u << d->dec.hs.window_bits) - 1u;
-    d->cfg.window[d->dec.hs.head++ & mask] = c;
-    return payload_byte(d, c);
+    bool known = !d->size_neg && d->size_val < 3u;
+    return fail_named(d, MPOTA_ERR_DELTA_DATA_FORMAT, d->size_val,
+                      known ? data_format_names[d->size_val] : "unknown");
 }
 
-// Decodes every whole item in the bit buffer.
-static int hs_items(mpota_delta_t *d)
+// A diff or extra size: it must fit the image, and a diff's from-data must
+// lie in [0, from_len) before any of it is read.
+static int data_size_read(mpota_delta_t *d, uint8_t data_state)
 {
-    uint8_t w = d->dec.hs.window_bits, l = d->dec.hs.lookahead_bits;
+    uint32_t n = d->size_val;
+    if (negative(d)) {
+        return fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, 0);
+    }
+    if (n > d->to_size - d->to_pos) {
+        return fail(d, MPOTA_ERR_DELTA_TO_RANGE, d->to_size, clamp32((uint64_t)d->to_pos + n));
+    }
+    if (data_state == ST_DIFF && n &&
+        (d->from_pos < 0 || d->from_pos + n > (int64_t)d->cfg.from_len)) {
+        // A start before byte 0 has no end to name: it reads as UINT32_MAX too.
+        uint64_t end = d->from_pos < 0 ? UINT64_MAX : (uint64_t)d->from_pos + n;
+        return fail(d, MPOTA_ERR_DELTA_FROM_RANGE, d->cfg.from_len, clamp32(end));
+    }
+    d->left = n;
+    d->from_ready = 0;
+    d->state = n ? data_state : (uint8_t)(data_state + 1);  // empty: the next size
+    return MPOTA_OK;
+}
+
+// The adjustment moves the from position only: detools seeks, it does not
+// read, so a position out of range is an error only once a diff reads there.
+// Real patches never leave [0, from_len]; one 4 GiB away is corrupt, and the
+// bound keeps every sum exact however many adjustments come.
+static int adjust_read(mpota_delta_t *d)
+{
+    int64_t by = d->size_val;
+    int64_t to = d->from_pos + (d->size_neg ? -by : by);
+    if (to < -(int64_t)UINT32_MAX || to > (int64_t)UINT32_MAX) {
+        return fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, 0);
+    }
+    d->from_pos = to;
+    d->state = d->to_pos < d->to_size ? ST_DIFF_SIZE : ST_DONE;
+    return MPOTA_OK;
+}
+
+static int size_step(mpota_delta_t *d, uint8_t byte)
+{
+    int rc = size_byte(d, byte);
+    if (rc != 1) {
+        return rc;
+    }
+    switch (d->state) {
+    case ST_TO_SIZE:
+        return to_size_read(d);
+    case ST_DF_SIZE:
+        return df_size_read(d);
+    case ST_DF_FORMAT:
+        return df_format_read(d);
+    case ST_DIFF_SIZE:
+        return data_size_read(d, ST_DIFF);
+    case ST_EXTRA_SIZE:
+        return data_size_read(d, ST_EXTRA);
+    default:  // ST_ADJUST
+        return adjust_read(d);
+    }
+}
+
+/// The payload ///
+
+// A run of one-byte zero sizes where a triple starts is whole triples
+// (0, 0, 0) that change nothing: only what is left over is read, so that one
+// crle segment of 2^32 zeros costs no 2^32 steps.
+static uint32_t after_empty_triples(const mpota_delta_t *d, uint8_t byte, uint32_t count)
+{
+    bool zero = (byte & 0xBFu) == 0;  // 0 or -0, no byte follows
+    return d->state == ST_DIFF_SIZE && d->size_shift == 0 && zero ? count % 3u : count;
+}
+
+// The decoders' output (mpota_dec_out_fn): count copies of byte.
+static int payload(void *ctx, uint8_t byte, uint32_t count)
+{
+    mpota_delta_t *d = ctx;
     int rc = MPOTA_OK;
-    while (!rc && d->dec.hs.nbits) {
-        bool literal = (d->dec.hs.bits >> (d->dec.hs.nbits - 1)) & 1u;
-        if (d->dec.hs.nbits < (literal ? 9u : 1u + w + l)) {
-            break;  // the rest of the item is in the next byte
-        }
-        if (literal) {
-            hs_take(d, 1);
-            rc = hs_out(d, (uint8_t)hs_take(d, 8));
-            continue;
-        }
-        hs_take(d, 1);
-        uint32_t back = hs_take(d, w) + 1u, count = hs_take(d, l) + 1u;
-        uint32_t mask = (1u << w) - 1u;
-        for (; count && !rc; count--) {
-            rc = hs_out(d, d->cfg.window[(d->dec.hs.head - back) & mask]);
+    while (count && rc == MPOTA_OK) {
+        if (d->state == ST_DIFF || d->state == ST_EXTRA) {
+            rc = data_run(d, byte, &count);
+        } else if (d->state == ST_DONE) {
+            rc = fail(d, MPOTA_ERR_DELTA_TRAILING, 0, 0);
+        } else {
+            count = after_empty_triples(d, byte, count);
+            if (count) {
+                count--;
+                rc = size_step(d, byte);
+            }
         }
     }
     return rc;
 }
 
-static int hs_byte(mpota_delta_t *d, uint8_t c)
+static int payload_byte(mpota_delta_t *d, uint8_t byte)
 {
-    if (!d->dec.hs.started) {
-        return hs_start(d, c);
+    int rc;
+    switch (d->compression) {
+    case MPOTA_DELTA_CRLE:
+        rc = mpota_crle_dec_byte(&d->dec.crle, byte, payload, d);
+        break;
+    case MPOTA_DELTA_HEATSHRINK:
+        rc = mpota_heatshrink_dec_byte(&d->dec.hs, d->cfg.window, d->cfg.window_size, byte,
+                                       payload, d);
+        break;
+    default:
+        return payload(d, byte, 1);
     }
-    d->dec.hs.bits = (d->dec.hs.bits << 8) | c;
-    d->dec.hs.nbits += 8;
-    return hs_items(d);
+    if (rc == MPOTA_OK || d->failed) {
+        return rc;  // a failure behind the decoder has its diag already
+    }
+    if (rc == MPOTA_ERR_DELTA_WINDOW) {
+        return fail(d, rc, d->cfg.window_size, mpota_heatshrink_dec_window_needed(&d->dec.hs));
+    }
+    return fail(d, rc, 0, 0);
 }
 
-/// the patch ///
+/// The patch ///
 
-static int header_byte(mpota_delta_t *d, uint8_t c)
+static int header_byte(mpota_delta_t *d, uint8_t byte)
 {
-    if (c >> 4 || (c & 0x0Fu) > MPOTA_DELTA_LZ4) {
-        return fail(d, MPOTA_ERR_DELTA_HEADER, 0, c);  // bit 7, another patch type
+    uint8_t compression = byte & 0x0Fu;
+    if (byte >> 4 || compression > MPOTA_DELTA_LZ4) {
+        return fail(d, MPOTA_ERR_DELTA_HEADER, 0, byte);  // bit 7, or not sequential
     }
-    d->compression = c & 0x0Fu;
-    if (d->compression != MPOTA_DELTA_NONE && d->compression != MPOTA_DELTA_CRLE &&
-        d->compression != MPOTA_DELTA_HEATSHRINK) {
-        const char *name = compression_names[d->compression];
-        fail(d, MPOTA_ERR_DELTA_COMPRESSION, 0, d->compression);
-        mpota_diag_label(&d->diag, name, strlen(name));
-        return MPOTA_ERR_DELTA_COMPRESSION;
+    if (compression != MPOTA_DELTA_NONE && compression != MPOTA_DELTA_CRLE &&
+        compression != MPOTA_DELTA_HEATSHRINK) {
+        return fail_named(d, MPOTA_ERR_DELTA_COMPRESSION, byte, compression_names[compression]);
+    }
+    d->compression = compression;
+    if (compression == MPOTA_DELTA_CRLE) {
+        mpota_crle_dec_init(&d->dec.crle);
+    } else if (compression == MPOTA_DELTA_HEATSHRINK) {
+        mpota_heatshrink_dec_init(&d->dec.hs);
     }
     d->state = ST_TO_SIZE;
     return MPOTA_OK;
 }
 
-static int to_size_byte(mpota_delta_t *d, uint8_t c)
-{
-    int rc = size_byte(d, c);
-    if (rc != 1) {
-        return rc;
-    }
-    if (d->size_neg && d->size_val) {
-        return fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, 0);
-    }
-    if (d->size_val > d->cfg.to_max) {
-        return fail(d, MPOTA_ERR_DELTA_TO_RANGE, d->cfg.to_max, (uint32_t)d->size_val);
-    }
-    d->to_size = (uint32_t)d->size_val;
-    d->state = d->to_size ? ST_DF_SIZE : ST_DONE;  // an empty image: nothing follows
-    return MPOTA_OK;
-}
-
-static int patch_byte(mpota_delta_t *d, uint8_t c)
+static int patch_byte(mpota_delta_t *d, uint8_t byte)
 {
     switch (d->state) {
     case ST_HEADER:
-        return header_byte(d, c);
+        return header_byte(d, byte);
     case ST_TO_SIZE:
-        return to_size_byte(d, c);
+        return size_step(d, byte);
     case ST_DONE:
-        if (d->compression != MPOTA_DELTA_HEATSHRINK || d->to_size == 0) {
-            return fail(d, MPOTA_ERR_DELTA_TRAILING, 0, 0);
-        }
-        break;  // heatshrink: the last byte's padding bits decode to nothing
+        // Heatshrink's padding is the rest of the byte that completed the
+        // image; nothing may come after it.
+        return fail(d, MPOTA_ERR_DELTA_TRAILING, 0, 0);
     default:
-        break;
-    }
-    switch (d->compression) {
-    case MPOTA_DELTA_CRLE:
-        return crle_byte(d, c);
-    case MPOTA_DELTA_HEATSHRINK:
-        return hs_byte(d, c);
-    default:
-        return payload_byte(d, c);
+        return payload_byte(d, byte);
     }
 }
 
@@ -367,6 +361,7 @@ int mpota_delta_begin(mpota_delta_t *d, const struct mpota_delta_cfg *cfg)
     memset(d, 0, sizeof(*d));
     if (!cfg || !cfg->from || !cfg->sink || (cfg->window_size && !cfg->window) ||
         cfg->from_len > cfg->from->size) {
+        MPOTA_ASSERT(!"mpota_delta_cfg: from, from_len, sink, window");
         return fail(d, MPOTA_ERR_INVALID_ARG, 0, 0);
     }
     d->cfg = *cfg;
@@ -381,8 +376,9 @@ int mpota_delta_push(mpota_delta_t *d, const void *data, uint32_t len)
     }
     const uint8_t *p = data;
     for (uint32_t i = 0; i < len; i++) {
-        if (d->patch_pos >= d->cfg.patch_len) {
-            return fail(d, MPOTA_ERR_DELTA_TRAILING, d->cfg.patch_len, d->patch_pos + (len - i));
+        if (d->patch_pos == d->cfg.patch_len && d->state != ST_DONE) {
+            return fail(d, MPOTA_ERR_EXPECT_LENGTH, d->cfg.patch_len,
+                        clamp32((uint64_t)d->patch_pos + (len - i)));
         }
         int rc = patch_byte(d, p[i]);
         if (rc) {
@@ -402,11 +398,13 @@ int mpota_delta_finish(mpota_delta_t *d)
         return fail(d, MPOTA_ERR_DELTA_TRUNCATED, d->to_size, d->to_pos);
     }
     if (d->patch_pos < d->cfg.patch_len) {
-        // The image is complete, but the patch is shorter than its length said.
         return fail(d, MPOTA_ERR_EXPECT_LENGTH, d->cfg.patch_len, d->patch_pos);
     }
-    bool partial = d->compression == MPOTA_DELTA_CRLE && d->dec.crle.sub != CRLE_KIND;
-    return partial ? fail(d, MPOTA_ERR_DELTA_TRAILING, 0, 0) : flush(d);
+    // A crle segment that promised bytes the patch does not have.
+    if (d->compression == MPOTA_DELTA_CRLE && !mpota_crle_dec_idle(&d->dec.crle)) {
+        return fail(d, MPOTA_ERR_DELTA_CORRUPT, 0, 0);
+    }
+    return MPOTA_OK;
 }
 
 uint32_t mpota_delta_to_size(const mpota_delta_t *d)

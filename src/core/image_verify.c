@@ -101,7 +101,6 @@ int mpota_image_digest_area(const struct mpota_area *slot, uint16_t expected_chi
                             uint8_t sha256[MPOTA_IMAGE_HASH_LEN], uint32_t *len,
                             struct mpota_diag *d)
 {
-    struct mpota_image_info info;
     if (!slot || !slot->flash || !sha256 || !len) {
         return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, 0, 0);
     }
@@ -110,11 +109,12 @@ int mpota_image_digest_area(const struct mpota_area *slot, uint16_t expected_chi
                               slot->size);
     }
     mpota_image_parser_t p;
-    mpota_image_parser_init(&p, expected_chip, slot->off, &info);
+    mpota_image_parser_init(&p, expected_chip, slot->off, NULL);  // no info: a small stack
     int err = read_and_check(&p, slot, d);
     if (!err) {
-        *len = flashed_len(slot, info.image_len);
-        err = push_range(&p, slot, info.image_len, *len, d);
+        uint32_t image_len = mpota_image_parser_min_len(&p);  // exact once complete
+        *len = flashed_len(slot, image_len);
+        err = push_range(&p, slot, image_len, *len, d);
     }
     if (!err) {
         mpota_image_parser_stream_digest(&p, sha256);

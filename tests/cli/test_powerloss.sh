@@ -7,6 +7,8 @@
 # from ota_0 writing nothing, with ota_0 and v1's otadata record
 # byte-identical, and a clean update, reset and confirm must then reach v2.
 # (Whole cycles in every tear mode: tests/powerloss/test_update_powerloss.c.)
+# With POWERLOSS_DELTA=1 (test_powerloss_delta.sh) the update is a detools
+# patch from v1 to v2 (tests/vectors/detools), applied onto the running app.
 . "$(dirname "$0")/lib.sh"
 
 M="$MPOTA"
@@ -14,6 +16,13 @@ MAX_CUTS=300  # bound on the loop; a clean update here is ~60 operations
 
 "$M" image build -o v1.bin --size 180000 --version v1.0.0 --seed 1 >/dev/null
 "$M" image build -o v2.bin --size 200000 --version v2.0.0 --seed 2 >/dev/null
+SOURCE=v2.bin V1=v1.0.0 V2=v2.0.0
+if [ -n "${POWERLOSS_DELTA:-}" ]; then
+  cp "$MPOTA_SRC/tests/vectors/detools/from.bin" v1.bin
+  cp "$MPOTA_SRC/tests/vectors/detools/to.bin" v2.bin
+  cp "$MPOTA_SRC/tests/vectors/detools/to.heatshrink.patch" v2.patch
+  SOURCE=v2.patch V1=v1.0.0 V2=v1.1.0
+fi
 "$M" image build -o v0.bin --size 600000 --version v0.9.0 --seed 3 >/dev/null
 "$M" part make --layout ota --flash-size 4M -o table.bin >/dev/null
 
@@ -58,7 +67,7 @@ expect_v1_after_cut() {  # TAG
 # The update can be done after the cut: update, reset into v2, confirm; the
 # status then shows v2 running and both apps valid and confirmed.
 expect_update_completes() {  # TAG
-  expect_status 0 "$M" flash update dev.flash v2.bin
+  expect_status 0 "$M" flash update dev.flash "$SOURCE"
   expect_status 0 "$M" flash boot dev.flash
   expect_status 0 "$M" flash confirm dev.flash
   expect_status 0 "$M" flash status dev.flash --json
@@ -69,12 +78,12 @@ check_reports() {
   local line
   while IFS= read -r line; do
     case "$line" in OK) ok ;; *) fail "${line#FAIL: }" ;; esac
-  done < <(python3 - reports.list <<'PY' 2>&1 || echo "FAIL: report checker crashed"
+  done < <(python3 - reports.list "$V1" "$V2" <<'PY' 2>&1 || echo "FAIL: report checker crashed"
 import json, sys
 want = {
     "boot-v1": ("ota_0", []),
-    "status-v2": ("ota_1", "ota_1", [("ota_0", True, "v1.0.0", "VALID"),
-                                     ("ota_1", True, "v2.0.0", "VALID")]),
+    "status-v2": ("ota_1", "ota_1", [("ota_0", True, sys.argv[2], "VALID"),
+                                     ("ota_1", True, sys.argv[3], "VALID")]),
 }
 for line in open(sys.argv[1]):
     path, kind = line.rstrip("\n").split("\t")
@@ -94,7 +103,7 @@ PY
 
 # A clean update: its operations are the cut points.
 fresh
-expect_status 0 "$M" flash update dev.flash v2.bin --json
+expect_status 0 "$M" flash update dev.flash "$SOURCE" --json
 expect_json 'j["ok"], j["slot"], j["flash_ops"]["erase"] >= 2, j["flash_ops"]["program"] >= 2' \
   "(True, 'ota_1', True, True)"
 ops=$(json_get "$WORK/out" 'j["flash_ops"]["erase"] + j["flash_ops"]["program"]' 2>/dev/null || echo 0)
@@ -103,13 +112,13 @@ if [ "$ops" -gt "$MAX_CUTS" ]; then fail "$ops operations: more than the bound $
 
 # The count is exact: one more than that and nothing is cut.
 fresh
-MPOTA_FLASH_FAIL_AFTER=$((ops + 1)) expect_status 0 "$M" flash update dev.flash v2.bin --json
+MPOTA_FLASH_FAIL_AFTER=$((ops + 1)) expect_status 0 "$M" flash update dev.flash "$SOURCE" --json
 expect_json 'j["ok"], j["flash_ops"]["erase"] + j["flash_ops"]["program"]' "(True, $ops)"
 
 update_cuts=0
 for ((n = 1; n <= ops; n++)); do
   fresh
-  MPOTA_FLASH_FAIL_AFTER=$n expect_status 75 "$M" flash update dev.flash v2.bin
+  MPOTA_FLASH_FAIL_AFTER=$n expect_status 75 "$M" flash update dev.flash "$SOURCE"
   expect_v1_after_cut "update-cut-$n"
   expect_update_completes "update-cut-$n"
   update_cuts=$((update_cuts + 1))
@@ -122,14 +131,14 @@ echo "flash update: cut points checked: $update_cuts"
 boot_cuts=0
 for n in 1 2; do
   fresh
-  expect_status 0 "$M" flash update dev.flash v2.bin
+  expect_status 0 "$M" flash update dev.flash "$SOURCE"
   MPOTA_FLASH_FAIL_AFTER=$n expect_status 75 "$M" flash boot dev.flash
   expect_v1_after_cut "boot-cut-$n"
   expect_update_completes "boot-cut-$n"
   boot_cuts=$((boot_cuts + 1))
 done
 fresh  # and that boot is exactly those two operations
-expect_status 0 "$M" flash update dev.flash v2.bin
+expect_status 0 "$M" flash update dev.flash "$SOURCE"
 MPOTA_FLASH_FAIL_AFTER=3 expect_status 0 "$M" flash boot dev.flash --json
 expect_json 'j["booted"], [w["kind"] for w in j["otadata_writes"]]' "('ota_1', ['PENDING_VERIFY'])"
 echo "flash boot: cut points checked: $boot_cuts"
@@ -139,7 +148,7 @@ echo "flash boot: cut points checked: $boot_cuts"
 confirm_cuts=0
 for n in 1 2; do
   fresh
-  expect_status 0 "$M" flash update dev.flash v2.bin
+  expect_status 0 "$M" flash update dev.flash "$SOURCE"
   expect_status 0 "$M" flash boot dev.flash
   MPOTA_FLASH_FAIL_AFTER=$n expect_status 75 "$M" flash confirm dev.flash
   expect_v1_after_cut "confirm-cut-$n"
@@ -147,7 +156,7 @@ for n in 1 2; do
   confirm_cuts=$((confirm_cuts + 1))
 done
 fresh  # and that confirm is exactly those two operations
-expect_status 0 "$M" flash update dev.flash v2.bin
+expect_status 0 "$M" flash update dev.flash "$SOURCE"
 expect_status 0 "$M" flash boot dev.flash
 MPOTA_FLASH_FAIL_AFTER=3 expect_status 0 "$M" flash confirm dev.flash
 expect_status 0 "$M" flash status dev.flash --json

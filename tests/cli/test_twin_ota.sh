@@ -75,16 +75,6 @@ fi
 PROXIES=()
 trap 'bash "$RIG/nginx_rig.sh" stop "$WORK/run" >/dev/null 2>&1; for p in "${PROXIES[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 read -r PORT _ <<<"$ports"
-# proxy NAME ARGS...: a cut_proxy.py in front of nginx; its port in $NAME.
-proxy() {
-  local name=$1; shift
-  python3 "$RIG/cut_proxy.py" --target-port "$PORT" --port-file "$name.port" --log "$name.log" \
-    --timeout 600 "$@" &
-  PROXIES+=($!)
-  for _ in $(seq 50); do [ -s "$name.port" ] && break; sleep 0.1; done
-  [ -s "$name.port" ] || { echo "FAIL: cut_proxy $name did not start"; exit 1; }
-  printf -v "$name" '%s' "$(cat "$name.port")"
-}
 proxy CUT1 --cut-after 300000 --cut-conns 2  # glenn20 from_file: resumed twice
 proxy CUT2 --cut-after 300000 --cut-conns 1  # glenn20 /norange/: restarted from 0
 proxy CUT3 --cut-after 300000 --cut-conns 2  # loboris start(md5=True): .md5, then a cut

@@ -193,3 +193,15 @@ install_package() {
   cp "$SRC"/python/ota/*.py "$1/lib/ota/" && cp "$SRC/python/ota32.py" "$1/lib/"
   echo "from ota._stock import *  # tests only: the scripts look with mpota.Device" >"$1/lib/mpota.py"
 }
+
+# proxy NAME ARGS...: a tests/integration/cut_proxy.py in front of the
+# nginx rig's $PORT; its port in $NAME, its pid added to PROXIES.
+proxy() {
+  local name=$1; shift
+  python3 "$SRC/tests/integration/cut_proxy.py" --target-port "$PORT" --port-file "$name.port" \
+    --log "$name.log" --timeout 600 "$@" &
+  PROXIES+=($!)
+  for _ in $(seq 50); do [ -s "$name.port" ] && break; sleep 0.1; done
+  [ -s "$name.port" ] || { echo "FAIL: cut_proxy $name did not start"; exit 1; }
+  printf -v "$name" '%s' "$(cat "$name.port")"
+}

@@ -3,14 +3,98 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
+#include "delta_make.h"
 #include "manifest.h"
+#include "mpota/hash.h"
 #include "mpota/image.h"
+
+static void sha256_hex(const uint8_t *p, size_t n, char hex[65])
+{
+    uint8_t d[32];
+    mpota_sha256_t h;
+    mpota_sha256_start(&h);
+    mpota_sha256_update(&h, p, n);
+    mpota_sha256_finish(&h, d);
+    cli_hex(d, 32, hex);
+}
+
+// --delta-from OLD: a heatshrink patch from OLD to the image, written beside
+// the manifest as <image>.from-<first 8 hex digits of OLD's SHA-256>.patch
+// and offered in "patches" -- unless it is no smaller than the image, which
+// is then the better download (said on stderr). Returns false on an error.
+static bool add_patch(cJSON *patches, const char *old_path, const uint8_t *img, size_t len,
+                      const char *name, const char *out)
+{
+    size_t old_len;
+    uint8_t *old = cli_read_file(old_path, &old_len);
+    if (!old) {
+        return false;
+    }
+    struct mpota_delta_make_opts o = {.compression = MPOTA_DELTA_HEATSHRINK};
+    struct mpota_buf patch = {0};
+    int rc = mpota_delta_make(old, old_len, img, len, &o, &patch, NULL);
+    char from[65];
+    sha256_hex(old, old_len, from);
+    free(old);
+    if (rc || patch.failed) {
+        mpota_buf_free(&patch);
+        cli_fail("cannot make a patch from %s: out of memory or too large", old_path);
+        return false;
+    }
+    bool ok = true;
+    if (patch.len >= len) {
+        char a[32], b[32];
+        fprintf(stderr, "mpota: the patch from %s is %s B, no smaller than the %s B image: "
+                        "not offered\n", old_path, cli_group(patch.len, a), cli_group(len, b));
+    } else {
+        const char *slash = strrchr(out, '/');
+        char path[4096], url[1024];
+        snprintf(url, sizeof(url), "%s.from-%.8s.patch", name, from);
+        snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash + 1 - out) : 0, out, url);
+        ok = cli_write_file(path, patch.p, patch.len);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "from", from);
+        cJSON_AddStringToObject(e, "url", url);
+        cJSON_AddStringToObject(e, "format", "detools");
+        cJSON_AddStringToObject(e, "compression", "heatshrink");
+        cJSON_AddNumberToObject(e, "length", (double)patch.len);
+        cJSON_AddItemToArray(patches, e);
+    }
+    mpota_buf_free(&patch);
+    return ok;
+}
+
+// The manifest's JSON with "patches" for each --delta-from (malloc'd), or NULL.
+static char *with_patches(char *json, const char *const *olds, const uint8_t *img, size_t len,
+                          const char *name, const char *out)
+{
+    if (!olds[0]) {
+        return json;
+    }
+    cJSON *root = cJSON_Parse(json);
+    free(json);
+    cJSON *patches = cJSON_AddArrayToObject(root, "patches");
+    bool ok = true;
+    for (size_t i = 0; ok && olds[i]; i++) {
+        ok = add_patch(patches, olds[i], img, len, name, out);
+    }
+    char *text = ok ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    return text;
+}
 
 static int manifest_make(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[1] = {0}, *url = NULL, *out = NULL;
+    const char *olds[MPOTA_MANIFEST_PATCHES_MAX + 1] = {0};
     const struct cli_opt opts[] = {
+        {.name = "--delta-from", .values = olds, .repeat = MPOTA_MANIFEST_PATCHES_MAX,
+         .arg = "OLD",
+         .help = "also offer a heatshrink patch from the app image OLD (written beside the "
+                 "manifest as IMAGE.from-<OLD's SHA-256, 8 digits>.patch)"},
         {.name = "--url", .value = &url, .arg = "URL",
          .help = "where the manifest says the firmware is (default: IMAGE's file name, "
                  "relative to the manifest)"},
@@ -40,7 +124,8 @@ static int manifest_make(const struct cli_cmd *cmd, int argc, char **argv)
         const char *slash = strrchr(pos[0], '/');
         name = slash ? slash + 1 : pos[0];
     }
-    char *json = mpota_manifest_make(name, img, len, &info);
+    char *json = with_patches(mpota_manifest_make(name, img, len, &info), olds, img, len, name,
+                              out);
     free(img);
     bool ok = json && cli_write_file(out, json, strlen(json));
     if (ok) {

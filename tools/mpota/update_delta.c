@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "delta_lzma.h"
 #include "mpota/image.h"
 
 bool update_delta_pick(struct update_delta *u, const struct mpota_device *dev,
@@ -39,6 +40,8 @@ int update_delta_begin(struct update_delta *u, mpota_session_t *s,
     u->session = s;
     u->patch_len = patch_len;
     u->taken = 0;
+    u->lzma = false;
+    mpota_buf_free(&u->held);
     if (!target || !running) {
         return mpota_diag_set(&u->d.diag, MPOTA_ERR_BAD_STATE, 0, 0, 0);
     }
@@ -65,18 +68,83 @@ int update_delta_begin(struct update_delta *u, mpota_session_t *s,
     return rc ? rc : mpota_delta_begin(&u->d, &cfg);
 }
 
+// An lzma patch (compression 1), which the core does not decompress: the
+// host holds it whole (patches are small) and decompresses it at the end.
+static bool starts_lzma(const struct update_delta *u, const uint8_t *p, uint32_t n)
+{
+    return u->taken == 0 && n && p[0] == MPOTA_DELTA_LZMA;
+}
+
 int update_delta_push(struct update_delta *u, const uint8_t *p, uint32_t n)
 {
-    int rc = mpota_delta_push(&u->d, p, n);
+    int rc = MPOTA_OK;
+    u->lzma = u->lzma || starts_lzma(u, p, n);
+    if (!u->lzma) {
+        rc = mpota_delta_push(&u->d, p, n);
+    } else if ((uint64_t)u->taken + n > u->patch_len) {
+        rc = mpota_diag_set(&u->d.diag, MPOTA_ERR_EXPECT_LENGTH, u->patch_len, u->patch_len,
+                            u->taken + n);
+    } else {
+        mpota_buf_put(&u->held, p, n);
+        rc = u->held.failed ? mpota_diag_set(&u->d.diag, MPOTA_ERR_NO_SPACE, 0, 0, 0) : 0;
+    }
     if (!rc) {
         u->taken += n;
     }
     return rc;
 }
 
+static int count(void *ctx, const uint8_t *data, size_t len)
+{
+    (void)data;
+    *(uint64_t *)ctx += len;
+    return MPOTA_OK;
+}
+
+static int to_core(void *ctx, const uint8_t *data, size_t len)
+{
+    return mpota_delta_push(ctx, data, (uint32_t)len);
+}
+
+// The held lzma patch as its "none" twin: the header with compression 0,
+// the same size, the payload decompressed (counted first: the core needs
+// the patch's length before its first byte).
+static int apply_lzma(struct update_delta *u)
+{
+    const uint8_t *p = u->held.p;
+    size_t len = u->held.len, head = 1, used = 0;
+    while (head < len && (p[head] & 0x80u)) {
+        head++;
+    }
+    head = head < len ? head + 1 : len;
+    uint64_t payload = 0, limit = 2ull * u->d.cfg.to_max + 65536u;
+    int rc = head < len ? mpota_lzma_decode(p + head, len - head, limit, count, &payload, &used)
+                        : MPOTA_OK;
+    if (rc || head + used < len) {
+        return mpota_diag_set(&u->d.diag, rc ? rc : MPOTA_ERR_DELTA_TRAILING,
+                              (uint32_t)(head + used), 0, 0);
+    }
+    struct mpota_delta_cfg cfg = u->d.cfg;
+    cfg.patch_len = (uint32_t)(head + payload);
+    uint8_t none = (uint8_t)(p[0] & 0xF0u);
+    rc = mpota_delta_begin(&u->d, &cfg);
+    rc = rc ? rc : mpota_delta_push(&u->d, &none, 1);
+    rc = rc ? rc : mpota_delta_push(&u->d, p + 1, (uint32_t)(head - 1));
+    if (!rc && head < len) {
+        rc = mpota_lzma_decode(p + head, len - head, limit, to_core, &u->d, &used);
+    }
+    return rc ? rc : mpota_delta_finish(&u->d);
+}
+
 int update_delta_finish(struct update_delta *u)
 {
-    return mpota_delta_finish(&u->d);
+    int rc = u->lzma ? (u->taken < u->patch_len
+                            ? mpota_diag_set(&u->d.diag, MPOTA_ERR_EXPECT_LENGTH, u->taken,
+                                             u->patch_len, u->taken)
+                            : apply_lzma(u))
+                     : mpota_delta_finish(&u->d);
+    mpota_buf_free(&u->held);
+    return rc;
 }
 
 const struct mpota_diag *update_delta_diag(const struct update_delta *u, int rc)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "byte_buf.h"
 #include "device.h"
 #include "manifest.h"
 #include "mpota/delta.h"
@@ -19,6 +20,8 @@ struct update_delta {
     const struct mpota_manifest_patch *chosen;  // the manifest's patch, if any
     uint32_t patch_len;
     uint32_t taken;             // patch bytes consumed
+    bool lzma;                  // an lzma patch: held whole, then decompressed here
+    struct mpota_buf held;      // its bytes
     struct mpota_area from;     // the running slot, read-only
     mpota_session_t *session;
     mpota_delta_t d;
