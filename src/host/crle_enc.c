@@ -39,7 +39,9 @@ int mpota_crle_encode(const uint8_t *in, size_t len, struct mpota_buf *out)
         }
         i += run;
     }
-    if (plain < len || len == 0) {
+    if (len == 0) {
+        put_segment(out, SCATTERED, 0);  // detools' empty stream
+    } else if (plain < len) {
         put_scattered(out, in + plain, len - plain);
     }
     return out->failed ? MPOTA_ERR_NO_SPACE : MPOTA_OK;

@@ -29,7 +29,9 @@ static int begin(struct run *r, const uint8_t *old, size_t old_len, size_t patch
 {
     uint32_t size = (uint32_t)((old_len + SECTOR - 1) / SECTOR * SECTOR);
     int rc = mpota_flash_emu_open_ram(&r->emu, size ? size : SECTOR);
-    rc = rc ? rc : mpota_flash_emu_load(&r->emu, 0, old, (uint32_t)old_len);
+    if (!rc && old_len) {
+        rc = mpota_flash_emu_load(&r->emu, 0, old, (uint32_t)old_len);
+    }
     rc = rc ? rc : mpota_area_init(&r->from, &r->emu.flash, 0, r->emu.size, true);
     const struct mpota_delta_cfg cfg = {
         .from = &r->from,

@@ -64,8 +64,8 @@ static int64_t longest_match(const struct search *s, int64_t at, int64_t *pos)
     }
     int64_t a = common_len(s->old + s->sa[lo], s->old_len - s->sa[lo], want, want_len);
     int64_t b = common_len(s->old + s->sa[hi], s->old_len - s->sa[hi], want, want_len);
-    *pos = a >= b ? s->sa[lo] : s->sa[hi];
-    return a >= b ? a : b;
+    *pos = a > b ? s->sa[lo] : s->sa[hi];
+    return a > b ? a : b;
 }
 
 // 1 when NEW's byte i equals OLD's byte at the alignment offset.
