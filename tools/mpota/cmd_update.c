@@ -750,7 +750,7 @@ static int transfer(struct run *r, struct plan *p, uint32_t chunk, struct mpota_
 {
     int rc;
     if (is_url(p->firmware)) {
-        struct mpota_http_sink sink = {r, on_length, on_data, on_restart, resume_offset};
+        struct mpota_http_sink sink = {r, on_length, on_data, on_restart, resume_offset, NULL};
         p->http.url = p->firmware;
         rc = mpota_http_fetch(http_with_time_left(p), &sink, hres, d);
         if (hres->sink_refused) {
