@@ -26,6 +26,14 @@ for t in "${targets[@]}"; do
     # detools' own patches, after a control byte (piece size 8, 32 KiB window).
     *delta*) for f in tests/vectors/detools/*.patch; do
                { printf '\007'; cat "$f"; } >"$corpus/$(basename "$f")"; done ;;
+    # gzip and zlib of small images, after the bytes that pick the piece
+    # size and the output bound (64 KiB).
+    *inflate*) for f in tests/vectors/detools/from.bin tests/vectors/detools/to.bin; do
+                 { printf '\020\077'; gzip -9nc "$f"; } >"$corpus/$(basename "$f").gz"
+                 { printf '\001\077'; python3 -c 'import sys, zlib
+sys.stdout.buffer.write(zlib.compress(open(sys.argv[1], "rb").read(), 9))' "$f"; } \
+                   >"$corpus/$(basename "$f").zz"
+               done ;;
     *mpver*) printf '3.4.0; MicroPython v1.23.0 on 2024-06-02\0' >"$corpus/banner"
              printf 'MicroPython-1.25.0-preview-xtensa-IDFv5.3.2-with-newlib4.3.0\0' >"$corpus/platform" ;;
   esac

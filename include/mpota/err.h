@@ -115,10 +115,11 @@ enum mpota_err {
     // Compressed images (gzip, zlib): -220 .. -229. offset counts compressed bytes.
     MPOTA_ERR_INFLATE_HEADER = -220,   // not a gzip/zlib header this build reads (label = what)
     MPOTA_ERR_INFLATE_CORRUPT = -221,  // the compressed data is invalid (offset)
-    MPOTA_ERR_INFLATE_TRUNCATED = -222, // the stream ends before its end marker (offset = bytes read)
-    MPOTA_ERR_INFLATE_CHECKSUM = -223, // CRC-32 / Adler-32 / length trailer differs (expected, actual)
+    MPOTA_ERR_INFLATE_TRUNCATED = -222, // the stream ends before its end marker (offset = actual = bytes read)
+    MPOTA_ERR_INFLATE_CHECKSUM = -223, // CRC-32 / Adler-32 / length trailer differs (expected, actual, label = which)
     MPOTA_ERR_INFLATE_TRAILING = -224, // bytes after the end of the compressed stream (offset)
     MPOTA_ERR_INFLATE_WINDOW = -225,   // the stream's window is larger than this build holds (expected, actual)
+    MPOTA_ERR_INFLATE_TOO_BIG = -226,  // it unpacks to more than the slot holds (expected = slot, label; offset)
 
     // Delta patches (detools sequential): -230 .. -249. offset counts patch bytes.
     MPOTA_ERR_DELTA_HEADER = -230,      // not a detools sequential patch (actual = first byte)

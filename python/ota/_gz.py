@@ -81,7 +81,7 @@ class Inflated:
         try:
             n = self.d.readinto(buf)
         except EOFError:
-            _fail("MPOTA_ERR_INFLATE_TRUNCATED", self.src.count)
+            _fail("MPOTA_ERR_INFLATE_TRUNCATED", self.src.count, act=self.src.count)
         except OSError as e:
             if isinstance(e, mpota.Error) or self.src.failed:
                 raise

@@ -111,11 +111,12 @@ static const struct diag_entry catalogue[] = {
     E(MPOTA_ERR_SIG_INVALID, "signature in the block at {offh} does not verify with the key it carries; the signature or the image was altered"),
 
     E(MPOTA_ERR_INFLATE_HEADER, "the compressed file's header is not one this device reads ({label}); send a gzip (RFC 1952) or zlib (RFC 1950) file of the app image, or the image itself"),
-    E(MPOTA_ERR_INFLATE_CORRUPT, "the compressed data is corrupt at compressed byte {off}; download it again, or recompress the image"),
-    E(MPOTA_ERR_INFLATE_TRUNCATED, "the compressed file ends after {off} B, before its end marker; the download was cut short or the file is truncated: download it again"),
-    E(MPOTA_ERR_INFLATE_CHECKSUM, "the compressed file's check value is {exph} but its data gives {acth}; the file is corrupt: download it again"),
+    E(MPOTA_ERR_INFLATE_CORRUPT, "the compressed data is corrupt: decoding fails at compressed byte {off}; download it again, or recompress the image"),
+    E(MPOTA_ERR_INFLATE_TRUNCATED, "the compressed file ends after {act} B, before its end marker; the download was cut short or the file is truncated: download it again"),
+    E(MPOTA_ERR_INFLATE_CHECKSUM, "the compressed file's check value ({label}) is {exph} but its data gives {acth}; the file is corrupt: download it again"),
     E(MPOTA_ERR_INFLATE_TRAILING, "the compressed file has data after its end, at compressed byte {off}; send one gzip or zlib stream holding only the app image"),
     E(MPOTA_ERR_INFLATE_WINDOW, "the compressed stream needs a {act} B window; this build holds {exp} B: compress with a smaller window (gzip and zlib default to 32,768 B)"),
+    E(MPOTA_ERR_INFLATE_TOO_BIG, "the compressed file unpacks to more than {exp} B, all that {label} holds (stopped at compressed byte {off}); it holds more than an app image for this slot, or it was made to fill the device: send the app image alone"),
 
     E(MPOTA_ERR_DELTA_HEADER, "this is not a detools sequential patch (first byte {acth}); make a sequential patch with detools or mpota"),
     E(MPOTA_ERR_DELTA_COMPRESSION, "the patch is compressed with {label}, which this build cannot apply; make it with heatshrink, crle or none"),

@@ -40,6 +40,8 @@ struct xfer {
     uint64_t pos;          // offset of the next byte handed to on_data()
     bool whole_next;       // the server botched a range: ask for the whole file
     char validator[128];   // strong ETag or Last-Modified of the file, for If-Range
+    char coding[32];       // the file's Content-Encoding ("" = none), once coding_known
+    bool coding_known;
 
     // Per attempt.
     uint64_t held;         // what the sink said it holds before the request
@@ -231,7 +233,29 @@ static int tell_length(struct xfer *x, uint64_t len)
     return 0;
 }
 
-// A 206: it must continue exactly where we asked, for the same file length.
+// This answer's Content-Encoding (curl decodes nothing: CURLOPT_ACCEPT_ENCODING
+// is never set), so ranges count the bytes as sent.
+static const char *answer_coding(struct xfer *x)
+{
+    const char *v = header(x->curl, "Content-Encoding");
+    return v ? v : "";
+}
+
+// The file's encoding is known from this answer: the sink hears it.
+static int tell_encoding(struct xfer *x)
+{
+    snprintf(x->coding, sizeof(x->coding), "%s", answer_coding(x));
+    x->coding_known = true;
+    int rc = x->s->on_encoding ? x->s->on_encoding(x->s->ctx, x->coding) : 0;
+    if (rc < 0) {
+        x->sink_err = rc;
+        return 1;
+    }
+    return 0;
+}
+
+// A 206: it must continue exactly where we asked, for the same file length
+// and encoding.
 static int judge_partial(struct xfer *x)
 {
     const char *cr = header(x->curl, "Content-Range");
@@ -240,6 +264,17 @@ static int judge_partial(struct xfer *x)
               first == x->start && last != MPOTA_HTTP_LEN_UNKNOWN &&
               (len == MPOTA_HTTP_LEN_UNKNOWN || last < len) &&
               (x->total == MPOTA_HTTP_LEN_UNKNOWN || len == MPOTA_HTTP_LEN_UNKNOWN || len == x->total);
+    // Bytes of another encoding of the file would be spliced into this one.
+    bool same_coding = !x->coding_known || strncasecmp(answer_coding(x), x->coding,
+                                                       sizeof(x->coding) - 1) == 0;
+    if (ok && !same_coding) {
+        x->mismatch = true;
+        x->whole_next = true;
+        snprintf(x->r->error, sizeof(x->r->error),
+                 "HTTP 206 with Content-Encoding \"%.40s\" continues a file sent as \"%s\"; "
+                 "asking for the whole file again", answer_coding(x), x->coding);
+        return 1;
+    }
     if (!ok) {
         // Splicing bytes from another offset or another file would corrupt
         // the image; drop this answer and fetch the whole file instead.
@@ -261,6 +296,9 @@ static int judge_partial(struct xfer *x)
     }
     x->pos = x->start;
     x->r->end = x->start;
+    if (!x->coding_known && tell_encoding(x)) {
+        return 1;
+    }
     return len != MPOTA_HTTP_LEN_UNKNOWN ? tell_length(x, len) : 0;
 }
 
@@ -297,6 +335,9 @@ static int judge_whole(struct xfer *x)
     x->total = len;
     x->r->total = len;
     keep_validator(x);
+    if (tell_encoding(x)) {
+        return 1;
+    }
     return len != MPOTA_HTTP_LEN_UNKNOWN ? tell_length(x, len) : 0;
 }
 
@@ -477,6 +518,8 @@ static bool setup(struct xfer *x)
     SET(CURLOPT_WRITEDATA, x);
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, x);
+    // Bodies stay as sent (the default, said here because ranges depend on it).
+    SET(CURLOPT_HTTP_CONTENT_DECODING, 0L);
     if (o->cacert) {
         SET(CURLOPT_CAINFO, o->cacert);
     }
@@ -590,8 +633,11 @@ static CURLcode perform_request(struct xfer *x)
         snprintf(range, sizeof(range), "%" PRIu64 "-", x->start);
         if (x->validator[0]) {
             snprintf(if_range, sizeof(if_range), "If-Range: %s", x->validator);
-            headers = curl_slist_append(NULL, if_range);
+            headers = curl_slist_append(headers, if_range);
         }
+    }
+    if (x->o->accept_gzip) {
+        headers = curl_slist_append(headers, "Accept-Encoding: gzip");
     }
     curl_easy_setopt(x->curl, CURLOPT_RANGE, x->start > 0 ? range : NULL);
     curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, headers);
@@ -869,7 +915,8 @@ int mpota_http_get_small(const struct mpota_http_opts *o, char **body, size_t *l
     *body = NULL;
     *len = 0;
     struct small_sink ss = {0};
-    const struct mpota_http_sink sink = {&ss, small_length, small_data, small_restart, small_held};
+    const struct mpota_http_sink sink = {&ss, small_length, small_data, small_restart, small_held,
+                                         NULL};
     int err = mpota_http_fetch(o, &sink, r, d);
     if (err == 0 && !ss.buf) {
         ss.buf = malloc(1);  // an empty file is a valid, empty string

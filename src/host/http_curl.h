@@ -108,6 +108,12 @@ struct mpota_http_opts {
     // Wait before the first retry, doubled before each further one up to
     // MPOTA_HTTP_MAX_RETRY_DELAY_MS. 0 = MPOTA_HTTP_DEFAULT_RETRY_DELAY_MS.
     unsigned retry_delay_ms;
+
+    // true = send `Accept-Encoding: gzip`, so a server that keeps a .gz
+    // beside the file (nginx gzip_static) sends that. Bodies are never
+    // decoded here, whatever the server sends: on_data gets the bytes as
+    // sent and ranges count them (the sink decodes; see on_encoding).
+    bool accept_gzip;
 };
 
 /// The sink ///
@@ -146,6 +152,16 @@ struct mpota_http_sink {
     // but not yet written); it must not be more. NULL = everything delivered
     // in this fetch.
     uint64_t (*resume_offset)(void *ctx);
+
+    // Optional. The Content-Encoding of the file as the server sends it ("",
+    // or the header's value, e.g. "gzip"), before on_length() of an answer
+    // that sends the file from byte 0 (a 200), or of the first answer if it
+    // continues a file held from an earlier run. The data is in that
+    // encoding, undecoded. A 206 whose encoding differs from the file's is
+    // dropped unread, as one for another range (the whole file is asked
+    // for). Return 0 or a negative error (stops the fetch). If NULL, the
+    // encoding is not looked at.
+    int (*on_encoding)(void *ctx, const char *coding);
 };
 
 /// Result ///

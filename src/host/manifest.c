@@ -187,6 +187,28 @@ static int check_chip(struct mpota_manifest *m, struct mpota_diag *d, const cJSO
     return refuse(m, d, "chip", "the manifest's \"chip\" must be one of %s; got %s", names, what);
 }
 
+// "compression": how the firmware file holds the image. gzip only: what
+// every web server can keep beside the image and the device can inflate.
+static int parse_compression(struct mpota_manifest *m, struct mpota_diag *d, const cJSON *c)
+{
+    char buf[64], what[64];
+    if (cJSON_IsString(c) && strcmp(c->valuestring, "gzip") == 0) {
+        m->gzip = true;
+        return MPOTA_OK;
+    }
+    if (cJSON_IsString(c) && strcmp(c->valuestring, "none") == 0) {
+        return MPOTA_OK;
+    }
+    if (cJSON_IsString(c)) {
+        snprintf(what, sizeof(what), "\"%.40s\"", c->valuestring);
+    } else {
+        snprintf(what, sizeof(what), "%s", got(c, buf));
+    }
+    return refuse(m, d, "compression",
+                  "the manifest's \"compression\" must be \"gzip\" (the firmware file is the "
+                  "image gzip'd) or \"none\"; got %s", what);
+}
+
 // One entry of "patches" (index i, for the messages) into *p, or skipped
 // (*use false) when its "format" is not detools.
 static int parse_patch(struct mpota_manifest *m, struct mpota_diag *d, const cJSON *e, int i,
@@ -283,6 +305,7 @@ static int parse_object(const cJSON *root, struct mpota_manifest *m, struct mpot
     const cJSON *project = cJSON_GetObjectItemCaseSensitive(root, "project");
     const cJSON *chip = cJSON_GetObjectItemCaseSensitive(root, "chip");
     const cJSON *secure = cJSON_GetObjectItemCaseSensitive(root, "secure_version");
+    const cJSON *compression = cJSON_GetObjectItemCaseSensitive(root, "compression");
     char buf[64];
     int rc;
     if (!fw) {
@@ -319,6 +342,9 @@ static int parse_object(const cJSON *root, struct mpota_manifest *m, struct mpot
                       "the manifest's \"secure_version\" must be a whole number from 0 to "
                       "4,294,967,295 (esp_app_desc_t.secure_version is 32 bits); got %s",
                       got(secure, buf));
+    }
+    if (compression && (rc = parse_compression(m, d, compression))) {
+        return rc;
     }
     if ((rc = parse_patches(m, d, cJSON_GetObjectItemCaseSensitive(root, "patches")))) {
         return rc;
@@ -385,6 +411,13 @@ void mpota_manifest_free(struct mpota_manifest *m)
 char *mpota_manifest_make(const char *firmware, const uint8_t *img, size_t len,
                           const struct mpota_image_info *info)
 {
+    return mpota_manifest_make_compressed(firmware, NULL, img, len, info);
+}
+
+char *mpota_manifest_make_compressed(const char *firmware, const char *compression,
+                                     const uint8_t *img, size_t len,
+                                     const struct mpota_image_info *info)
+{
     uint8_t digest[32];
     mpota_sha256_t h;
     mpota_sha256_start(&h);
@@ -396,6 +429,9 @@ char *mpota_manifest_make(const char *firmware, const uint8_t *img, size_t len,
     }
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "firmware", firmware);
+    if (compression) {
+        cJSON_AddStringToObject(root, "compression", compression);
+    }
     cJSON_AddStringToObject(root, "sha", hex);
     cJSON_AddNumberToObject(root, "length", (double)len);
     const char *chip = mpota_chip_name(info->header.chip_id);

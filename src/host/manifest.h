@@ -3,8 +3,9 @@
 // Manifest: glenn20's format, a JSON object {"firmware": URL-or-path,
 // "sha": hex SHA-256, "length": bytes}, with the optional keys "version",
 // "project", "chip", "secure_version" that `mpota manifest make` adds and an
-// update checks when present, and "patches" (delta patches from named base
-// images: struct mpota_manifest_patch). "firmware" is relative to the manifest's own
+// update checks when present, "compression" ("gzip": the firmware file is the
+// image gzip'd; "sha" and "length" stay the image's), and "patches" (delta
+// patches from named base images: struct mpota_manifest_patch). "firmware" is relative to the manifest's own
 // location unless it is an absolute URL or path.
 //
 // Side files: a sha256sum-format ".sha" file ("<64 hex>  <name>", as iot49's
@@ -36,6 +37,7 @@ struct mpota_manifest {
     bool has_sha256;
     uint8_t sha256[32];
     uint32_t length;             // 0 = not given
+    bool gzip;                   // "compression": "gzip" (absent or "none": false)
     char version[33];            // "" = not given
     char project[33];
     uint16_t chip;               // MPOTA_CHIP_ANY = not given
@@ -51,7 +53,8 @@ struct mpota_manifest {
 };
 
 // Parses manifest JSON. Errors: MPOTA_ERR_MANIFEST (not JSON, no "firmware",
-// a key of the wrong type, "sha" not 64 hex digits, unknown chip name).
+// a key of the wrong type, "sha" not 64 hex digits, unknown chip name, a
+// "compression" other than "gzip" or "none").
 int mpota_manifest_parse(const char *json, size_t len, struct mpota_manifest *m,
                          struct mpota_diag *d);
 
@@ -62,6 +65,13 @@ void mpota_manifest_free(struct mpota_manifest *m);
 // chip, idf, secure_version.
 char *mpota_manifest_make(const char *firmware, const uint8_t *img, size_t len,
                           const struct mpota_image_info *info);
+
+// The same, for a firmware file that holds the image compressed: with
+// "compression": compression ("gzip") after "firmware"; sha and length are
+// still the image's. NULL compression: as mpota_manifest_make().
+char *mpota_manifest_make_compressed(const char *firmware, const char *compression,
+                                     const uint8_t *img, size_t len,
+                                     const struct mpota_image_info *info);
 
 // A path relative to a manifest file's directory: `ref` as it is if it is
 // absolute, else dirname(manifest_path)/ref. malloc'd. (URLs are resolved by

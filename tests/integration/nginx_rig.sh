@@ -19,6 +19,10 @@
 #   /auth/NAME       DOCROOT/NAME behind basic auth, user "mpota" password "s3cret"
 #   /slow/NAME       DOCROOT/NAME at 256 KiB/s (nginx sends it in bursts, one a second)
 #   /tofile/NAME     302 to file:///etc/hostname (a redirect out of HTTP)
+#   /gzip/NAME       DOCROOT/NAME.gz, if there is one and the request accepts
+#                    gzip, with Content-Encoding: gzip (gzip_static); ranges honoured
+#   /saysgzip/NAME   DOCROOT/NAME with Content-Encoding: gzip, whatever it holds
+#   /saysbr/NAME     DOCROOT/NAME with Content-Encoding: br
 # HTTP only:
 #   /cross/NAME      302 to https://127.0.0.1:TLS_PORT/files/NAME (another origin)
 # HTTPS only:
@@ -32,7 +36,8 @@
 #                           sends, and a file to trust (curl --cacert) since
 #                           it holds the CA; key.pem is the server's key
 # RUNDIR/access.log has one line per request:
-#   METHOD URI range=<Range> ifrange=<If-Range> status=<status> sent=<body bytes> port=<port> user=<basic-auth user>
+#   METHOD URI range=<Range> ifrange=<If-Range> status=<status> sent=<body bytes>
+#   ae=<Accept-Encoding> ce=<Content-Encoding sent> port=<port> user=<basic-auth user>
 # (user is "-" when no Authorization header arrived: credentials must not
 # reach another origin).
 # Exit status: 0 started/stopped, 1 failure (stderr says why, and names the
@@ -135,6 +140,9 @@ location /norange/  { alias "$doc/"; max_ranges 0; }
 location /auth/     { alias "$doc/"; auth_basic "mpota"; auth_basic_user_file "$run/htpasswd"; }
 location /slow/     { alias "$doc/"; limit_rate 256k; }
 location /tofile/   { return 302 file:///etc/hostname; }
+location /gzip/     { alias "$doc/"; gzip_static on; }
+location /saysgzip/ { alias "$doc/"; add_header Content-Encoding gzip; }
+location /saysbr/   { alias "$doc/"; add_header Content-Encoding br; }
 EOF
     local cross tls_server
     cross="location /cross/ { rewrite ^/cross/(.*)\$ https://127.0.0.1:$tls_port/files/\$1 redirect; }"
@@ -157,7 +165,7 @@ lock_file "$run/nginx.lock";
 error_log "$run/error.log" info;
 events { worker_connections 128; }
 http {
-    log_format rig '\$request_method \$uri range=\$http_range ifrange=\$http_if_range status=\$status sent=\$body_bytes_sent port=\$server_port user=\$remote_user';
+    log_format rig '\$request_method \$uri range=\$http_range ifrange=\$http_if_range status=\$status sent=\$body_bytes_sent ae=\$http_accept_encoding ce=\$sent_http_content_encoding port=\$server_port user=\$remote_user';
     access_log "$run/access.log" rig;
     client_body_temp_path "$run/tmp/body";
     proxy_temp_path "$run/tmp/proxy";

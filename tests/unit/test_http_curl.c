@@ -41,6 +41,7 @@ extern char **environ;
 #define APP_LEN (1024u * 1024u)
 #define CHANGE_LEN (256u * 1024u)
 #define BIG_TXT_LEN (100u * 1024u)
+#define ENC_LEN (600u * 1024u)  // enc.bin; enc.bin.gz (other bytes: nothing decodes them) is smaller
 #define SMALL_TXT "{\"firmware\": \"app.bin\", \"version\": \"1.2.3\"}\n"
 #define RIG_PASSWORD "s3cret"
 
@@ -56,6 +57,7 @@ struct rig {
     int port, tls_port;
     uint8_t *app;          // content of app.bin
     uint8_t *change2;      // what change.bin becomes in the If-Range test
+    uint8_t *enc;          // enc.bin, then enc.bin.gz (ENC_LEN / 2 bytes)
     pid_t proxy_pid;       // 0 = none running
     int proxy_port;
     char proxy_log[160];
@@ -170,6 +172,9 @@ struct tsink {
     uint64_t fail_after;     // on_data fails once it would hold more (0 = never)
     int fail_err;
     uint64_t refuse_over;    // on_length refuses a larger file (0 = never)
+    char coding[32];         // the last on_encoding value
+    unsigned coding_calls;
+    bool refuse_coding;      // on_encoding refuses anything but ""
     void (*on_first_data)(struct tsink *t);
     void *hook_ctx;
 };
@@ -203,6 +208,14 @@ static int t_data(void *ctx, uint64_t off, const uint8_t *data, size_t len)
     return 0;
 }
 
+static int t_encoding(void *ctx, const char *coding)
+{
+    struct tsink *t = ctx;
+    t->coding_calls++;
+    snprintf(t->coding, sizeof(t->coding), "%s", coding);
+    return t->refuse_coding && coding[0] ? MPOTA_ERR_INFLATE_HEADER : 0;
+}
+
 static int t_restart(void *ctx)
 {
     struct tsink *t = ctx;
@@ -233,7 +246,7 @@ static struct tsink tsink_new(size_t cap)
 
 static struct mpota_http_sink as_sink(struct tsink *t)
 {
-    return (struct mpota_http_sink){t, t_length, t_data, t_restart, t_held};
+    return (struct mpota_http_sink){t, t_length, t_data, t_restart, t_held, t_encoding};
 }
 
 // The sink holds exactly `want`: same length, same bytes, same SHA-256.
@@ -403,9 +416,10 @@ static int group_setup(void **state)
 
     g->app = malloc(APP_LEN);
     g->change2 = malloc(CHANGE_LEN + 4096);
+    g->enc = malloc(ENC_LEN + ENC_LEN / 2);
     uint8_t *change = malloc(CHANGE_LEN);
     char *big = malloc(BIG_TXT_LEN);
-    if (!g->app || !g->change2 || !change || !big) {
+    if (!g->app || !g->change2 || !g->enc || !change || !big) {
         return -1;
     }
     fill(g->app, APP_LEN, 1);
@@ -417,6 +431,9 @@ static int group_setup(void **state)
     put_file(g, "small.txt", SMALL_TXT, strlen(SMALL_TXT));
     put_file(g, "big.txt", big, BIG_TXT_LEN);
     put_file(g, "empty.bin", "", 0);
+    fill(g->enc, ENC_LEN + ENC_LEN / 2, 4);
+    put_file(g, "enc.bin", g->enc, ENC_LEN);
+    put_file(g, "enc.bin.gz", g->enc + ENC_LEN, ENC_LEN / 2);
     free(change);
     free(big);
 
@@ -466,6 +483,7 @@ static int group_teardown(void **state)
     }
     free(g->app);
     free(g->change2);
+    free(g->enc);
     free(g);
     return 0;
 }
@@ -1050,6 +1068,69 @@ static void test_sink_error_aborts_unchanged(void **state)
     fetch_done(&f);
 }
 
+/// Content-Encoding ///
+
+// The body is handed on as sent, never decoded: with Accept-Encoding: gzip
+// nginx's gzip_static sends enc.bin.gz (Content-Encoding: gzip), without it
+// enc.bin; the sink hears the encoding before the length.
+static void test_encoding_passed_through(void **state)
+{
+    struct rig *g = need_rig(state);
+    struct fetch f;
+    fetch_init(&f, g, "http", g->port, "/gzip/enc.bin", ENC_LEN);
+    f.o.accept_gzip = true;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), 0);
+    assert_holds(&f.t, g->enc + ENC_LEN, ENC_LEN / 2);
+    assert_string_equal(f.t.coding, "gzip");
+    assert_int_equal(f.t.coding_calls, 1);
+    assert_int_equal(f.t.length, ENC_LEN / 2);
+    fetch_log(&f, "/gzip/enc.bin", 1);
+    assert_true(contains(f.lines[0], "range=- ifrange=- status=200"));
+    assert_true(contains(f.lines[0], " ae=gzip ce=gzip "));
+    fetch_done(&f);
+
+    fetch_init(&f, g, "http", g->port, "/gzip/enc.bin", ENC_LEN);
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), 0);
+    assert_holds(&f.t, g->enc, ENC_LEN);
+    assert_string_equal(f.t.coding, "");
+    fetch_log(&f, "/gzip/enc.bin", 1);
+    assert_true(contains(f.lines[0], " ae=- ce=- "));
+    fetch_done(&f);
+
+    // An encoding the sink refuses stops the fetch before any data.
+    fetch_init(&f, g, "http", g->port, "/saysbr/enc.bin", ENC_LEN);
+    f.t.refuse_coding = true;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), MPOTA_ERR_INFLATE_HEADER);
+    assert_true(f.r.sink_refused);
+    assert_string_equal(f.t.coding, "br");
+    assert_int_equal(f.t.data_calls, 0);
+    assert_int_equal(f.t.length_calls, 0);
+    fetch_done(&f);
+}
+
+// nginx answers a ranged request for a gzip_static file with the whole file
+// (200): the sink restarts and hears the encoding again.
+static void test_encoded_file_restarts_after_a_cut(void **state)
+{
+    struct rig *g = need_rig(state);
+    int port = proxy_start(g, g->port, 100000, 1, "cut");
+    struct fetch f;
+    fetch_init(&f, g, "http", port, "/gzip/enc.bin", ENC_LEN);
+    f.o.accept_gzip = true;
+    f.o.retries = 3;
+    assert_int_equal(mpota_http_fetch(&f.o, &f.s, &f.r, &f.d), 0);
+    assert_holds(&f.t, g->enc + ENC_LEN, ENC_LEN / 2);
+    assert_int_equal(f.r.attempts, 2);
+    assert_int_equal(f.t.restarts, 1);
+    assert_int_equal(f.t.coding_calls, 2);
+    assert_string_equal(f.t.coding, "gzip");
+    fetch_log(&f, "/gzip/enc.bin", 2);
+    assert_true(contains(f.lines[1], "range=bytes="));
+    assert_true(contains(f.lines[1], " ae=gzip ce=gzip "));
+    assert_true(contains(f.lines[1], "status=200"));
+    fetch_done(&f);
+}
+
 static void test_length_refused(void **state)
 {
     struct rig *g = need_rig(state);
@@ -1310,6 +1391,8 @@ int main(void)
         cmocka_unit_test(test_restart_refused_without_on_restart),
         cmocka_unit_test(test_sink_error_aborts_unchanged),
         cmocka_unit_test(test_length_refused),
+        cmocka_unit_test(test_encoding_passed_through),
+        cmocka_unit_test_teardown(test_encoded_file_restarts_after_a_cut, teardown_proxy),
         cmocka_unit_test(test_basic_auth),
         cmocka_unit_test(test_credentials_stay_on_their_origin),
         cmocka_unit_test(test_https_verification),

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "deflate_zlib.h"
 #include "delta_make.h"
 #include "manifest.h"
 #include "mpota/hash.h"
@@ -86,10 +87,42 @@ static char *with_patches(char *json, const char *const *olds, const uint8_t *im
     return text;
 }
 
+// --gzip: IMAGE's gzip as <name>.gz beside the manifest, where the manifest
+// names it. Returns the file's name (malloc'd), or NULL after saying why.
+static char *write_gzip(const char *image, const char *out, const uint8_t *img, size_t len)
+{
+    const char *slash = strrchr(image, '/'), *out_slash = strrchr(out, '/');
+    const char *base = slash ? slash + 1 : image;
+    size_t dir = out_slash ? (size_t)(out_slash - out) + 1 : 0;
+    size_t n = dir + strlen(base) + 4;
+    char *path = malloc(n);
+    size_t gz_len = 0;
+    uint8_t *gz = path ? mpota_deflate_zlib_gzip(img, len, &gz_len) : NULL;
+    if (!gz) {
+        fprintf(stderr, "mpota: out of memory compressing %s\n", image);
+    } else {
+        snprintf(path, n, "%.*s%s.gz", (int)dir, out, base);
+    }
+    bool ok = gz && cli_write_file(path, gz, gz_len);
+    free(gz);
+    if (!ok) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 static int manifest_make(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *pos[1] = {0}, *url = NULL, *out = NULL;
     const char *olds[MPOTA_MANIFEST_PATCHES_MAX + 1] = {0};
+    bool gzip = false;
     const struct cli_opt opts[] = {
         {.name = "--delta-from", .values = olds, .repeat = MPOTA_MANIFEST_PATCHES_MAX,
          .arg = "OLD",
@@ -97,9 +130,13 @@ static int manifest_make(const struct cli_cmd *cmd, int argc, char **argv)
                  "manifest as IMAGE.from-<OLD's SHA-256, 8 digits>.patch)"},
         {.name = "--url", .value = &url, .arg = "URL",
          .help = "where the manifest says the firmware is (default: IMAGE's file name, "
-                 "relative to the manifest)"},
+                 "relative to the manifest; with --gzip, the .gz's)"},
         {.name = "-o", .value = &out, .arg = "OUT", .required = true,
          .help = "manifest file to write (.json)"},
+        {.name = "--gzip", .flag = &gzip,
+         .help = "also write IMAGE's gzip (level 9, no name or time in it) as IMAGE.gz beside "
+                 "OUT, and name that as the firmware, with \"compression\": \"gzip\"; \"sha\" "
+                 "and \"length\" stay the image's"},
         {0}};
     int status = cli_parse(cmd, argc, argv, opts, pos);
     if (status != CLI_CONTINUE) {
@@ -118,15 +155,21 @@ static int manifest_make(const struct cli_cmd *cmd, int argc, char **argv)
         free(img);
         return cli_fail_diag(&d);
     }
-    // Without --url the firmware is named relative to the manifest.
-    const char *name = url;
-    if (!name) {
-        const char *slash = strrchr(pos[0], '/');
-        name = slash ? slash + 1 : pos[0];
+    // The .gz first: a manifest never names a file that is not there.
+    char *gz_path = gzip ? write_gzip(pos[0], out, img, len) : NULL;
+    if (gzip && !gz_path) {
+        free(img);
+        return CLI_REFUSED;
     }
-    char *json = with_patches(mpota_manifest_make(name, img, len, &info), olds, img, len, name,
-                              out);
+    // Without --url the firmware is named relative to the manifest; patches
+    // are named after the image, compressed or not.
+    const char *name = url ? url : base_name(pos[0]);
+    const char *firmware = url ? url : gz_path ? base_name(gz_path) : name;
+    char *json = with_patches(
+        mpota_manifest_make_compressed(firmware, gzip ? "gzip" : NULL, img, len, &info), olds,
+        img, len, name, out);
     free(img);
+    free(gz_path);
     bool ok = json && cli_write_file(out, json, strlen(json));
     if (ok) {
         printf("%s\n", json);

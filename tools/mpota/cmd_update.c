@@ -23,6 +23,7 @@
 #include "mpota/mpver.h"
 #include "mpota/session.h"
 #include "update_delta.h"
+#include "update_inflate.h"
 
 // Bytes per read of a file source; 0 would read nothing.
 static const struct cli_value chunk_size = {.kind = CLI_SIZE, .min = 1, .max = 16u << 20};
@@ -149,11 +150,19 @@ struct run {
     uint64_t bytes;
     struct plan *plan;  // its why takes the sink's own refusals
     struct update_delta delta;  // when the source is a patch
+    struct update_inflate src;  // otherwise: the image, or gzip/zlib of it
 };
 
-// The session owns the position: in order or not, it places the bytes at
-// off. A patch is applied in order (a resumed download asks for the bytes
-// from the patch's own offset).
+// Source bytes kept for good (a patch's, a compressed file's, or the
+// image's): where a dropped download resumes, and what progress counts.
+static uint64_t source_taken(const struct run *r)
+{
+    return r->delta.on ? r->delta.taken : update_inflate_taken(&r->src);
+}
+
+// The session owns the position of an image: in order or not, it places the
+// bytes at off. A patch and a compressed image go in order (a resumed
+// download asks for the bytes from the source's own offset).
 static int feed(struct run *r, uint64_t off, const uint8_t *data, size_t len)
 {
     int rc;
@@ -162,12 +171,11 @@ static int feed(struct run *r, uint64_t off, const uint8_t *data, size_t len)
                                    : mpota_diag_set(&r->delta.d.diag, MPOTA_ERR_BAD_STATE,
                                                     (uint32_t)off, r->delta.taken, 0);
     } else {
-        rc = mpota_session_write_at(&r->session, (uint32_t)off, data, (uint32_t)len);
+        rc = update_inflate_write(&r->src, off, data, (uint32_t)len);
     }
     if (!rc) {
         r->bytes += len;
-        progress_show(&r->progress, r->delta.on ? r->delta.taken : mpota_session_offset(&r->session),
-                      false);
+        progress_show(&r->progress, source_taken(r), false);
     }
     return rc;
 }
@@ -175,7 +183,7 @@ static int feed(struct run *r, uint64_t off, const uint8_t *data, size_t len)
 // Why the sink refused rc: the session's record, or the patch applier's.
 static const struct mpota_diag *sink_diag(const struct run *r, int rc)
 {
-    return r->delta.on ? update_delta_diag(&r->delta, rc) : mpota_session_diag(&r->session);
+    return r->delta.on ? update_delta_diag(&r->delta, rc) : update_inflate_diag(&r->src, rc);
 }
 
 // A file error also goes to why (the whole path and the OS reason: the
@@ -190,16 +198,12 @@ static int update_from_file(struct run *r, const char *path, uint32_t chunk,
         mpota_diag_label(d, path, 16);
         return MPOTA_ERR_FILE;
     }
-    // A file's size is known before its first byte: the session checks it
-    // against the slot at pre-flight, before anything is erased.
+    // A file's size is known before its first byte: when the file is the
+    // image itself, the session checks it against the slot at pre-flight,
+    // before anything is erased.
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && !r->delta.on) {
-        int rc = mpota_session_declare_size(&r->session, (uint64_t)st.st_size);
-        if (rc) {
-            fclose(f);
-            *d = *mpota_session_diag(&r->session);
-            return rc;
-        }
+        update_inflate_size(&r->src, (uint64_t)st.st_size);
         r->progress.total = (uint64_t)st.st_size;
     }
     uint8_t *buf = malloc(chunk);
@@ -223,7 +227,8 @@ static int update_from_file(struct run *r, const char *path, uint32_t chunk,
 }
 
 // The MicroPython version in a local image file ("" if none). False if the
-// file cannot be read (the update itself then says why).
+// file cannot be read (the update itself then says why) or is compressed
+// (the version is read from the slot at the end, as a download's).
 static bool read_file_mpver(const char *path, char out[MPOTA_MPVER_MAX + 1])
 {
     FILE *f = fopen(path, "rb");
@@ -234,10 +239,14 @@ static bool read_file_mpver(const char *path, char out[MPOTA_MPVER_MAX + 1])
     mpota_mpver_init(&scan);
     uint8_t buf[65536];
     size_t n;
-    while (!mpota_mpver_done(&scan) && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
+    bool ok = true;
+    for (bool first = true; ok && !mpota_mpver_done(&scan) && (n = fread(buf, 1, sizeof(buf), f)) > 0;
+         first = false) {
+        enum mpota_stream_kind k = first ? mpota_stream_kind(buf, n) : MPOTA_STREAM_APP;
+        ok = k != MPOTA_STREAM_GZIP && k != MPOTA_STREAM_ZLIB;
         mpota_mpver_push(&scan, buf, n);
     }
-    bool ok = !ferror(f);
+    ok = ok && !ferror(f);
     fclose(f);
     snprintf(out, MPOTA_MPVER_MAX + 1, "%s", mpota_mpver_version(&scan));
     return ok;
@@ -267,10 +276,25 @@ static int on_length(void *ctx, uint64_t total)
                    : mpota_diag_set(&r->delta.d.diag, MPOTA_ERR_EXPECT_LENGTH, 0,
                                     r->delta.patch_len, (uint32_t)total);
     }
-    // The session checks it against the slot once the first bytes have said
-    // what the file is (a full firmware.bin gets "extract the app"), before
-    // anything is erased.
-    return mpota_session_declare_size(&r->session, total);
+    // If the file is the image itself, the session checks it against the
+    // slot once the first bytes have said what the file is (a full
+    // firmware.bin gets "extract the app"), before anything is erased.
+    return update_inflate_size(&r->src, total);
+}
+
+// A patch is applied as sent; an image may come gzip'd (update_inflate.c).
+static int on_encoding(void *ctx, const char *coding)
+{
+    struct run *r = ctx;
+    if (!r->delta.on) {
+        return update_inflate_encoding(&r->src, coding);
+    }
+    if (!coding[0] || strcasecmp(coding, "identity") == 0) {
+        return MPOTA_OK;
+    }
+    mpota_diag_set(&r->delta.d.diag, MPOTA_ERR_INFLATE_HEADER, 0, 0, 0);
+    mpota_diag_label(&r->delta.d.diag, "Content-Encoding on a patch", MPOTA_DIAG_LABEL_MAX);
+    return MPOTA_ERR_INFLATE_HEADER;
 }
 
 static int on_data(void *ctx, uint64_t off, const uint8_t *data, size_t len)
@@ -282,6 +306,7 @@ static int on_restart(void *ctx)
 {
     struct run *r = ctx;
     int rc = mpota_session_restart(&r->session);
+    update_inflate_restart(&r->src);
     if (!rc && r->delta.on) {
         rc = update_delta_begin(&r->delta, &r->session, &r->ctx, r->running,
                                 r->delta.patch_len);
@@ -291,8 +316,7 @@ static int on_restart(void *ctx)
 
 static uint64_t resume_offset(void *ctx)
 {
-    struct run *r = ctx;
-    return r->delta.on ? r->delta.taken : mpota_session_offset(&r->session);
+    return source_taken(ctx);
 }
 
 // Reads a small text file from a path or URL (manifest, side file).
@@ -529,38 +553,80 @@ static int make_plan(const struct update_args *a, struct plan *p, struct mpota_d
     return MPOTA_OK;
 }
 
+// The stage that made the image, when the source was not the image itself:
+// a patch, or a compressed file.
+static void report_source_text(const struct run *r, int rc)
+{
+    char b1[32], b2[32];
+    if (r->delta.on) {
+        char h[65];
+        cli_hex(r->delta.base_sha, 32, h);
+        printf("delta: a %s B patch onto the running image (%s B, SHA-256 %.16s...)\n",
+               cli_group(r->delta.patch_len, b1), cli_group(r->delta.base_len, b2), h);
+    }
+    if (r->src.on && rc == 0) {
+        printf("compressed: %s, %s B unpacked to %s B\n", mpota_stream_kind_name(r->src.kind),
+               cli_group(mpota_inflate_zlib_in(&r->src.z), b1),
+               cli_group(mpota_inflate_zlib_out(&r->src.z), b2));
+    }
+}
+
+static void report_source_json(const struct run *r, cJSON *root)
+{
+    if (r->delta.on) {
+        char h[65];
+        cJSON *delta = cJSON_AddObjectToObject(root, "delta");
+        cli_hex(r->delta.base_sha, 32, h);
+        cJSON_AddStringToObject(delta, "base_sha256", h);
+        cJSON_AddNumberToObject(delta, "base_len", r->delta.base_len);
+        cJSON_AddNumberToObject(delta, "patch_bytes", r->delta.patch_len);
+        cJSON_AddNumberToObject(delta, "image_bytes", mpota_delta_to_size(&r->delta.d));
+    }
+    if (r->src.on) {
+        // "bytes" is the image's; these are the file's (taken so far, and
+        // what the session took of its output).
+        cJSON *z = cJSON_AddObjectToObject(root, "compressed");
+        cJSON_AddStringToObject(z, "format", mpota_stream_kind_name(r->src.kind));
+        cJSON_AddNumberToObject(z, "bytes", (double)mpota_inflate_zlib_in(&r->src.z));
+        cJSON_AddNumberToObject(z, "image_bytes", (double)mpota_inflate_zlib_out(&r->src.z));
+    }
+}
+
 // `c`: the flash operations of the update itself (through set_boot), not of
 // the reboot and confirm that may follow.
+static void report_text(const struct run *r, int rc, const struct mpota_image_info *info,
+                        const struct mpota_flash_emu_counters *c,
+                        const struct mpota_boot_report *boot, double wall_s)
+{
+    const struct mpota_partition *t = mpota_session_target(&r->session);
+    char b[32];
+    if (rc == 0) {
+        printf("updated %s: %s %s, %s B\n", t ? t->label : "?",
+               info->app_desc_present ? info->app_desc.project_name : "app",
+               info->app_desc_present ? info->app_desc.version : "",
+               cli_group(info->image_len, b));
+    }
+    printf("update: %llu block erases, %llu sector erases, %llu programs, %llu reads; "
+           "modeled device time %.2f s; wall %.2f s\n",
+           (unsigned long long)c->block_erases, (unsigned long long)c->sector_erases,
+           (unsigned long long)c->progs, (unsigned long long)c->reads,
+           mpota_flash_model_seconds(c, NULL), wall_s);
+    report_source_text(r, rc);
+    if (boot && boot->booted) {
+        printf("rebooted into %s\n", boot->booted->label);
+    }
+}
+
 static void print_report(const struct run *r, const struct plan *p, int rc,
                          const struct mpota_diag *d, const struct mpota_image_info *info,
                          const struct mpota_flash_emu_counters *c,
                          const struct mpota_boot_report *boot, double wall_s, bool json)
 {
-    const struct mpota_partition *t = mpota_session_target(&r->session);
-    double modeled = mpota_flash_model_seconds(c, NULL);
     if (!json) {
-        char b[32];
-        if (rc == 0) {
-            printf("updated %s: %s %s, %s B\n", t ? t->label : "?",
-                   info->app_desc_present ? info->app_desc.project_name : "app",
-                   info->app_desc_present ? info->app_desc.version : "",
-                   cli_group(info->image_len, b));
-        }
-        printf("update: %llu block erases, %llu sector erases, %llu programs, %llu reads; "
-               "modeled device time %.2f s; wall %.2f s\n",
-               (unsigned long long)c->block_erases, (unsigned long long)c->sector_erases,
-               (unsigned long long)c->progs, (unsigned long long)c->reads, modeled, wall_s);
-        if (r->delta.on) {
-            char b1[32], b2[32], h[65];
-            cli_hex(r->delta.base_sha, 32, h);
-            printf("delta: a %s B patch onto the running image (%s B, SHA-256 %.16s...)\n",
-                   cli_group(r->delta.patch_len, b1), cli_group(r->delta.base_len, b2), h);
-        }
-        if (boot && boot->booted) {
-            printf("rebooted into %s\n", boot->booted->label);
-        }
+        report_text(r, rc, info, c, boot, wall_s);
         return;
     }
+    const struct mpota_partition *t = mpota_session_target(&r->session);
     cJSON *root = cJSON_CreateObject();
     cJSON_AddBoolToObject(root, "ok", rc == 0);
     if (rc) {
@@ -598,16 +664,8 @@ static void print_report(const struct run *r, const struct plan *p, int rc,
     if (p->opts.trust && (p->trust.count || p->trust.required)) {
         cJSON_AddItemToObject(root, "trusted", sig_trust_json(&p->trusted));
     }
-    if (r->delta.on) {
-        char h[65];
-        cJSON *delta = cJSON_AddObjectToObject(root, "delta");
-        cli_hex(r->delta.base_sha, 32, h);
-        cJSON_AddStringToObject(delta, "base_sha256", h);
-        cJSON_AddNumberToObject(delta, "base_len", r->delta.base_len);
-        cJSON_AddNumberToObject(delta, "patch_bytes", r->delta.patch_len);
-        cJSON_AddNumberToObject(delta, "image_bytes", mpota_delta_to_size(&r->delta.d));
-    }
-    cJSON_AddNumberToObject(root, "modeled_device_s", modeled);
+    report_source_json(r, root);
+    cJSON_AddNumberToObject(root, "modeled_device_s", mpota_flash_model_seconds(c, NULL));
     cJSON_AddNumberToObject(root, "wall_s", wall_s);
     if (boot && boot->booted) {
         cJSON_AddStringToObject(root, "booted", boot->booted->label);
@@ -699,6 +757,30 @@ static int plan_delta(struct run *r, struct plan *p, const struct update_args *a
     return MPOTA_OK;
 }
 
+// Whether a path or URL names a .gz file (a URL's query and fragment aside).
+static bool named_gz(const char *s)
+{
+    size_t n = is_url(s) ? strcspn(s, "?#") : strlen(s);
+    return n >= 3 && strncasecmp(s + n - 3, ".gz", 3) == 0;
+}
+
+// What says the image comes compressed, before its first byte: the
+// manifest's "compression", or the name. The first bytes must agree.
+static void plan_compression(struct run *r, const struct plan *p)
+{
+    update_inflate_begin(&r->src, &r->session);
+    if (r->delta.on) {
+        return;  // the patch is the source: it is applied as it is
+    }
+    if (p->manifest.gzip) {
+        update_inflate_expect(&r->src, "the manifest (\"compression\": \"gzip\")",
+                              MPOTA_STREAM_GZIP);
+    }
+    if (named_gz(p->firmware)) {
+        update_inflate_expect(&r->src, "the file name (.gz)", MPOTA_STREAM_GZIP);
+    }
+}
+
 // The plan (manifest, side files, expectations), the chip a manifest names,
 // the facts the policies compare with, then the session's begin().
 static int begin_update(struct run *r, struct plan *p, const struct update_args *a,
@@ -733,6 +815,9 @@ static int begin_update(struct run *r, struct plan *p, const struct update_args 
     if (!rc) {
         rc = mpota_session_begin(&r->session, &r->ctx, r->running, NULL, &p->opts, d);
     }
+    if (!rc) {
+        plan_compression(r, p);
+    }
     if (!rc && r->delta.on) {
         rc = update_delta_begin(&r->delta, &r->session, &r->ctx, r->running, r->delta.patch_len);
         if (rc) {
@@ -750,8 +835,12 @@ static int transfer(struct run *r, struct plan *p, uint32_t chunk, struct mpota_
 {
     int rc;
     if (is_url(p->firmware)) {
-        struct mpota_http_sink sink = {r, on_length, on_data, on_restart, resume_offset};
+        struct mpota_http_sink sink = {r, on_length, on_data, on_restart, resume_offset,
+                                       on_encoding};
         p->http.url = p->firmware;
+        // A patch is taken as it is; an image as app.bin.gz where the server
+        // keeps one (nginx gzip_static): fewer bytes, the same image checked.
+        p->http.accept_gzip = !r->delta.on;
         rc = mpota_http_fetch(http_with_time_left(p), &sink, hres, d);
         if (hres->sink_refused) {
             *d = *sink_diag(r, rc);  // else d is the fetch's own
@@ -766,7 +855,8 @@ static int transfer(struct run *r, struct plan *p, uint32_t chunk, struct mpota_
     } else {
         rc = update_from_file(r, p->firmware, chunk, d, p->why, sizeof(p->why));
     }
-    if (!rc && r->delta.on && (rc = update_delta_finish(&r->delta)) != 0) {
+    if (!rc && (rc = r->delta.on ? update_delta_finish(&r->delta)
+                                 : update_inflate_finish(&r->src)) != 0) {
         *d = *sink_diag(r, rc);
     }
     return rc;
@@ -841,6 +931,30 @@ static void explain_signature(const struct plan *p)
         cli_hex(p->trusted.digest[i], MPOTA_SIG_KEY_DIGEST_LEN, key);
         fprintf(stderr, "  key digest %s (%s)\n", key, p->trusted.from[i]);
     }
+}
+
+// A refusal on stderr: the transfer's last trouble, the sentence, then what
+// helps with it. Returns CLI_REFUSED.
+static int print_refusal(const struct run *r, const struct plan *p, int rc,
+                         const struct mpota_diag *d, const struct mpota_http_result *hres,
+                         bool json)
+{
+    if (hres->error[0]) {
+        fprintf(stderr, "mpota: %s\n", hres->error);
+    }
+    int st = p->why[0] ? cli_fail("%s", p->why) : cli_fail_diag(d);
+    if (rc == MPOTA_ERR_NO_OTA_SLOTS) {
+        cli_print_ota_layout_advice(stderr, r->dev->chip);
+    }
+    if (signature_refusal(rc) && !json) {
+        explain_signature(p);
+    }
+    if (rc == MPOTA_ERR_INFLATE_HEADER && r->src.stated && !r->src.on) {
+        // Who said it, since the bytes say otherwise.
+        fprintf(stderr, "mpota: %s says the firmware is %s\n", r->src.stated,
+                mpota_stream_kind_name(r->src.stated_kind));
+    }
+    return st;
 }
 
 // The command line of `mpota flash update`: options into *a, FLASH and
@@ -952,12 +1066,14 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
 
     struct mpota_diag d = {0};
     int rc = begin_update(&r, &p, &a, &d);
-    r.progress.total = p.opts.expected_size;
+    // Progress counts the source's bytes: a compressed one's own size comes
+    // with its first byte (file size, Content-Length), never the image's.
+    r.progress.total = r.src.stated ? 0 : p.opts.expected_size;
     struct mpota_http_result hres = {0};
     if (!rc) {
         rc = transfer(&r, &p, chunk, &hres, &d);
     }
-    progress_show(&r.progress, mpota_session_offset(&r.session), true);
+    progress_show(&r.progress, source_taken(&r), true);
     static struct mpota_image_info info;
     if (!rc) {
         rc = finish_and_switch(&r, &p, &a, &info, &d);
@@ -973,19 +1089,8 @@ int cmd_update(const struct cli_cmd *cmd, int argc, char **argv)
     }
     print_report(&r, &p, rc, &d, &info, &update_ops, a.reboot ? &boot : NULL, now_s() - t0,
                  a.json);
-    int st = CLI_OK;
-    if (rc) {
-        if (hres.error[0]) {
-            fprintf(stderr, "mpota: %s\n", hres.error);
-        }
-        st = p.why[0] ? cli_fail("%s", p.why) : cli_fail_diag(&d);
-        if (rc == MPOTA_ERR_NO_OTA_SLOTS) {
-            cli_print_ota_layout_advice(stderr, dev.chip);
-        }
-        if (signature_refusal(rc) && !a.json) {
-            explain_signature(&p);
-        }
-    }
+    int st = rc ? print_refusal(&r, &p, rc, &d, &hres, a.json) : CLI_OK;
+    update_inflate_end(&r.src);
     free(p.firmware);
     free(p.image);
     mpota_manifest_free(&p.manifest);
