@@ -139,6 +139,9 @@ int mpota_delta_finish(mpota_delta_t *d);
 // The new image's size from the header (0 before it is read).
 uint32_t mpota_delta_to_size(const mpota_delta_t *d);
 
+// detools' name of compression number c ("heatshrink"), NULL past lz4.
+const char *mpota_delta_compression_name(int c);
+
 // Why the last call failed.
 const struct mpota_diag *mpota_delta_diag(const mpota_delta_t *d);
 

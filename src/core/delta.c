@@ -30,8 +30,6 @@ enum {
 // bits shifted beyond this are past 32 bits, or written longer than needed.
 #define SIZE_LAST_SHIFT 27u
 
-static const char *const compression_names[] = {"none", "lzma", "crle", "bz2",
-                                                "heatshrink", "zstd", "lz4"};
 static const char *const data_format_names[] = {"arm-cortex-m4", "aarch64", "xtensa-lx106"};
 
 static int fail(mpota_delta_t *d, int err, uint32_t expected, uint32_t actual)
@@ -328,7 +326,7 @@ static int header_byte(mpota_delta_t *d, uint8_t byte)
     }
     if (compression != MPOTA_DELTA_NONE && compression != MPOTA_DELTA_CRLE &&
         compression != MPOTA_DELTA_HEATSHRINK) {
-        return fail_named(d, MPOTA_ERR_DELTA_COMPRESSION, byte, compression_names[compression]);
+        return fail_named(d, MPOTA_ERR_DELTA_COMPRESSION, byte, mpota_delta_compression_name(compression));
     }
     d->compression = compression;
     if (compression == MPOTA_DELTA_CRLE) {
@@ -415,4 +413,11 @@ uint32_t mpota_delta_to_size(const mpota_delta_t *d)
 const struct mpota_diag *mpota_delta_diag(const mpota_delta_t *d)
 {
     return &d->diag;
+}
+
+const char *mpota_delta_compression_name(int c)
+{
+    static const char *const names[] = {"none", "lzma", "crle", "bz2", "heatshrink", "zstd",
+                                        "lz4"};
+    return c >= 0 && c <= MPOTA_DELTA_LZ4 ? names[c] : NULL;
 }

@@ -25,15 +25,16 @@ static int to_buf(void *ctx, const uint8_t *data, uint32_t len)
     return out->failed ? MPOTA_ERR_NO_SPACE : MPOTA_OK;
 }
 
-static int begin(struct run *r, const uint8_t *old, size_t old_len, size_t patch_len)
+// OLD into a RAM flash, read through a read-only area as a running slot is;
+// *cfg: the core's configuration for a patch of patch_len bytes.
+static int load_old(struct run *r, const uint8_t *old, size_t old_len, size_t patch_len,
+                    struct mpota_delta_cfg *cfg)
 {
     uint32_t size = (uint32_t)((old_len + SECTOR - 1) / SECTOR * SECTOR);
     int rc = mpota_flash_emu_open_ram(&r->emu, size ? size : SECTOR);
-    if (!rc && old_len) {
-        rc = mpota_flash_emu_load(&r->emu, 0, old, (uint32_t)old_len);
-    }
+    rc = rc ? rc : mpota_flash_emu_load(&r->emu, 0, old, (uint32_t)old_len);
     rc = rc ? rc : mpota_area_init(&r->from, &r->emu.flash, 0, r->emu.size, true);
-    const struct mpota_delta_cfg cfg = {
+    *cfg = (struct mpota_delta_cfg){
         .from = &r->from,
         .from_len = (uint32_t)old_len,
         .patch_len = (uint32_t)patch_len,
@@ -43,7 +44,7 @@ static int begin(struct run *r, const uint8_t *old, size_t old_len, size_t patch
         .sink = to_buf,
         .sink_ctx = r->out,
     };
-    return rc ? rc : mpota_delta_begin(&r->d, &cfg);
+    return rc;
 }
 
 // The core's verdict, its record in d.
@@ -57,58 +58,17 @@ static int verdict(struct run *r, int rc, struct mpota_diag *d)
     return rc;
 }
 
-// The header byte and the bytes of the new image's size (or all there are).
-static size_t head_len(const uint8_t *patch, size_t len)
-{
-    size_t i = 1;
-    while (i < len && (patch[i] & 0x80u)) {
-        i++;
-    }
-    return i < len ? i + 1 : len;
-}
-
-static int count(void *ctx, const uint8_t *data, size_t len)
-{
-    (void)data;
-    *(uint64_t *)ctx += len;
-    return MPOTA_OK;
-}
-
-static int to_core(void *ctx, const uint8_t *data, size_t len)
-{
-    return mpota_delta_push(ctx, data, (uint32_t)len);
-}
-
-// lzma: decoded once to learn the "none" patch's length (which the core
-// needs first), then again into the core.
+// lzma: the core applies the patch's "none" twin (delta_lzma.h).
 static int apply_lzma(struct run *r, const uint8_t *old, size_t old_len, const uint8_t *patch,
                       size_t patch_len, struct mpota_delta_applied *info, struct mpota_diag *d)
 {
-    size_t head = head_len(patch, patch_len), used = 0;
-    uint64_t payload = 0, limit = UINT32_MAX - head;
-    int rc = head < patch_len ? mpota_lzma_decode(patch + head, patch_len - head, limit, count,
-                                                  &payload, &used)
-                              : MPOTA_OK;
-    if (rc == MPOTA_OK && head + used < patch_len) {
-        return mpota_diag_set(d, MPOTA_ERR_DELTA_TRAILING, (uint32_t)(head + used), 0, 0);
+    struct mpota_delta_cfg cfg;
+    int rc = load_old(r, old, old_len, patch_len, &cfg);
+    if (rc) {
+        return verdict(r, rc, d);
     }
-    if (rc == MPOTA_ERR_DELTA_CORRUPT || rc == MPOTA_ERR_NO_SPACE) {
-        return mpota_diag_set(d, rc, (uint32_t)(head + used), 0, 0);
-    }
-    // A stream cut short (no end marker) goes on: the core judges what it
-    // made, and says how much of NEW is missing if any is.
-    info->lzma_payload = (size_t)payload;
-    rc = begin(r, old, old_len, head + (size_t)payload);
-    uint8_t none = (uint8_t)(patch[0] & 0xF0u);  // compression 0, the same patch type
-    rc = rc ? rc : mpota_delta_push(&r->d, &none, 1);
-    rc = rc ? rc : mpota_delta_push(&r->d, patch + 1, (uint32_t)(head - 1));
-    if (!rc && head < patch_len) {
-        rc = mpota_lzma_decode(patch + head, patch_len - head, limit, to_core, &r->d, &used);
-        rc = rc == MPOTA_ERR_DELTA_TRUNCATED ? MPOTA_OK : rc;
-    }
-    rc = verdict(r, rc, d);
-    info->core_offsets_decompressed = rc != MPOTA_OK;
-    return rc;
+    return mpota_delta_lzma_apply(&r->d, &cfg, patch, patch_len, UINT64_MAX, &info->lzma_payload,
+                                  &info->core_offsets_decompressed, d);
 }
 
 int mpota_delta_apply(const uint8_t *old, size_t old_len, const uint8_t *patch, size_t patch_len,
@@ -131,7 +91,9 @@ int mpota_delta_apply(const uint8_t *old, size_t old_len, const uint8_t *patch, 
     if (info->lzma) {
         rc = apply_lzma(r, old, old_len, patch, patch_len, info, d);
     } else {
-        rc = begin(r, old, old_len, patch_len);
+        struct mpota_delta_cfg cfg;
+        rc = load_old(r, old, old_len, patch_len, &cfg);
+        rc = rc ? rc : mpota_delta_begin(&r->d, &cfg);
         rc = verdict(r, rc ? rc : mpota_delta_push(&r->d, patch, (uint32_t)patch_len), d);
     }
     mpota_flash_emu_close(&r->emu);

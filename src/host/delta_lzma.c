@@ -76,3 +76,65 @@ int mpota_lzma_decode(const uint8_t *in, size_t len, uint64_t limit, mpota_lzma_
            : ret == LZMA_MEM_ERROR ? MPOTA_ERR_NO_SPACE
                                    : MPOTA_ERR_DELTA_CORRUPT;
 }
+
+// The header byte and the bytes of the new image's size (or all there are).
+static size_t head_len(const uint8_t *patch, size_t len)
+{
+    size_t i = 1;
+    while (i < len && (patch[i] & 0x80u)) {
+        i++;
+    }
+    return i < len ? i + 1 : len;
+}
+
+static int count(void *ctx, const uint8_t *data, size_t len)
+{
+    (void)data;
+    *(uint64_t *)ctx += len;
+    return MPOTA_OK;
+}
+
+static int to_core(void *ctx, const uint8_t *data, size_t len)
+{
+    return mpota_delta_push(ctx, data, (uint32_t)len);
+}
+
+int mpota_delta_lzma_apply(mpota_delta_t *d, const struct mpota_delta_cfg *cfg,
+                           const uint8_t *patch, size_t len, uint64_t limit, size_t *payload,
+                           bool *core_refused, struct mpota_diag *diag)
+{
+    size_t head = head_len(patch, len), used = 0;
+    uint64_t n = 0;
+    *core_refused = false;
+    if (limit > UINT32_MAX - head) {
+        limit = UINT32_MAX - head;  // the twin's length is 32 bits
+    }
+    int rc = head < len ? mpota_lzma_decode(patch + head, len - head, limit, count, &n, &used)
+                        : MPOTA_OK;
+    if (rc == MPOTA_OK && head + used < len) {
+        return mpota_diag_set(diag, MPOTA_ERR_DELTA_TRAILING, (uint32_t)(head + used), 0, 0);
+    }
+    if (rc == MPOTA_ERR_DELTA_CORRUPT || rc == MPOTA_ERR_NO_SPACE) {
+        return mpota_diag_set(diag, rc, (uint32_t)(head + used), 0, 0);
+    }
+    if (payload) {
+        *payload = (size_t)n;
+    }
+    struct mpota_delta_cfg twin = *cfg;
+    twin.patch_len = (uint32_t)(head + n);
+    uint8_t none = (uint8_t)(patch[0] & 0xF0u);  // compression 0, the same patch type
+    rc = mpota_delta_begin(d, &twin);
+    rc = rc ? rc : mpota_delta_push(d, &none, 1);
+    rc = rc ? rc : mpota_delta_push(d, patch + 1, (uint32_t)(head - 1));
+    if (!rc && head < len) {
+        rc = mpota_lzma_decode(patch + head, len - head, limit, to_core, d, &used);
+        rc = rc == MPOTA_ERR_DELTA_TRUNCATED ? MPOTA_OK : rc;
+    }
+    rc = rc ? rc : mpota_delta_finish(d);
+    if (rc) {
+        *core_refused = true;
+        *diag = *mpota_delta_diag(d);
+        diag->err = rc;
+    }
+    return rc;
+}

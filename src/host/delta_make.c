@@ -10,13 +10,6 @@
 
 #define PATCH_TYPE_SEQUENTIAL 0u
 
-const char *mpota_delta_compression_name(int c)
-{
-    static const char *const names[] = {"none", "lzma", "crle", "bz2", "heatshrink", "zstd",
-                                        "lz4"};
-    return c >= 0 && c <= MPOTA_DELTA_LZ4 ? names[c] : NULL;
-}
-
 void mpota_delta_put_size(struct mpota_buf *b, int64_t v)
 {
     uint64_t m = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;

@@ -43,9 +43,6 @@ int mpota_delta_make(const uint8_t *old, size_t old_len, const uint8_t *new_, si
                      const struct mpota_delta_make_opts *opts, struct mpota_buf *patch,
                      struct mpota_delta_made *made);
 
-// detools' name of compression number c ("heatshrink"), NULL for none.
-const char *mpota_delta_compression_name(int c);
-
 // Appends v as a detools size: bit 7 "more", bit 6 "negative" and 6 value
 // bits first, then 7 value bits a byte, least significant first.
 void mpota_delta_put_size(struct mpota_buf *b, int64_t v);

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "mpota/delta.h"
 #include "mpota/hash.h"
 
 // Refuses the manifest: one sentence in m->error, the key in the diag label.
@@ -214,8 +215,6 @@ static int parse_compression(struct mpota_manifest *m, struct mpota_diag *d, con
 static int parse_patch(struct mpota_manifest *m, struct mpota_diag *d, const cJSON *e, int i,
                        struct mpota_manifest_patch *p, bool *use)
 {
-    static const char *const compressions[] = {"none", "lzma", "crle", "bz2", "heatshrink",
-                                               "zstd", "lz4"};
     const cJSON *url = cJSON_GetObjectItemCaseSensitive(e, "url");
     const cJSON *from = cJSON_GetObjectItemCaseSensitive(e, "from");
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(e, "format");
@@ -249,8 +248,8 @@ static int parse_patch(struct mpota_manifest *m, struct mpota_diag *d, const cJS
                       length ? got(length, buf) : "nothing");
     }
     bool known = false;
-    for (size_t k = 0; comp && cJSON_IsString(comp) && k < 7; k++) {
-        known = known || strcmp(comp->valuestring, compressions[k]) == 0;
+    for (int k = 0; comp && cJSON_IsString(comp) && mpota_delta_compression_name(k); k++) {
+        known = known || strcmp(comp->valuestring, mpota_delta_compression_name(k)) == 0;
     }
     if (comp && !known) {
         return refuse(m, d, "patches", "patch %d: \"compression\" must be one of none, crle, "

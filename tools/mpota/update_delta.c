@@ -6,6 +6,7 @@
 
 #include "delta_lzma.h"
 #include "mpota/image.h"
+#include "mpota/stream.h"
 
 bool update_delta_pick(struct update_delta *u, const struct mpota_device *dev,
                        const struct mpota_partition *running, const struct mpota_manifest *m)
@@ -94,46 +95,19 @@ int update_delta_push(struct update_delta *u, const uint8_t *p, uint32_t n)
     return rc;
 }
 
-static int count(void *ctx, const uint8_t *data, size_t len)
-{
-    (void)data;
-    *(uint64_t *)ctx += len;
-    return MPOTA_OK;
-}
-
-static int to_core(void *ctx, const uint8_t *data, size_t len)
-{
-    return mpota_delta_push(ctx, data, (uint32_t)len);
-}
-
-// The held lzma patch as its "none" twin: the header with compression 0,
-// the same size, the payload decompressed (counted first: the core needs
-// the patch's length before its first byte).
+// The held lzma patch, applied by the core as its "none" twin; at most
+// twice the slot in payload (diffs and extras are each at most the image).
 static int apply_lzma(struct update_delta *u)
 {
-    const uint8_t *p = u->held.p;
-    size_t len = u->held.len, head = 1, used = 0;
-    while (head < len && (p[head] & 0x80u)) {
-        head++;
-    }
-    head = head < len ? head + 1 : len;
-    uint64_t payload = 0, limit = 2ull * u->d.cfg.to_max + 65536u;
-    int rc = head < len ? mpota_lzma_decode(p + head, len - head, limit, count, &payload, &used)
-                        : MPOTA_OK;
-    if (rc || head + used < len) {
-        return mpota_diag_set(&u->d.diag, rc ? rc : MPOTA_ERR_DELTA_TRAILING,
-                              (uint32_t)(head + used), 0, 0);
-    }
     struct mpota_delta_cfg cfg = u->d.cfg;
-    cfg.patch_len = (uint32_t)(head + payload);
-    uint8_t none = (uint8_t)(p[0] & 0xF0u);
-    rc = mpota_delta_begin(&u->d, &cfg);
-    rc = rc ? rc : mpota_delta_push(&u->d, &none, 1);
-    rc = rc ? rc : mpota_delta_push(&u->d, p + 1, (uint32_t)(head - 1));
-    if (!rc && head < len) {
-        rc = mpota_lzma_decode(p + head, len - head, limit, to_core, &u->d, &used);
+    bool core_refused;
+    struct mpota_diag diag = {0};
+    int rc = mpota_delta_lzma_apply(&u->d, &cfg, u->held.p, u->held.len,
+                                    2ull * cfg.to_max + 65536u, NULL, &core_refused, &diag);
+    if (rc && !core_refused) {
+        u->d.diag = diag;  // the stream's own failure, at its byte of the patch
     }
-    return rc ? rc : mpota_delta_finish(&u->d);
+    return rc;
 }
 
 int update_delta_finish(struct update_delta *u)
@@ -155,10 +129,11 @@ const struct mpota_diag *update_delta_diag(const struct update_delta *u, int rc)
 
 bool update_delta_looks_like_patch(const char *path)
 {
+    uint8_t head[MPOTA_STREAM_SNIFF_LEN];
     FILE *f = fopen(path, "rb");
-    int c = f ? fgetc(f) : EOF;
+    size_t n = f ? fread(head, 1, sizeof(head), f) : 0;
     if (f) {
         fclose(f);
     }
-    return c != EOF && (c & 0xF0) == 0 && (c & 0x0F) <= MPOTA_DELTA_LZ4;
+    return mpota_stream_kind(head, n) == MPOTA_STREAM_DETOOLS;
 }

@@ -50,8 +50,7 @@ int update_delta_finish(struct update_delta *u);
 // what the patch made, else the applier's.
 const struct mpota_diag *update_delta_diag(const struct update_delta *u, int rc);
 
-// Whether a file starts as a detools sequential patch (header byte 0..6),
-// which no app image (0xE9), gzip or zlib file does.
+// Whether a file starts as a detools sequential patch (mpota_stream_kind).
 bool update_delta_looks_like_patch(const char *path);
 
 #endif
