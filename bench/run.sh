@@ -56,6 +56,7 @@ skipped() { echo "bench: SKIPPED: $*" >&2; echo "$*" >>"$raw/skipped.txt"; }
 if [ "$smoke" -eq 0 ] && [ "${MPOTA_BENCH_NO_DEPS:-0}" != 1 ]; then
   "$root/scripts/deps.sh" || { echo "bench: scripts/deps.sh failed" >&2; exit 1; }
 fi
+. "$root/scripts/debian_path.sh"
 
 # --- host build (RelWithDebInfo: -O2 -g, symbols for callgrind) --------------
 echo "bench: building in $build_dir" >&2

@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
 scripts/deps.sh
+. scripts/debian_path.sh
 build=${MPOTA_BUILD_DIR:-$(scripts/build.sh plain)}
 case "$build" in /*) mpota="$build/mpota" ;; *) mpota="$PWD/$build/mpota" ;; esac
 work=$(mktemp -d /tmp/mpota-demo.XXXXXX)

@@ -6,6 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh || { echo "deps install failed"; exit 1; }
+. scripts/debian_path.sh
 
 passed=0; failed=0; skipped=0
 log=$(mktemp -d)
