@@ -131,9 +131,10 @@ int mpota_delta_begin(mpota_delta_t *d, const struct mpota_delta_cfg *cfg);
 int mpota_delta_push(mpota_delta_t *d, const void *data, uint32_t len);
 
 // After the last patch byte: 0 when the whole new image went to the sink and
-// the patch held nothing more. MPOTA_ERR_DELTA_TRUNCATED when the image is not
-// complete; MPOTA_ERR_EXPECT_LENGTH when it is, but fewer than patch_len bytes
-// came; MPOTA_ERR_DELTA_CORRUPT when a crle segment was cut short.
+// the patch held nothing more. MPOTA_ERR_EXPECT_LENGTH when fewer than
+// patch_len bytes came (a cut download, or a length that lies);
+// MPOTA_ERR_DELTA_TRUNCATED when all came but the image is not complete;
+// MPOTA_ERR_DELTA_CORRUPT when a crle segment was cut short.
 int mpota_delta_finish(mpota_delta_t *d);
 
 // The new image's size from the header (0 before it is read).

@@ -312,6 +312,8 @@ class Patch:
     def finish(self):
         self._flush(True)
         dec_ok = not isinstance(self._dec, _Crle) or self._dec.end_ok()
-        if self._pos < self._size or self._to < self._to_size or self._st != _DONE or not dec_ok:
+        if self._pos < self._size:  # a cut download, or a length that lies
+            _stock._raise("MPOTA_ERR_EXPECT_LENGTH", self._pos, self._size, self._pos)
+        if self._to < self._to_size or self._st != _DONE or not dec_ok:
             _stock._raise("MPOTA_ERR_DELTA_TRUNCATED", self._pos, self._to_size, self._to)
         return self._to_size

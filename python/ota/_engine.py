@@ -229,7 +229,7 @@ class Updater:
         head = bytes(memoryview(self._buf)[:n])
         if self._patch or not _gz.kind(head):
             return None
-        return _gz.Inflated(src, head)
+        return _gz.Inflated(src, head, self.slot_size(), self.target)
 
     def copy(self, stream):
         # Writes what stream.readinto() yields until it ends; returns the

@@ -4,7 +4,9 @@
 # manifest's sha/length are the image's, as with an uncompressed download.
 #
 #   kind(head)                 "gzip", "zlib" or None, from the first 2 bytes
-#   Inflated(src, head=b"")    a stream of the image: readinto(buf)
+#   Inflated(src, head=b"", limit=0, label="")
+#                              a stream of the image: readinto(buf); more
+#                              than limit bytes (the slot) is a bomb
 #
 # RAM: deflate keeps its decompressor (~1.3 KB) and a window as large as the
 # stream's header asks: 32 KiB for gzip, 2^(8+CINFO) bytes for zlib.
@@ -69,13 +71,14 @@ class _Source(io.IOBase):
 
 
 class Inflated:
-    def __init__(self, src, head=b""):
+    def __init__(self, src, head=b"", limit=0, label=""):
         import deflate
 
         self.kind = kind(head)
         self.src = _Source(src, head)
         self.d = deflate.DeflateIO(self.src, deflate.AUTO)
         self.out = 0
+        self.limit, self.label = limit, label
 
     def readinto(self, buf):
         try:
@@ -90,5 +93,7 @@ class Inflated:
             _fail("MPOTA_ERR_INFLATE_CORRUPT", self.src.count)
         if not n and self.src.rest():
             _fail("MPOTA_ERR_INFLATE_TRAILING", self.src.count)
+        if self.limit and self.out + n > self.limit:
+            _fail("MPOTA_ERR_INFLATE_TOO_BIG", self.src.count, self.limit, label=self.label)
         self.out += n
         return n

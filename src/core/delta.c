@@ -392,11 +392,13 @@ int mpota_delta_finish(mpota_delta_t *d)
     if (d->failed) {
         return d->diag.err;
     }
-    if (d->state != ST_DONE) {
-        return fail(d, MPOTA_ERR_DELTA_TRUNCATED, d->to_size, d->to_pos);
-    }
+    // Fewer bytes than the declared length first: a download cut short or a
+    // lying length, whatever the image looks like so far.
     if (d->patch_pos < d->cfg.patch_len) {
         return fail(d, MPOTA_ERR_EXPECT_LENGTH, d->cfg.patch_len, d->patch_pos);
+    }
+    if (d->state != ST_DONE) {
+        return fail(d, MPOTA_ERR_DELTA_TRUNCATED, d->to_size, d->to_pos);
     }
     // A crle segment that promised bytes the patch does not have.
     if (d->compression == MPOTA_DELTA_CRLE && !mpota_crle_dec_idle(&d->dec.crle)) {

@@ -32,11 +32,14 @@ hs = rd(v + "/to.heatshrink.patch")
 open(fs + "/corrupt.patch", "wb").write(hs[:2000] + bytes([hs[2000] ^ 0x55]) + hs[2001:])
 open(fs + "/truncated.patch", "wb").write(hs[:-100])
 open(fs + "/lzma.patch", "wb").write(rd(v + "/to.lzma.patch"))
-def manifest(name, patch, base=frm, image_sha=sha(to), firmware="to.bin"):
-    m = {"firmware": firmware, "sha": image_sha, "length": len(to)}
+# More than the 1,536 KiB slot when inflated: to.bin, then zeros.
+open(fs + "/bomb.bin.gz", "wb").write(gzip.compress(to + bytes(2 << 20), 9, mtime=0))
+def manifest(name, patch, base=frm, image_sha=sha(to), firmware="to.bin", length=len(to),
+             patch_lie=0):
+    m = {"firmware": firmware, "sha": image_sha, "length": length}
     if patch:
         m["patches"] = [{"from": sha(base), "url": patch, "format": "detools",
-                         "length": len(rd(fs + "/" + patch))}]
+                         "length": len(rd(fs + "/" + patch)) + patch_lie}]
     json.dump(m, open(fs + "/" + name, "w"))
 manifest("hs.json", "to.heatshrink.patch")
 manifest("crle.json", "to.crle.patch")
@@ -47,6 +50,10 @@ manifest("truncated.json", "truncated.patch")
 manifest("lying.json", "to.crle.patch", image_sha=sha(other))
 manifest("lzma.json", "lzma.patch")
 manifest("gz.json", None, firmware="to.bin.gz")
+manifest("patch-long.json", "to.heatshrink.patch", patch_lie=100)
+manifest("patch-short.json", "to.heatshrink.patch", patch_lie=-100)
+manifest("gz-short.json", None, firmware="to.bin.gz", length=len(to) - 4096)
+manifest("gz-long.json", None, firmware="to.bin.gz", length=len(to) + 4096)
 PY
 # Over HTTP too: nginx serving fs/, and cutting proxies that drop the
 # patch's and the gzip's connection once (the patch resumes at its own
@@ -89,6 +96,20 @@ verdict "lzma refused: MPOTA_ERR_DELTA_COMPRESSION"
 verdict "gzip-cut refused: MPOTA_ERR_INFLATE_TRUNCATED"
 verdict "gzip-corrupt refused: MPOTA_ERR_INFLATE_CORRUPT"
 verdict "gzip-trailing refused: MPOTA_ERR_INFLATE_TRAILING"
+verdict "gzip-bomb refused: MPOTA_ERR_INFLATE_TOO_BIG"
+grep -qF "unpacks to more than 1,572,864 B, all that ota_1 holds" "$WORK/out" && ok ||
+  fail "gzip-bomb: no sentence with the slot's size"
+# Lying lengths are the download's length against the declared one (the
+# patch's, or the image's the gzip makes), in glenn20's ValueError.
+commas() { python3 -c "print(f'{$1:,}')"; }
+lying() {  # lying CASE GOT WANT
+  verdict "$1 ValueError: the download is $(commas "$2") B (received or declared) but $(commas "$3") B were expected; it is incomplete, or the length given is wrong"
+}
+P=$(stat -c %s "$V/to.heatshrink.patch") I=$(stat -c %s "$V/to.bin")
+lying patch-long "$P" $((P + 100))
+lying patch-short "$P" $((P - 100))
+lying gzip-short "$I" $((I - 4096))
+lying gzip-long "$I" $((I + 4096))
 for c in http-heatshrink http-heatshrink-cut http-gzip http-gzip-cut; do
   verdict "$c ok ota_1"
 done

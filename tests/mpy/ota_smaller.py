@@ -49,6 +49,12 @@ attempt("gzip-manifest", "gz.json")
 attempt("gzip-cut", None, "cut.bin.gz")
 attempt("gzip-corrupt", None, "bad.bin.gz")
 attempt("gzip-trailing", None, "tail.bin.gz")
+attempt("gzip-bomb", None, "bomb.bin.gz")
+# Lying lengths: the patch's, both ways; the image's under gzip, both ways.
+attempt("patch-long", "patch-long.json")
+attempt("patch-short", "patch-short.json")
+attempt("gzip-short", "gz-short.json")
+attempt("gzip-long", "gz-long.json")
 
 
 # Over HTTP (nginx, and proxies that cut the patch's and the gzip's

@@ -673,6 +673,13 @@ static void test_ends_exactly_with_the_image(void **state)
     assert_int_equal(mpota_delta_push(&r->d, x, sizeof(x)), MPOTA_OK);
     assert_int_equal(mpota_delta_finish(&r->d), MPOTA_ERR_EXPECT_LENGTH);
     assert_diag(r, MPOTA_ERR_EXPECT_LENGTH, 7, 9, 7);
+    // Fewer, and the image not complete either: the missing bytes are the
+    // first fact (a cut download, or a length that lies).
+    r->cfg.patch_len = 20;
+    assert_int_equal(mpota_delta_begin(&r->d, &r->cfg), MPOTA_OK);
+    assert_int_equal(mpota_delta_push(&r->d, x, 4), MPOTA_OK);
+    assert_int_equal(mpota_delta_finish(&r->d), MPOTA_ERR_EXPECT_LENGTH);
+    assert_diag(r, MPOTA_ERR_EXPECT_LENGTH, 4, 20, 4);
 }
 
 static void test_crle_segments(void **state)
