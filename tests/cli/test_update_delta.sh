@@ -66,6 +66,21 @@ patch_name="to.bin.from-$(sha from.bin | cut -c1-8).patch"
 expect_out "\[\('$(sha from.bin)', '$patch_name', $(size "mk/$patch_name")\)\]"
 grep -q "the patch from other.bin is [0-9,]* B, no smaller than the 44,000 B image: not offered" mk.err &&
   ok || fail "other.bin's patch: $(cat mk.err)"
+# With --gzip a patch must beat the gzip: shared/testdata's app is mostly
+# padding (its gzip a few hundred bytes); a patch onto it from other.bin is
+# smaller than the image but not than that.
+if [ -d "${TESTDATA:-}" ]; then
+  mkdir -p mkgz && cp "$TESTDATA/images/app-v2.0.0-ota.bin" mkgz/new.bin && cp other.bin mkgz/
+  (cd mkgz && "$M" manifest make new.bin -o plain.json --delta-from other.bin >/dev/null 2>&1 &&
+    "$M" manifest make new.bin -o gz.json --gzip --delta-from other.bin >/dev/null 2>../mkgz.err) ||
+    fail "manifest make --gzip --delta-from"
+  expect_status 0 json_get mkgz/plain.json 'len(j["patches"]), "patches" in json.load(open("mkgz/gz.json"))'
+  expect_out "^\(1, False\)$"
+  grep -q "the patch from other.bin is [0-9,]* B, no smaller than the $(size mkgz/new.bin.gz) B gzip of the image: not offered" mkgz.err &&
+    ok || fail "--gzip: $(cat mkgz.err)"
+else
+  echo "SKIPPED: manifest make --gzip against a patch: no shared/testdata at ${TESTDATA:-}"
+fi
 new_device from.bin
 expect_status 0 "$M" flash update dev.flash mk/to.json --json
 expect_json 'j["ok"], j["sha256"], j["delta"]["patch_bytes"]' "(True, '$(sha to.bin)', $(size "mk/$patch_name"))"

@@ -24,10 +24,11 @@ static void sha256_hex(const uint8_t *p, size_t n, char hex[65])
 
 // --delta-from OLD: a heatshrink patch from OLD to the image, written beside
 // the manifest as <image>.from-<first 8 hex digits of OLD's SHA-256>.patch
-// and offered in "patches" -- unless it is no smaller than the image, which
-// is then the better download (said on stderr). Returns false on an error.
+// and offered in "patches" -- unless it is no smaller than the full download
+// (full_len: the image, or with gzip its gzip), which is then the better
+// one (said on stderr). Returns false on an error.
 static bool add_patch(cJSON *patches, const char *old_path, const uint8_t *img, size_t len,
-                      const char *name, const char *out)
+                      size_t full_len, bool gzip, const char *name, const char *out)
 {
     size_t old_len;
     uint8_t *old = cli_read_file(old_path, &old_len);
@@ -46,10 +47,11 @@ static bool add_patch(cJSON *patches, const char *old_path, const uint8_t *img, 
         return false;
     }
     bool ok = true;
-    if (patch.len >= len) {
+    if (patch.len >= full_len) {
         char a[32], b[32];
-        fprintf(stderr, "mpota: the patch from %s is %s B, no smaller than the %s B image: "
-                        "not offered\n", old_path, cli_group(patch.len, a), cli_group(len, b));
+        fprintf(stderr, "mpota: the patch from %s is %s B, no smaller than the %s B %s: "
+                        "not offered\n", old_path, cli_group(patch.len, a),
+                cli_group(full_len, b), gzip ? "gzip of the image" : "image");
     } else {
         const char *slash = strrchr(out, '/');
         char path[4096], url[1024];
@@ -70,7 +72,7 @@ static bool add_patch(cJSON *patches, const char *old_path, const uint8_t *img, 
 
 // The manifest's JSON with "patches" for each --delta-from (malloc'd), or NULL.
 static char *with_patches(char *json, const char *const *olds, const uint8_t *img, size_t len,
-                          const char *name, const char *out)
+                          size_t full_len, bool gzip, const char *name, const char *out)
 {
     if (!olds[0]) {
         return json;
@@ -80,7 +82,10 @@ static char *with_patches(char *json, const char *const *olds, const uint8_t *im
     cJSON *patches = cJSON_AddArrayToObject(root, "patches");
     bool ok = true;
     for (size_t i = 0; ok && olds[i]; i++) {
-        ok = add_patch(patches, olds[i], img, len, name, out);
+        ok = add_patch(patches, olds[i], img, len, full_len, gzip, name, out);
+    }
+    if (!cJSON_GetArraySize(patches)) {
+        cJSON_DeleteItemFromObject(root, "patches");  // none was worth offering
     }
     char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
@@ -88,22 +93,23 @@ static char *with_patches(char *json, const char *const *olds, const uint8_t *im
 }
 
 // --gzip: IMAGE's gzip as <name>.gz beside the manifest, where the manifest
-// names it. Returns the file's name (malloc'd), or NULL after saying why.
-static char *write_gzip(const char *image, const char *out, const uint8_t *img, size_t len)
+// names it. Returns the file's name (malloc'd) and *gz_len its size, or NULL
+// after saying why.
+static char *write_gzip(const char *image, const char *out, const uint8_t *img, size_t len,
+                        size_t *gz_len)
 {
     const char *slash = strrchr(image, '/'), *out_slash = strrchr(out, '/');
     const char *base = slash ? slash + 1 : image;
     size_t dir = out_slash ? (size_t)(out_slash - out) + 1 : 0;
     size_t n = dir + strlen(base) + 4;
     char *path = malloc(n);
-    size_t gz_len = 0;
-    uint8_t *gz = path ? mpota_deflate_zlib_gzip(img, len, &gz_len) : NULL;
+    uint8_t *gz = path ? mpota_deflate_zlib_gzip(img, len, gz_len) : NULL;
     if (!gz) {
         fprintf(stderr, "mpota: out of memory compressing %s\n", image);
     } else {
         snprintf(path, n, "%.*s%s.gz", (int)dir, out, base);
     }
-    bool ok = gz && cli_write_file(path, gz, gz_len);
+    bool ok = gz && cli_write_file(path, gz, *gz_len);
     free(gz);
     if (!ok) {
         free(path);
@@ -156,7 +162,8 @@ static int manifest_make(const struct cli_cmd *cmd, int argc, char **argv)
         return cli_fail_diag(&d);
     }
     // The .gz first: a manifest never names a file that is not there.
-    char *gz_path = gzip ? write_gzip(pos[0], out, img, len) : NULL;
+    size_t full_len = len;
+    char *gz_path = gzip ? write_gzip(pos[0], out, img, len, &full_len) : NULL;
     if (gzip && !gz_path) {
         free(img);
         return CLI_REFUSED;
@@ -167,7 +174,7 @@ static int manifest_make(const struct cli_cmd *cmd, int argc, char **argv)
     const char *firmware = url ? url : gz_path ? base_name(gz_path) : name;
     char *json = with_patches(
         mpota_manifest_make_compressed(firmware, gzip ? "gzip" : NULL, img, len, &info), olds,
-        img, len, name, out);
+        img, len, full_len, gzip, name, out);
     free(img);
     free(gz_path);
     bool ok = json && cli_write_file(out, json, strlen(json));
