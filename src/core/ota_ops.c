@@ -187,15 +187,11 @@ static bool next_seq(uint32_t active_seq, uint32_t slot, uint32_t count, uint32_
     return true;
 }
 
-int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_partition *p,
-                        struct mpota_diag *d)
+// What set_boot checks of p before it writes: a valid app image of a type
+// the bootloader starts, and not below the chip's security version.
+static int check_bootable(const struct mpota_boot_ctx *ctx, const struct mpota_partition *p,
+                          struct mpota_diag *d)
 {
-    if (!ctx_ok(ctx) || !p) {
-        return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, 0, 0);
-    }
-    if (d) {
-        mpota_diag_label(d, p->label, MPOTA_PART_LABEL_LEN);
-    }
     // ESP-IDF verifies before looking at the type: a data partition fails here.
     int rc = verify_app(ctx, p, d);
     if (rc) {
@@ -212,10 +208,23 @@ int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_par
         // too: the bootloader would skip it and start some other app.
         uint32_t sv;
         (void)mpota_boot_app_allowed(ctx, p, 0, &sv, NULL);
-        rc = mpota_boot_check_secure_version(ctx, sv, d);
-        if (rc) {
-            return rc;
-        }
+        return mpota_boot_check_secure_version(ctx, sv, d);
+    }
+    return MPOTA_OK;
+}
+
+int mpota_boot_set_boot(const struct mpota_boot_ctx *ctx, const struct mpota_partition *p,
+                        struct mpota_diag *d)
+{
+    if (!ctx_ok(ctx) || !p) {
+        return mpota_diag_set(d, MPOTA_ERR_INVALID_ARG, 0, 0, 0);
+    }
+    if (d) {
+        mpota_diag_label(d, p->label, MPOTA_PART_LABEL_LEN);
+    }
+    int rc = check_bootable(ctx, p, d);
+    if (rc) {
+        return rc;
     }
     if (p->subtype == MPOTA_PART_SUBTYPE_FACTORY) {
         return mpota_diag_set(d, select_factory(ctx), 0, 0, 0);

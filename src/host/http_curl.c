@@ -779,6 +779,49 @@ static unsigned retry_wait_ms(unsigned first_ms, unsigned failures)
     return wait < MPOTA_HTTP_MAX_RETRY_DELAY_MS ? wait : MPOTA_HTTP_MAX_RETRY_DELAY_MS;
 }
 
+// Attempts until the file is whole, a failure is final, the retries are
+// spent or the deadline passes. Returns 0 or the failure (its record in d).
+static int attempts(struct xfer *x, struct mpota_diag *d)
+{
+    unsigned retries = or_default(x->o->retries, MPOTA_HTTP_DEFAULT_RETRIES);
+    unsigned delay = or_default(x->o->retry_delay_ms, MPOTA_HTTP_DEFAULT_RETRY_DELAY_MS);
+    unsigned failures = 0;
+    bool after_more = false;
+    uint64_t prev_held = 0;
+    for (;;) {
+        uint64_t held = sink_holds(x);
+        if (x->length_told && x->total != MPOTA_HTTP_LEN_UNKNOWN && held == x->total &&
+            x->r->attempts > 0) {
+            return 0;  // the last attempt ended right at the end of the file
+        }
+        if (now_s() >= x->deadline) {
+            return deadline_passed(x, d);
+        }
+        // A short answer counts as progress only if the sink kept some of it.
+        if (after_more && held <= prev_held && ++failures > retries) {
+            return give_up(x, d);
+        }
+        x->held = prev_held = held;
+        int err = 0;
+        enum outcome oc = attempt(x, &err, d);
+        after_more = oc == OUT_MORE;
+        if (oc == OUT_DONE || oc == OUT_FAILED) {
+            return oc == OUT_DONE ? 0 : err;
+        }
+        if (oc == OUT_MORE) {
+            continue;
+        }
+        if (++failures > retries) {
+            return give_up(x, d);
+        }
+        if (oc == OUT_RETRY) {
+            double left_ms = (x->deadline - now_s()) * 1000.0;
+            unsigned wait = retry_wait_ms(delay, failures);
+            sleep_ms(left_ms <= 0 ? 0u : left_ms < wait ? (unsigned)left_ms + 1u : wait);
+        }
+    }
+}
+
 int mpota_http_fetch(const struct mpota_http_opts *o, const struct mpota_http_sink *s,
                      struct mpota_http_result *r, struct mpota_diag *d)
 {
@@ -810,49 +853,7 @@ int mpota_http_fetch(const struct mpota_http_opts *o, const struct mpota_http_si
         return err;
     }
 
-    unsigned retries = or_default(o->retries, MPOTA_HTTP_DEFAULT_RETRIES);
-    unsigned delay = or_default(o->retry_delay_ms, MPOTA_HTTP_DEFAULT_RETRY_DELAY_MS);
-    unsigned failures = 0;
-    bool after_more = false;
-    uint64_t prev_held = 0;
-    for (;;) {
-        uint64_t held = sink_holds(&x);
-        if (x.length_told && x.total != MPOTA_HTTP_LEN_UNKNOWN && held == x.total && r->attempts > 0) {
-            err = 0;  // the last attempt ended right at the end of the file
-            break;
-        }
-        if (now_s() >= x.deadline) {
-            err = deadline_passed(&x, d);
-            break;
-        }
-        // A short answer counts as progress only if the sink kept some of it.
-        if (after_more && held <= prev_held && ++failures > retries) {
-            err = give_up(&x, d);
-            break;
-        }
-        x.held = prev_held = held;
-        enum outcome oc = attempt(&x, &err, d);
-        after_more = oc == OUT_MORE;
-        if (oc == OUT_DONE) {
-            err = 0;
-            break;
-        }
-        if (oc == OUT_FAILED) {
-            break;
-        }
-        if (oc == OUT_MORE) {
-            continue;
-        }
-        if (++failures > retries) {
-            err = give_up(&x, d);
-            break;
-        }
-        if (oc == OUT_RETRY) {
-            double left_ms = (x.deadline - now_s()) * 1000.0;
-            unsigned wait = retry_wait_ms(delay, failures);
-            sleep_ms(left_ms <= 0 ? 0u : left_ms < wait ? (unsigned)left_ms + 1u : wait);
-        }
-    }
+    err = attempts(&x, d);
     if (err == 0) {
         r->error[0] = '\0';
     }
