@@ -78,9 +78,9 @@ static const char usage[] =
     "                  [SCRIPT.py]\n";
 
 struct options {
-    const char *flash;   // absolute
-    const char *fs;      // absolute
-    const char *script;  // absolute, or NULL
+    char *flash;   // absolute (malloc'd, as the two below)
+    char *fs;      // absolute
+    char *script;  // absolute, or NULL
     long max_boots;      // 0 = no limit
     bool verbose;
     bool stock;  // --stock
@@ -130,6 +130,13 @@ static int parse(int argc, char **argv, struct options *o)
     o->fs = absolute(fs);
     o->script = script ? absolute(script) : NULL;
     return o->flash && o->fs && (!script || o->script) ? 0 : 1;
+}
+
+static void options_free(struct options *o)
+{
+    free(o->flash);
+    free(o->fs);
+    free(o->script);
 }
 
 // The interpreter: $MPOTA_TWIN_VM, else mpota-twin-vm beside this program.
@@ -427,27 +434,25 @@ int main(int argc, char **argv)
 {
     struct options o = {0};
     int rc = parse(argc, argv, &o);
-    if (rc) {
-        if (rc == 2) {
-            fputs(usage, stderr);
-        }
-        return rc;
-    }
-    char *vm = vm_path();
-    if (!vm || access(vm, X_OK) != 0) {
+    char *vm = rc ? NULL : vm_path();
+    if (rc == 2) {
+        fputs(usage, stderr);
+    } else if (!rc && (!vm || access(vm, X_OK) != 0)) {
         fprintf(stderr, "mpota-twin: the interpreter %s is missing; run `make twin`\n",
                 vm ? vm : VM_NAME);
-        return 1;
-    }
-    if (o.stats && stats_begin(o.stats) != 0) {
-        return 1;
-    }
-    // Ctrl-C reaches the interpreter (same process group), which stops the
-    // script; the launcher just reports how the boot ended.
-    signal(SIGINT, SIG_IGN);
-    rc = run(&o, vm);
-    if (stats_end(rc) != 0 && rc == 0) {
         rc = 1;
+    } else if (!rc && o.stats && stats_begin(o.stats) != 0) {
+        rc = 1;
+    } else if (!rc) {
+        // Ctrl-C reaches the interpreter (same process group), which stops
+        // the script; the launcher just reports how the boot ended.
+        signal(SIGINT, SIG_IGN);
+        rc = run(&o, vm);
+        if (stats_end(rc) != 0 && rc == 0) {
+            rc = 1;
+        }
     }
+    free(vm);
+    options_free(&o);
     return rc;
 }
