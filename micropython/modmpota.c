@@ -1,6 +1,6 @@
 // The `mpota` MicroPython module: its table only. The types live one per
 // file (mpota_error_obj.c, mpota_device_obj.c, mpota_session_obj.c,
-// mpota_patch_obj.c), the
+// mpota_patch_obj.c, mpota_inflate_obj.c), the
 // device access in port_<platform>.c.
 #include "py/runtime.h"
 
@@ -19,6 +19,9 @@ static const mp_rom_map_elem_t mpota_module_globals_table[] = {
     {MP_ROM_QSTR(MP_QSTR_Device), MP_ROM_PTR(&mpota_device_type)},
     {MP_ROM_QSTR(MP_QSTR_Session), MP_ROM_PTR(&mpota_session_type)},
     {MP_ROM_QSTR(MP_QSTR_Patch), MP_ROM_PTR(&mpota_patch_type)},
+#if MICROPY_PY_DEFLATE
+    {MP_ROM_QSTR(MP_QSTR_Inflate), MP_ROM_PTR(&mpota_inflate_type)},
+#endif
     {MP_ROM_QSTR(MP_QSTR_restart), MP_ROM_PTR(&mpota_restart_obj)},
 #if MPOTA_DIAG_TEXT
     {MP_ROM_QSTR(MP_QSTR_err_name), MP_ROM_PTR(&mpota_err_name_obj)},

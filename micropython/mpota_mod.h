@@ -62,5 +62,6 @@ mpota_session_t *mpota_session_core(mp_obj_t o, mp_obj_t *device);
 /// mpota.Patch (mpota_patch_obj.c) ///
 
 extern const mp_obj_type_t mpota_patch_type;
+extern const mp_obj_type_t mpota_inflate_type;  // MICROPY_PY_DEFLATE only
 
 #endif

@@ -8,10 +8,12 @@
 #                              a stream of the image: readinto(buf); more
 #                              than limit bytes (the slot) is a bomb
 #
-# RAM: deflate keeps its decompressor (~1.3 KB) and a window as large as the
-# stream's header asks: 32 KiB for gzip, 2^(8+CINFO) bytes for zlib.
-# `deflate` reads its source one byte per call, so the source here is a
-# small buffered reader in front of the file or HTTP response.
+# RAM: the decompressor (~1.3 KB, ~1.9 KB with mpota.Inflate's input chunk)
+# and a window as large as the stream's header asks: 32 KiB for gzip,
+# 2^(8+CINFO) bytes for zlib. The C engine inflates with mpota.Inflate (the
+# firmware's uzlib, fed 512 bytes at a time); stock firmware with `deflate`,
+# which reads its source one byte per call, so the source here is a small
+# buffered reader in front of the file or HTTP response.
 import io
 
 from ._mpota import mpota
@@ -72,13 +74,23 @@ class _Source(io.IOBase):
 
 class Inflated:
     def __init__(self, src, head=b"", limit=0, label=""):
-        import deflate
-
         self.kind = kind(head)
         self.src = _Source(src, head)
-        self.d = deflate.DeflateIO(self.src, deflate.AUTO)
+        # The C engine's mpota.Inflate reads src in chunks (the same uzlib);
+        # deflate reads a byte per call.
+        if hasattr(mpota, "Inflate"):
+            self.d = mpota.Inflate(self.src)
+        else:
+            import deflate
+
+            self.d = deflate.DeflateIO(self.src, deflate.AUTO)
         self.out = 0
         self.limit, self.label = limit, label
+
+    def _used(self):
+        # Compressed bytes the inflater consumed (it may hold some unread).
+        unused = getattr(self.d, "unused", None)
+        return self.src.count - (unused() if unused else 0)
 
     def readinto(self, buf):
         try:
@@ -88,12 +100,12 @@ class Inflated:
         except OSError as e:
             if isinstance(e, mpota.Error) or self.src.failed:
                 raise
-            if not self.out and not self.src.count > 18:
+            if not self.out and not self._used() > 18:
                 _fail("MPOTA_ERR_INFLATE_HEADER", 0, label=self.kind or "not gzip or zlib")
-            _fail("MPOTA_ERR_INFLATE_CORRUPT", self.src.count)
-        if not n and self.src.rest():
-            _fail("MPOTA_ERR_INFLATE_TRAILING", self.src.count)
+            _fail("MPOTA_ERR_INFLATE_CORRUPT", self._used())
+        if not n and (self._used() < self.src.count or self.src.rest()):
+            _fail("MPOTA_ERR_INFLATE_TRAILING", self._used())
         if self.limit and self.out + n > self.limit:
-            _fail("MPOTA_ERR_INFLATE_TOO_BIG", self.src.count, self.limit, label=self.label)
+            _fail("MPOTA_ERR_INFLATE_TOO_BIG", self._used(), self.limit, label=self.label)
         self.out += n
         return n

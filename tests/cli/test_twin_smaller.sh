@@ -82,6 +82,7 @@ verdict() {  # verdict LINE
   grep -qxF "$1" "$WORK/out" && ok || { fail "want '$1'"; sed 's/^/  out: /' "$WORK/out" | head -40; }
 }
 verdict "running digest ok 40000"
+if [ -n "${OTA_STOCK:-}" ]; then verdict "gzip by DeflateIO"; else verdict "gzip by Inflate"; fi
 for c in heatshrink crle none no-match gzip zlib gzip-manifest; do
   verdict "$c ok ota_1"
 done

@@ -43,6 +43,11 @@ attempt("corrupt", "corrupt.json")
 attempt("truncated", "truncated.json")
 attempt("lying-sha", "lying.json")  # the patch makes to.bin; the manifest's sha is another's
 attempt("lzma", "lzma.json")
+# What inflates: mpota.Inflate where the firmware has the mpota module (the
+# C engine), MicroPython's deflate.DeflateIO on stock firmware.
+from ota import _gz
+
+print("gzip by", type(_gz.Inflated(None, b"\x1f\x8b").d).__name__)
 attempt("gzip", None, "to.bin.gz")
 attempt("zlib", None, "to.bin.z")
 attempt("gzip-manifest", "gz.json")
