@@ -326,7 +326,8 @@ static int header_byte(mpota_delta_t *d, uint8_t byte)
     }
     if (compression != MPOTA_DELTA_NONE && compression != MPOTA_DELTA_CRLE &&
         compression != MPOTA_DELTA_HEATSHRINK) {
-        return fail_named(d, MPOTA_ERR_DELTA_COMPRESSION, byte, mpota_delta_compression_name(compression));
+        return fail_named(d, MPOTA_ERR_DELTA_COMPRESSION, byte,
+                          mpota_delta_compression_name(compression));
     }
     d->compression = compression;
     if (compression == MPOTA_DELTA_CRLE) {

@@ -34,6 +34,9 @@ expect_json() {  # expect_json EXPR WANT (on $WORK/out)
   if [ "$got" = "$2" ]; then ok; else fail "json $1 = '$got', want '$2'"; fi
 }
 
+# commas N: N as the messages print it (1,572,864).
+commas() { python3 -c "print(f'{$1:,}')"; }
+
 same_bytes() { if cmp -s "$1" "$2"; then ok; else fail "$1 and $2 differ"; fi; }
 
 need_testdata() {

@@ -75,7 +75,7 @@ except ValueError as e:
     print("refused:", e)
 EOF
     expect_status 0 "$TWIN" --flash dev.flash --fs fs --max-boots 1 big.py
-    want="refused: image is $(python3 -c "print(f'{$size:,}')") B but ota_1 holds 1,572,864 B"
+    want="refused: image is $(commas "$size") B but ota_1 holds 1,572,864 B"
     grep -qF "$want" "$WORK/out" && ok || fail "$name: too big: $(cat "$WORK/out"), want $want"
     cmp -s dev.flash before.flash && ok || fail "$name: the refused app changed the flash"
     echo "real firmware: $name ($chip, MicroPython ${ver:-?}, app $size bytes): bigger than the slot, refused, nothing written"

@@ -117,8 +117,7 @@ after_cut() {  # TAG: resets boot a valid app, the counter in [2, 6]
   local booted c
   for reset in 1 2; do
     "$M" flash boot dev.flash --json >boot.json 2>boot.err
-    read -r booted c < <(json_get boot.json 'j["booted"] is not None, j["security_version"]' |
-                         tr -d '(),')
+    read -r booted c < <(json_get boot.json '"%s %s" % (j["booted"] is not None, j["security_version"])')
     if [ "$booted" = True ]; then ok
     else fail "$1: reset $reset booted nothing: $(cat boot.err)"; fi
     if [ "$c" -ge 2 ] && [ "$c" -le 6 ] && [ "$c" -ge "$LAST" ]; then ok

@@ -102,7 +102,6 @@ grep -qF "unpacks to more than 1,572,864 B, all that ota_1 holds" "$WORK/out" &&
   fail "gzip-bomb: no sentence with the slot's size"
 # Lying lengths are the download's length against the declared one (the
 # patch's, or the image's the gzip makes), in glenn20's ValueError.
-commas() { python3 -c "print(f'{$1:,}')"; }
 lying() {  # lying CASE GOT WANT
   verdict "$1 ValueError: the download is $(commas "$2") B (received or declared) but $(commas "$3") B were expected; it is incomplete, or the length given is wrong"
 }

@@ -54,7 +54,7 @@ expect_json 'j["ok"], j["source"].endswith("to.bin"), "delta" in j' "(True, True
 # Text output says what was taken.
 new_device from.bin
 expect_status 0 "$M" flash update dev.flash delta.json
-expect_out "delta: a $(size to.heatshrink.patch | sed 's/\(.\)\(...\)$/\1,\2/') B patch onto the running image \\(40,000 B"
+expect_out "delta: a $(commas "$(size to.heatshrink.patch)") B patch onto the running image \\(40,000 B"
 
 # manifest make --delta-from: the patch beside the manifest, then taken by
 # the update; a patch no smaller than the image is not offered.
@@ -110,9 +110,9 @@ refuse() {  # refuse SOURCE CODE TEXT [RUNNING-APP]
 refuse cut.patch MPOTA_ERR_DELTA_TRUNCATED "the patch ends after [0-9,]+ B of the 44,000 B image"
 refuse flipped.patch 'MPOTA_ERR_(DELTA_[A-Z_]+|IMAGE_[A-Z_]+|EXPECT_SHA256)' "."
 refuse lzma.patch 'MPOTA_ERR_(DELTA_[A-Z_]+|IMAGE_[A-Z_]+)' "."
-refuse lying-long.json MPOTA_ERR_EXPECT_LENGTH "the download is $(size to.heatshrink.patch | sed 's/\(.\)\(...\)$/\1,\2/') B"
+refuse lying-long.json MPOTA_ERR_EXPECT_LENGTH "the download is $(commas "$(size to.heatshrink.patch)") B"
 refuse lying-short.json MPOTA_ERR_EXPECT_LENGTH \
-  "the download is $(size to.heatshrink.patch | sed 's/\(.\)\(...\)$/\1,\2/') B \\(received or declared\\) but $(echo $(($(size to.heatshrink.patch) - 10)) | sed 's/\(.\)\(...\)$/\1,\2/') B were expected"
+  "the download is $(commas "$(size to.heatshrink.patch)") B \\(received or declared\\) but $(commas $(($(size to.heatshrink.patch) - 10))) B were expected"
 # A patch for another base: applied onto other.bin it reads past the image
 # or makes an image whose hash is not the manifest's -- never selected.
 refuse lying-base.json 'MPOTA_ERR_(DELTA_FROM_RANGE|IMAGE_[A-Z_]+|EXPECT_SHA256)' "." other.bin

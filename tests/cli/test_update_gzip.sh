@@ -21,7 +21,6 @@ fresh() {  # v1 running in ota_0 after its first boot; ota_1 blank
 }
 sha() { sha256sum "$1" | cut -c1-64; }
 size() { stat -c %s "$1"; }
-commas() { python3 -c "print(f'{$1:,}')"; }
 hex() { printf '0x%X' "$1"; }
 crc32() { python3 -c "import sys, zlib; print(zlib.crc32(open(sys.argv[1], 'rb').read()))" "$1"; }
 le32_at() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }  # le32_at FILE OFFSET
